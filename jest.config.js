@@ -1,0 +1,16 @@
+/** Unit specs sit in test/unit, end-to-end specs (real servers and clients) in test/e2e. */
+const project = (name, pattern, extra = {}) => ({
+  displayName: name,
+  testEnvironment: 'node',
+  testMatch: [pattern],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }] },
+  ...extra,
+});
+
+module.exports = {
+  projects: [
+    project('unit', '<rootDir>/test/unit/**/*.spec.ts'),
+    project('e2e', '<rootDir>/test/e2e/**/*.e2e-spec.ts', { slowTestThreshold: 30 }),
+  ],
+  testTimeout: 60000,
+};

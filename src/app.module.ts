@@ -1,0 +1,25 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConferenceModule } from './conference/conference.module';
+import { ConfigModule } from './config/config.module';
+import { AppConfig } from './config/config.schema';
+import { LoggingModule } from './observability/logging.module';
+import { ObservabilityModule } from './observability/observability.module';
+import { SocketIoModule } from './signaling/socketio/socketio.module';
+import { WebModule } from './web/web.module';
+
+@Module({})
+export class AppModule {
+  static forConfig(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule,
+        ObservabilityModule,
+        ConferenceModule,
+        SocketIoModule,
+        WebModule,
+      ],
+    };
+  }
+}

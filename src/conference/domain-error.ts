@@ -1,0 +1,20 @@
+export type ErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'room_full'
+  | 'not_joined'
+  | 'unknown_request'
+  | 'internal';
+
+/** An error a client caused or may see; each door renders it in its own protocol. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,17 @@
+export const ROLES = ['moderator', 'participant', 'guest'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type Door = 'socketio' | 'xmpp';
+
+export interface Participant {
+  readonly id: string;
+  readonly roomId: string;
+  /** Who the participant is: the token's subject, or a generated guest identity. */
+  readonly identity: string;
+  readonly displayName: string;
+  readonly role: Role;
+  readonly door: Door;
+  readonly joinedAt: Date;
+}
+
+export const canModerate = (participant: Participant) => participant.role === 'moderator';

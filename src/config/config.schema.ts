@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+export const DEVELOPMENT_JWT_SECRET = 'video-window-development-secret';
+
+const port = z.coerce.number().int().min(1).max(65535);
+/** 0 lets the operating system pick a free port. */
+const listenPort = z.coerce.number().int().min(0).max(65535);
+
+export const configSchema = z
+  .object({
+    mode: z.enum(['development', 'production', 'test']),
+    http: z.object({ host: z.string().min(1), port: listenPort }),
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']) }),
+    auth: z.object({
+      jwtSecret: z.string().min(1),
+      jwtIssuer: z.string().min(1),
+      allowGuests: z.boolean(),
+      tokenTtlSeconds: z.coerce.number().int().positive(),
+    }),
+    conference: z.object({
+      emptyRoomGraceMs: z.coerce.number().int().min(0),
+      maxParticipantsPerRoom: z.coerce.number().int().positive(),
+      maxChatLength: z.coerce.number().int().positive(),
+    }),
+    signaling: z.object({
+      maxMessageBytes: z.coerce.number().int().min(1024),
+    }),
+    media: z.object({
+      numWorkers: z.coerce.number().int().min(0),
+      workerLogLevel: z.enum(['debug', 'warn', 'error', 'none']),
+      rtcMinPort: port,
+      rtcMaxPort: port,
+      listenIp: z.ipv4().or(z.ipv6()),
+      announcedAddress: z.string(),
+      initialAvailableOutgoingBitrate: z.coerce.number().int().positive(),
+      maxIncomingBitrate: z.coerce.number().int().positive(),
+    }),
+    ice: z.object({
+      servers: z.array(
+        z.object({
+          urls: z.union([z.string(), z.array(z.string())]),
+          username: z.string().optional(),
+          credential: z.string().optional(),
+        }),
+      ),
+    }),
+  })
+  .refine((c) => c.media.rtcMinPort <= c.media.rtcMaxPort, {
+    message: 'must not be greater than media.rtcMaxPort',
+    path: ['media', 'rtcMinPort'],
+  })
+  .refine((c) => c.mode !== 'production' || c.auth.jwtSecret !== DEVELOPMENT_JWT_SECRET, {
+    message: 'production mode refuses the development secret: set JWT_SECRET',
+    path: ['auth', 'jwtSecret'],
+  })
+  .refine((c) => c.mode !== 'production' || c.auth.jwtSecret.length >= 32, {
+    message: 'must be at least 32 characters in production mode',
+    path: ['auth', 'jwtSecret'],
+  });
+
+export type AppConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,87 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import { networkInterfaces } from 'node:os';
+import type { types } from 'mediasoup';
+import { APP_CONFIG } from '../config/config.module';
+import { AppConfig } from '../config/config.schema';
+import { DomainError } from '../conference/domain-error';
+import { MediaEvents } from './media-events';
+import { RoomMedia, TransportOptions } from './room-media';
+import { WorkerPool } from './worker-pool.service';
+
+/** The first non-internal IPv4 address of this host, or loopback when it has none. */
+export function detectAnnouncedAddress(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (found) return found.address;
+  }
+  return '127.0.0.1';
+}
+
+/** Owns one RoomMedia (one router) per room that has media on this shard. */
+@Injectable()
+export class MediaService {
+  readonly events = new EventEmitter<MediaEvents>();
+  private readonly rooms = new Map<string, Promise<RoomMedia>>();
+  private readonly transportOptions: TransportOptions;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly workers: WorkerPool,
+  ) {
+    const { listenIp, rtcMinPort, rtcMaxPort } = config.media;
+    const announcedAddress = config.media.announcedAddress || detectAnnouncedAddress();
+    const listenInfo = (protocol: 'udp' | 'tcp'): types.TransportListenInfo => ({
+      protocol,
+      ip: listenIp,
+      announcedAddress,
+      portRange: { min: rtcMinPort, max: rtcMaxPort },
+    });
+    this.transportOptions = {
+      listenInfos: [listenInfo('udp'), listenInfo('tcp')],
+      initialAvailableOutgoingBitrate: config.media.initialAvailableOutgoingBitrate,
+      maxIncomingBitrate: config.media.maxIncomingBitrate,
+    };
+    this.events.on('roomMediaLost', (roomId) => this.rooms.delete(roomId));
+  }
+
+  /** The room's media, created with a router on the least loaded worker if needed. */
+  openRoom(roomId: string): Promise<RoomMedia> {
+    let room = this.rooms.get(roomId);
+    if (!room) {
+      room = this.workers
+        .createRouter({ roomId })
+        .then((router) => RoomMedia.create(roomId, router, this.transportOptions, this.events));
+      this.rooms.set(roomId, room);
+      room.catch(() => this.rooms.delete(roomId));
+    }
+    return room;
+  }
+
+  async room(roomId: string): Promise<RoomMedia> {
+    const room = this.rooms.get(roomId);
+    if (!room) throw new DomainError('not_joined', `no media for room ${roomId}`);
+    return room;
+  }
+
+  async closeRoom(roomId: string): Promise<void> {
+    const room = this.rooms.get(roomId);
+    this.rooms.delete(roomId);
+    (await room?.catch(() => undefined))?.close();
+  }
+
+  async stats() {
+    const rooms = await Promise.all([...this.rooms.values()].map((r) => r.catch(() => null)));
+    const total = { rooms: 0, peers: 0, transports: 0, producers: 0, consumers: 0 };
+    for (const room of rooms) {
+      if (!room) continue;
+      const s = room.stats();
+      total.rooms += 1;
+      total.peers += s.peers;
+      total.transports += s.transports;
+      total.producers += s.producers;
+      total.consumers += s.consumers;
+    }
+    return total;
+  }
+}

@@ -1,0 +1,311 @@
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import { DomainError } from '../conference/domain-error';
+import { MediaEvents, ProducerInfo } from './media-events';
+
+export type TransportDirection = 'send' | 'recv';
+
+export interface TransportOptions {
+  listenInfos: types.TransportListenInfo[];
+  initialAvailableOutgoingBitrate: number;
+  maxIncomingBitrate: number;
+}
+
+export interface WebRtcTransportParams {
+  id: string;
+  iceParameters: types.IceParameters;
+  iceCandidates: types.IceCandidate[];
+  dtlsParameters: types.DtlsParameters;
+  sctpParameters?: types.SctpParameters;
+}
+
+export interface ConsumerParams {
+  id: string;
+  producerId: string;
+  participantId: string;
+  kind: types.MediaKind;
+  rtpParameters: types.RtpParameters;
+  type: types.ConsumerType;
+  producerPaused: boolean;
+}
+
+interface TransportAppData extends types.AppData {
+  participantId: string;
+  direction: TransportDirection;
+}
+
+interface ProducerAppData extends types.AppData {
+  participantId: string;
+  source: string;
+}
+
+/** One participant's mediasoup objects. Closing a transport closes what it carries. */
+class PeerMedia {
+  readonly transports = new Map<string, types.WebRtcTransport<TransportAppData>>();
+  readonly producers = new Map<string, types.Producer<ProducerAppData>>();
+  readonly consumers = new Map<string, types.Consumer>();
+
+  close() {
+    for (const transport of this.transports.values()) transport.close();
+  }
+}
+
+const producerInfo = (producer: types.Producer<ProducerAppData>): ProducerInfo => ({
+  id: producer.id,
+  participantId: producer.appData.participantId,
+  kind: producer.kind,
+  source: producer.appData.source,
+  paused: producer.paused,
+});
+
+/**
+ * A room's media: its router, active-speaker observer and every participant's
+ * transports, producers and consumers. It owns and closes all of them.
+ */
+export class RoomMedia {
+  private readonly peers = new Map<string, PeerMedia>();
+  private closed = false;
+
+  private constructor(
+    readonly roomId: string,
+    private readonly router: types.Router,
+    private readonly speakerObserver: types.ActiveSpeakerObserver,
+    private readonly transportOptions: TransportOptions,
+    private readonly events: EventEmitter<MediaEvents>,
+  ) {
+    router.on('workerclose', () => {
+      this.closed = true;
+      this.peers.clear();
+      events.emit('roomMediaLost', roomId);
+    });
+    speakerObserver.on('dominantspeaker', ({ producer }) => {
+      const participantId = (producer.appData as ProducerAppData).participantId;
+      events.emit('activeSpeaker', roomId, participantId);
+    });
+  }
+
+  static async create(
+    roomId: string,
+    router: types.Router,
+    transportOptions: TransportOptions,
+    events: EventEmitter<MediaEvents>,
+  ): Promise<RoomMedia> {
+    const speakerObserver = await router.createActiveSpeakerObserver({ interval: 300 });
+    return new RoomMedia(roomId, router, speakerObserver, transportOptions, events);
+  }
+
+  get rtpCapabilities(): types.RtpCapabilities {
+    return this.router.rtpCapabilities;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  producersOf(participantId: string): ProducerInfo[] {
+    return [...(this.peers.get(participantId)?.producers.values() ?? [])].map(producerInfo);
+  }
+
+  async createWebRtcTransport(
+    participantId: string,
+    direction: TransportDirection,
+    enableSctp: boolean,
+  ): Promise<WebRtcTransportParams> {
+    const peer = this.peer(participantId);
+    const { listenInfos, initialAvailableOutgoingBitrate, maxIncomingBitrate } =
+      this.transportOptions;
+    const transport = await this.router.createWebRtcTransport<TransportAppData>({
+      listenInfos,
+      initialAvailableOutgoingBitrate,
+      enableSctp,
+      appData: { participantId, direction },
+    });
+    if (this.closed || !this.peers.has(participantId)) {
+      transport.close();
+      throw new DomainError('not_joined', 'the participant left while the transport was created');
+    }
+    if (direction === 'send') await transport.setMaxIncomingBitrate(maxIncomingBitrate);
+    peer.transports.set(transport.id, transport);
+    transport.observer.once('close', () => peer.transports.delete(transport.id));
+    return {
+      id: transport.id,
+      iceParameters: transport.iceParameters,
+      iceCandidates: transport.iceCandidates,
+      dtlsParameters: transport.dtlsParameters,
+      sctpParameters: transport.sctpParameters,
+    };
+  }
+
+  async connectTransport(
+    participantId: string,
+    transportId: string,
+    dtlsParameters: types.DtlsParameters,
+  ): Promise<void> {
+    await this.transport(participantId, transportId).connect({ dtlsParameters });
+  }
+
+  async restartIce(participantId: string, transportId: string): Promise<types.IceParameters> {
+    return this.transport(participantId, transportId).restartIce();
+  }
+
+  async produce(
+    participantId: string,
+    transportId: string,
+    kind: types.MediaKind,
+    rtpParameters: types.RtpParameters,
+    source: string,
+  ): Promise<ProducerInfo> {
+    const transport = this.transport(participantId, transportId);
+    if (transport.appData.direction !== 'send') {
+      throw new DomainError('bad_request', 'produce needs a send transport');
+    }
+    const peer = this.peer(participantId);
+    const producer = await transport.produce<ProducerAppData>({
+      kind,
+      rtpParameters,
+      appData: { participantId, source },
+    });
+    peer.producers.set(producer.id, producer);
+    producer.observer.once('close', () => {
+      peer.producers.delete(producer.id);
+      this.events.emit('producerClosed', this.roomId, producerInfo(producer));
+    });
+    if (kind === 'audio') {
+      await this.speakerObserver.addProducer({ producerId: producer.id }).catch(() => undefined);
+    }
+    const info = producerInfo(producer);
+    this.events.emit('producerAdded', this.roomId, info);
+    return info;
+  }
+
+  closeProducer(participantId: string, producerId: string): void {
+    this.producer(participantId, producerId).close();
+  }
+
+  async setProducerPaused(participantId: string, producerId: string, paused: boolean) {
+    const producer = this.producer(participantId, producerId);
+    if (producer.paused === paused) return;
+    await (paused ? producer.pause() : producer.resume());
+    this.events.emit(
+      paused ? 'producerPaused' : 'producerResumed',
+      this.roomId,
+      producerInfo(producer),
+    );
+  }
+
+  async consume(
+    participantId: string,
+    transportId: string,
+    producerId: string,
+    rtpCapabilities: types.RtpCapabilities,
+  ): Promise<ConsumerParams> {
+    const transport = this.transport(participantId, transportId);
+    if (transport.appData.direction !== 'recv') {
+      throw new DomainError('bad_request', 'consume needs a recv transport');
+    }
+    const producer = this.findProducer(producerId);
+    if (producer.appData.participantId === participantId) {
+      throw new DomainError('bad_request', 'a participant does not consume its own producer');
+    }
+    if (!this.router.canConsume({ producerId, rtpCapabilities })) {
+      throw new DomainError('bad_request', 'these RTP capabilities cannot consume that producer');
+    }
+    const consumer = await transport.consume({ producerId, rtpCapabilities, paused: true });
+    const peer = this.peer(participantId);
+    peer.consumers.set(consumer.id, consumer);
+    const notify = (event: 'consumerClosed' | 'consumerPaused' | 'consumerResumed') => () =>
+      this.events.emit(event, this.roomId, participantId, consumer.id);
+    consumer.on('producerclose', notify('consumerClosed'));
+    consumer.on('producerpause', notify('consumerPaused'));
+    consumer.on('producerresume', notify('consumerResumed'));
+    consumer.observer.once('close', () => peer.consumers.delete(consumer.id));
+    return {
+      id: consumer.id,
+      producerId,
+      participantId: producer.appData.participantId,
+      kind: consumer.kind,
+      rtpParameters: consumer.rtpParameters,
+      type: consumer.type,
+      producerPaused: consumer.producerPaused,
+    };
+  }
+
+  async setConsumerPaused(participantId: string, consumerId: string, paused: boolean) {
+    const consumer = this.consumer(participantId, consumerId);
+    await (paused ? consumer.pause() : consumer.resume());
+  }
+
+  async setPreferredLayers(
+    participantId: string,
+    consumerId: string,
+    layers: types.ConsumerLayers,
+  ) {
+    const consumer = this.consumer(participantId, consumerId);
+    if (consumer.type !== 'simulcast' && consumer.type !== 'svc') {
+      throw new DomainError('bad_request', 'only simulcast and SVC consumers have layers');
+    }
+    await consumer.setPreferredLayers(layers);
+  }
+
+  /** Registers a participant; media objects can be created for it from now on. */
+  addPeer(participantId: string): void {
+    if (!this.peers.has(participantId)) this.peers.set(participantId, new PeerMedia());
+  }
+
+  closePeer(participantId: string): void {
+    this.peers.get(participantId)?.close();
+    this.peers.delete(participantId);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const peer of this.peers.values()) peer.close();
+    this.peers.clear();
+    this.router.close();
+  }
+
+  /** Counts of open mediasoup objects, for leak checks and metrics. */
+  stats() {
+    let transports = 0;
+    let producers = 0;
+    let consumers = 0;
+    for (const peer of this.peers.values()) {
+      transports += peer.transports.size;
+      producers += peer.producers.size;
+      consumers += peer.consumers.size;
+    }
+    return { peers: this.peers.size, transports, producers, consumers };
+  }
+
+  private peer(participantId: string): PeerMedia {
+    const peer = this.peers.get(participantId);
+    if (!peer || this.closed) throw new DomainError('not_joined', 'not in this room');
+    return peer;
+  }
+
+  private transport(participantId: string, transportId: string) {
+    const transport = this.peer(participantId).transports.get(transportId);
+    if (!transport) throw new DomainError('not_found', `no transport ${transportId} of yours`);
+    return transport;
+  }
+
+  private producer(participantId: string, producerId: string) {
+    const producer = this.peer(participantId).producers.get(producerId);
+    if (!producer) throw new DomainError('not_found', `no producer ${producerId} of yours`);
+    return producer;
+  }
+
+  private consumer(participantId: string, consumerId: string) {
+    const consumer = this.peer(participantId).consumers.get(consumerId);
+    if (!consumer) throw new DomainError('not_found', `no consumer ${consumerId} of yours`);
+    return consumer;
+  }
+
+  private findProducer(producerId: string): types.Producer<ProducerAppData> {
+    for (const peer of this.peers.values()) {
+      const producer = peer.producers.get(producerId);
+      if (producer) return producer;
+    }
+    throw new DomainError('not_found', `no producer ${producerId} in this room`);
+  }
+}

@@ -1,0 +1,93 @@
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { createWorker, types } from 'mediasoup';
+import { cpus } from 'node:os';
+import { APP_CONFIG } from '../config/config.module';
+import { AppConfig } from '../config/config.schema';
+import { InjectLogger } from '../observability/logging.module';
+import type { Logger } from '../observability/logger';
+import { ROUTER_MEDIA_CODECS } from './media-codecs';
+
+const RESPAWN_DELAY_MS = 1000;
+
+/**
+ * The mediasoup workers of this shard, one per core by default. A worker that dies is
+ * logged and replaced; the routers it carried close with it, and their owners react to
+ * that (see RoomMedia).
+ */
+@Injectable()
+export class WorkerPool implements OnModuleInit, OnModuleDestroy {
+  private readonly routerCounts = new Map<types.Worker, number>();
+  private closing = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectLogger() private readonly logger: Logger,
+  ) {}
+
+  async onModuleInit() {
+    const count = this.config.media.numWorkers || cpus().length;
+    await Promise.all(Array.from({ length: count }, () => this.spawn()));
+    this.logger.info({ workers: count }, 'mediasoup workers running');
+  }
+
+  async onModuleDestroy() {
+    this.closing = true;
+    for (const worker of this.routerCounts.keys()) worker.close();
+    this.routerCounts.clear();
+  }
+
+  liveWorkerCount(): number {
+    return this.routerCounts.size;
+  }
+
+  workers(): types.Worker[] {
+    return [...this.routerCounts.keys()];
+  }
+
+  /** Creates a router with the shard's codecs on the worker that carries the fewest. */
+  async createRouter(appData: { roomId: string }): Promise<types.Router> {
+    const [worker] = [...this.routerCounts.entries()].sort((a, b) => a[1] - b[1])[0] ?? [];
+    if (!worker) throw new Error('no mediasoup worker is running');
+    // Counted before the await so that concurrent calls spread over the workers.
+    this.adjustRouterCount(worker, +1);
+    try {
+      const router = await worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS, appData });
+      router.observer.once('close', () => this.adjustRouterCount(worker, -1));
+      return router;
+    } catch (error) {
+      this.adjustRouterCount(worker, -1);
+      throw error;
+    }
+  }
+
+  private adjustRouterCount(worker: types.Worker, delta: number) {
+    const count = this.routerCounts.get(worker);
+    if (count !== undefined) this.routerCounts.set(worker, count + delta);
+  }
+
+  private async spawn(): Promise<void> {
+    const worker = await createWorker({
+      logLevel: this.config.media.workerLogLevel,
+      logTags: ['info', 'ice', 'dtls', 'rtp', 'srtp', 'rtcp', 'simulcast'],
+    });
+    this.routerCounts.set(worker, 0);
+    worker.on('died', (error) => {
+      this.routerCounts.delete(worker);
+      this.logger.error({ workerPid: worker.pid, err: error }, 'mediasoup worker died');
+      if (!this.closing) void this.respawn();
+    });
+  }
+
+  private async respawn(): Promise<void> {
+    while (!this.closing) {
+      try {
+        await this.spawn();
+        this.logger.info('replacement mediasoup worker running');
+        return;
+      } catch (error) {
+        this.logger.error({ err: error }, 'could not start a replacement mediasoup worker');
+        await new Promise((resolve) => setTimeout(resolve, RESPAWN_DELAY_MS));
+      }
+    }
+  }
+}

@@ -1,0 +1,303 @@
+import { Inject } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+  WebSocketServer,
+} from '@nestjs/websockets';
+import { randomUUID } from 'node:crypto';
+import { Server, Socket } from 'socket.io';
+import { APP_CONFIG } from '../../config/config.module';
+import { AppConfig } from '../../config/config.schema';
+import { ConferenceService } from '../../conference/conference.service';
+import { DomainError } from '../../conference/domain-error';
+import { Participant } from '../../conference/participant';
+import { ChatMessage } from '../../conference/room';
+import { MediaService } from '../../media/media.service';
+import { RoomMedia } from '../../media/room-media';
+import { InjectLogger } from '../../observability/logging.module';
+import type { Logger } from '../../observability/logger';
+import { JoinGrant, JoinTokenService } from '../../portal/join-token.service';
+import { toErrorBody } from './error-body';
+import {
+  ChatMessageView,
+  ErrorBody,
+  Method,
+  ParticipantView,
+  ProducerInfo,
+  Requests,
+  ServerEvents,
+} from './protocol';
+import { isMethod, requestEnvelope, requestSchemas } from './request-schemas';
+
+interface SocketState {
+  /** Present when the client connected with a join token. */
+  grant?: JoinGrant;
+  participantId?: string;
+}
+
+interface ClientEvents {
+  request: (body: unknown, ack: (response: unknown) => void) => void;
+}
+
+type ConferenceSocket = Socket<ClientEvents, ServerEvents, object, SocketState>;
+
+const roomChannel = (roomId: string) => `room:${roomId}`;
+
+const chatView = ({ id, from, text, sentAt }: ChatMessage): ChatMessageView => ({
+  id,
+  from,
+  text,
+  sentAt,
+});
+
+/**
+ * Door 1: socket.io. Authenticates at connection, answers `request` messages with acks
+ * and renders conference and media events to the participants connected here.
+ */
+@WebSocketGateway({ path: '/socket.io' })
+export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+  @WebSocketServer() private server!: Server<ClientEvents, ServerEvents>;
+  private readonly sockets = new Map<string, ConferenceSocket>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly conference: ConferenceService,
+    private readonly media: MediaService,
+    private readonly tokens: JoinTokenService,
+    @InjectLogger() private readonly logger: Logger,
+  ) {
+    this.renderConferenceEvents();
+    this.renderMediaEvents();
+  }
+
+  afterInit(server: Server<ClientEvents, ServerEvents>) {
+    server.use((socket: ConferenceSocket, next) => {
+      const { auth, query } = socket.handshake;
+      const token = (auth as { token?: unknown }).token ?? query.token;
+      try {
+        if (typeof token === 'string' && token) {
+          socket.data.grant = this.tokens.verify(token);
+        } else if (!this.config.auth.allowGuests) {
+          throw new DomainError('unauthorized', 'a join token is required');
+        }
+        next();
+      } catch (error) {
+        const body = toErrorBody(error, this.logger);
+        next(Object.assign(new Error(body.message), { data: body }));
+      }
+    });
+  }
+
+  handleConnection(socket: ConferenceSocket) {
+    socket.onAny((event: string, ...args: unknown[]) => {
+      const ack = args[args.length - 1];
+      if (event !== 'request' && typeof ack === 'function') {
+        ack({ error: { code: 'unknown_request', message: `unknown event "${event}"` } });
+      }
+    });
+  }
+
+  async handleDisconnect(socket: ConferenceSocket) {
+    const { participantId } = socket.data;
+    if (participantId) {
+      this.sockets.delete(participantId);
+      await this.conference.leave(participantId, 'disconnected');
+    }
+  }
+
+  @SubscribeMessage('request')
+  async onRequest(
+    @ConnectedSocket() socket: ConferenceSocket,
+    @MessageBody() body: unknown,
+  ): Promise<{ data: unknown } | { error: ErrorBody }> {
+    try {
+      const { method, data } = requestEnvelope.parse(body);
+      if (!isMethod(method)) {
+        throw new DomainError('unknown_request', `unknown method "${method}"`);
+      }
+      return { data: await this.handle(socket, method, requestSchemas[method].parse(data)) };
+    } catch (error) {
+      return { error: toErrorBody(error, this.logger) };
+    }
+  }
+
+  private async handle(socket: ConferenceSocket, method: Method, data: unknown): Promise<unknown> {
+    if (method === 'join') return this.join(socket, data as Requests['join'][0]);
+    const participantId = socket.data.participantId;
+    if (!participantId) throw new DomainError('not_joined', 'join a room first');
+    const participant = this.conference.participant(participantId);
+    const room = await this.media.room(participant.roomId);
+
+    switch (method) {
+      case 'createWebRtcTransport': {
+        const { direction, sctp } = data as Requests['createWebRtcTransport'][0];
+        return room.createWebRtcTransport(participantId, direction, sctp ?? false);
+      }
+      case 'connectWebRtcTransport': {
+        const { transportId, dtlsParameters } = data as Requests['connectWebRtcTransport'][0];
+        await room.connectTransport(participantId, transportId, dtlsParameters);
+        return {};
+      }
+      case 'restartIce': {
+        const { transportId } = data as Requests['restartIce'][0];
+        return { iceParameters: await room.restartIce(participantId, transportId) };
+      }
+      case 'produce': {
+        const { transportId, kind, rtpParameters, source } = data as Requests['produce'][0];
+        const defaultSource = kind === 'audio' ? 'mic' : 'camera';
+        const producer = await room.produce(
+          participantId,
+          transportId,
+          kind,
+          rtpParameters,
+          source ?? defaultSource,
+        );
+        return { producerId: producer.id };
+      }
+      case 'closeProducer':
+        room.closeProducer(participantId, (data as Requests['closeProducer'][0]).producerId);
+        return {};
+      case 'pauseProducer':
+      case 'resumeProducer': {
+        const { producerId } = data as Requests['pauseProducer'][0];
+        await room.setProducerPaused(participantId, producerId, method === 'pauseProducer');
+        return {};
+      }
+      case 'consume': {
+        const { transportId, producerId, rtpCapabilities } = data as Requests['consume'][0];
+        return room.consume(participantId, transportId, producerId, rtpCapabilities);
+      }
+      case 'pauseConsumer':
+      case 'resumeConsumer': {
+        const { consumerId } = data as Requests['pauseConsumer'][0];
+        await room.setConsumerPaused(participantId, consumerId, method === 'pauseConsumer');
+        return {};
+      }
+      case 'setPreferredLayers': {
+        const { consumerId, ...layers } = data as Requests['setPreferredLayers'][0];
+        await room.setPreferredLayers(participantId, consumerId, layers);
+        return {};
+      }
+      case 'chat':
+        return chatView(this.conference.chat(participantId, (data as Requests['chat'][0]).text));
+      case 'leave':
+        this.detach(socket, participant.roomId);
+        await this.conference.leave(participantId, 'left');
+        return {};
+    }
+  }
+
+  private async join(socket: ConferenceSocket, data: Requests['join'][0]) {
+    if (socket.data.participantId) throw new DomainError('conflict', 'already in a room');
+    const { grant } = socket.data;
+    if (grant && grant.room !== data.room) {
+      throw new DomainError('forbidden', `this token is for room "${grant.room}"`);
+    }
+    const { participant, media } = await this.conference.join({
+      roomId: data.room,
+      identity: grant?.identity ?? `guest-${randomUUID()}`,
+      displayName: grant?.name ?? data.displayName ?? 'Guest',
+      role: grant?.role ?? 'guest',
+      door: 'socketio',
+    });
+    if (socket.disconnected) {
+      await this.conference.leave(participant.id, 'disconnected');
+      throw new DomainError('not_joined', 'disconnected while joining');
+    }
+    socket.data.participantId = participant.id;
+    this.sockets.set(participant.id, socket);
+    await socket.join(roomChannel(participant.roomId));
+    const others = this.conference
+      .participantsOf(participant.roomId)
+      .filter((p) => p !== participant);
+    return {
+      participantId: participant.id,
+      displayName: participant.displayName,
+      role: participant.role,
+      routerRtpCapabilities: media.rtpCapabilities,
+      participants: others.map((p) => this.view(p, media)),
+      iceServers: this.config.ice.servers,
+    };
+  }
+
+  private view(participant: Participant, media?: RoomMedia): ParticipantView {
+    return {
+      id: participant.id,
+      displayName: participant.displayName,
+      role: participant.role,
+      producers: media?.producersOf(participant.id) ?? [],
+    };
+  }
+
+  /** Stops rendering room events to a socket whose participant is gone. */
+  private detach(socket: ConferenceSocket, roomId: string) {
+    const { participantId } = socket.data;
+    if (participantId) this.sockets.delete(participantId);
+    socket.data.participantId = undefined;
+    void socket.leave(roomChannel(roomId));
+  }
+
+  /** Emits to everyone in the room but the participant the event is about. */
+  private toRoomExcept(roomId: string, participantId: string) {
+    const socket = this.sockets.get(participantId);
+    return socket ? socket.to(roomChannel(roomId)) : this.server.to(roomChannel(roomId));
+  }
+
+  private renderConferenceEvents() {
+    const events = this.conference.events;
+    events.on('participantJoined', (participant) =>
+      this.toRoomExcept(participant.roomId, participant.id).emit(
+        'participantJoined',
+        this.view(participant),
+      ),
+    );
+    events.on('participantLeft', (participant, reason) => {
+      const socket = this.sockets.get(participant.id);
+      if (socket) {
+        socket.emit('removed', { reason });
+        this.detach(socket, participant.roomId);
+      }
+      this.server
+        .to(roomChannel(participant.roomId))
+        .emit('participantLeft', { participantId: participant.id, reason });
+    });
+    events.on('chatMessage', (message) =>
+      this.toRoomExcept(message.roomId, message.from.participantId).emit('chat', chatView(message)),
+    );
+    events.on('rejoinRequired', (roomId, participants) => {
+      for (const participant of participants) {
+        const socket = this.sockets.get(participant.id);
+        if (!socket) continue;
+        socket.emit('rejoin', { reason: 'media-restart' });
+        this.detach(socket, roomId);
+      }
+    });
+  }
+
+  private renderMediaEvents() {
+    const events = this.media.events;
+    const toOthers =
+      (event: 'newProducer' | 'producerClosed' | 'producerPaused' | 'producerResumed') =>
+      (roomId: string, producer: ProducerInfo) =>
+        this.toRoomExcept(roomId, producer.participantId).emit(event, producer);
+    events.on('producerAdded', toOthers('newProducer'));
+    events.on('producerClosed', toOthers('producerClosed'));
+    events.on('producerPaused', toOthers('producerPaused'));
+    events.on('producerResumed', toOthers('producerResumed'));
+    const toConsumer =
+      (event: 'consumerClosed' | 'consumerPaused' | 'consumerResumed') =>
+      (_roomId: string, participantId: string, consumerId: string) =>
+        this.sockets.get(participantId)?.emit(event, { consumerId });
+    events.on('consumerClosed', toConsumer('consumerClosed'));
+    events.on('consumerPaused', toConsumer('consumerPaused'));
+    events.on('consumerResumed', toConsumer('consumerResumed'));
+    events.on('activeSpeaker', (roomId, participantId) =>
+      this.server.to(roomChannel(roomId)).emit('activeSpeaker', { participantId }),
+    );
+  }
+}

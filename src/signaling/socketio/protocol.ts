@@ -1,0 +1,123 @@
+/**
+ * The socket.io door's wire protocol, shared by the server and the web client (types
+ * only). A client sends `socket.emit('request', { method, data }, ack)`; the ack gets
+ * `{ data }` or `{ error: { code, message } }`. The server pushes the events below.
+ */
+import type { ProducerInfo } from '../../media/media-events';
+
+export type { ProducerInfo };
+
+/**
+ * mediasoup's RTP, DTLS, ICE and SCTP structures as JSON. The server (mediasoup) and
+ * the clients (mediasoup-client) each type them with their own library's definitions.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type MediasoupJson = any;
+
+export interface WebRtcTransportParams {
+  id: string;
+  iceParameters: MediasoupJson;
+  iceCandidates: MediasoupJson[];
+  dtlsParameters: MediasoupJson;
+  sctpParameters?: MediasoupJson;
+}
+
+export interface ConsumerParams {
+  id: string;
+  producerId: string;
+  /** The participant whose producer this consumer receives. */
+  participantId: string;
+  kind: 'audio' | 'video';
+  rtpParameters: MediasoupJson;
+  type: 'simple' | 'simulcast' | 'svc' | 'pipe';
+  producerPaused: boolean;
+}
+
+export interface ParticipantView {
+  id: string;
+  displayName: string;
+  role: 'moderator' | 'participant' | 'guest';
+  producers: ProducerInfo[];
+}
+
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+export interface ChatMessageView {
+  id: string;
+  from: { participantId: string; displayName: string };
+  text: string;
+  sentAt: string;
+}
+
+export interface JoinResult {
+  participantId: string;
+  displayName: string;
+  role: ParticipantView['role'];
+  routerRtpCapabilities: MediasoupJson;
+  participants: ParticipantView[];
+  iceServers: IceServer[];
+}
+
+/** Requests: method name → [request data, response data]. */
+export interface Requests {
+  join: [{ room: string; displayName?: string }, JoinResult];
+  createWebRtcTransport: [{ direction: 'send' | 'recv'; sctp?: boolean }, WebRtcTransportParams];
+  connectWebRtcTransport: [{ transportId: string; dtlsParameters: MediasoupJson }, object];
+  restartIce: [{ transportId: string }, { iceParameters: MediasoupJson }];
+  produce: [
+    {
+      transportId: string;
+      kind: 'audio' | 'video';
+      rtpParameters: MediasoupJson;
+      source?: 'mic' | 'camera' | 'screen';
+    },
+    { producerId: string },
+  ];
+  closeProducer: [{ producerId: string }, object];
+  pauseProducer: [{ producerId: string }, object];
+  resumeProducer: [{ producerId: string }, object];
+  consume: [
+    { transportId: string; producerId: string; rtpCapabilities: MediasoupJson },
+    ConsumerParams,
+  ];
+  pauseConsumer: [{ consumerId: string }, object];
+  resumeConsumer: [{ consumerId: string }, object];
+  setPreferredLayers: [
+    { consumerId: string; spatialLayer: number; temporalLayer?: number },
+    object,
+  ];
+  chat: [{ text: string }, ChatMessageView];
+  leave: [Record<string, never>, object];
+}
+
+export type Method = keyof Requests;
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+}
+
+export type Ack<M extends Method> = { data: Requests[M][1] } | { error: ErrorBody };
+
+/** Server → client events. */
+export interface ServerEvents {
+  participantJoined: (participant: ParticipantView) => void;
+  participantLeft: (event: { participantId: string; reason: string }) => void;
+  newProducer: (producer: ProducerInfo) => void;
+  producerClosed: (producer: ProducerInfo) => void;
+  producerPaused: (producer: ProducerInfo) => void;
+  producerResumed: (producer: ProducerInfo) => void;
+  consumerClosed: (event: { consumerId: string }) => void;
+  consumerPaused: (event: { consumerId: string }) => void;
+  consumerResumed: (event: { consumerId: string }) => void;
+  activeSpeaker: (event: { participantId: string }) => void;
+  chat: (message: ChatMessageView) => void;
+  /** The room's media restarted: leave and join again. */
+  rejoin: (event: { reason: string }) => void;
+  /** The server removed this participant from the room. */
+  removed: (event: { reason: string }) => void;
+}

@@ -1,0 +1,24 @@
+import { Controller, Get, Param, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { join } from 'node:path';
+import { ROOM_ID_PATTERN } from '../conference/room';
+
+export const WEB_ASSETS_DIR = join(__dirname, '..', 'web');
+
+/** Serves the browser client's page for the landing page and every room link. */
+@Controller()
+export class WebController {
+  @Get()
+  landing(@Res() response: Response) {
+    response.sendFile(join(WEB_ASSETS_DIR, 'index.html'));
+  }
+
+  @Get('r/:room')
+  room(@Param('room') room: string, @Res() response: Response) {
+    if (!ROOM_ID_PATTERN.test(room)) {
+      response.status(400).json({ statusCode: 400, message: 'invalid room name' });
+      return;
+    }
+    response.sendFile(join(WEB_ASSETS_DIR, 'index.html'));
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * A real participant in Node: socket.io-client for signaling, mediasoup-client over
+ * @roamhq/wrtc (libwebrtc) for media. It speaks exactly the web client's protocol.
+ */
+import * as wrtc from '@roamhq/wrtc';
+import { Device, types as clientTypes } from 'mediasoup-client';
+import { io, Socket } from 'socket.io-client';
+import type {
+  Ack,
+  ConsumerParams,
+  JoinResult,
+  Method,
+  ProducerInfo,
+  Requests,
+} from '../../src/signaling/socketio/protocol';
+
+Object.assign(globalThis, {
+  RTCPeerConnection: wrtc.RTCPeerConnection,
+  RTCSessionDescription: wrtc.RTCSessionDescription,
+  RTCIceCandidate: wrtc.RTCIceCandidate,
+  MediaStream: wrtc.MediaStream,
+  MediaStreamTrack: wrtc.MediaStreamTrack,
+});
+
+export class RequestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export interface ConnectOptions {
+  token?: string;
+  timeoutMs?: number;
+}
+
+/** Opens a socket.io connection; rejects with the server's connect_error if refused. */
+export function connectSocket(baseUrl: string, options: ConnectOptions = {}): Promise<Socket> {
+  const socket = io(baseUrl, {
+    path: '/socket.io',
+    transports: ['websocket'],
+    auth: options.token ? { token: options.token } : {},
+    reconnection: false,
+    timeout: options.timeoutMs ?? 5000,
+  });
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', (error: Error & { data?: { code: string } }) => {
+      socket.close();
+      reject(new RequestError(error.data?.code ?? 'connect_error', error.message));
+    });
+  });
+}
+
+export async function request<M extends Method>(
+  socket: Socket,
+  method: M,
+  data: Requests[M][0],
+  timeoutMs = 10000,
+): Promise<Requests[M][1]> {
+  const ack = (await socket.timeout(timeoutMs).emitWithAck('request', { method, data })) as Ack<M>;
+  if ('error' in ack) throw new RequestError(ack.error.code, ack.error.message);
+  return ack.data;
+}
+
+/** A moving test pattern: i420 frames at 15 fps into an RTCVideoSource track. */
+function fakeCamera(width = 320, height = 240) {
+  const source = new wrtc.nonstandard.RTCVideoSource();
+  const data = new Uint8Array(width * height * 1.5);
+  let tick = 0;
+  const timer = setInterval(() => {
+    data.fill((tick += 7) % 255, 0, width * height);
+    source.onFrame({ width, height, data });
+  }, 66);
+  return { track: source.createTrack(), stop: () => clearInterval(timer) };
+}
+
+/** A 440 Hz tone: 10 ms chunks of 48 kHz mono PCM into an RTCAudioSource track. */
+function fakeMicrophone() {
+  const source = new wrtc.nonstandard.RTCAudioSource();
+  const sampleRate = 48000;
+  const samples = new Int16Array(sampleRate / 100);
+  let n = 0;
+  const timer = setInterval(() => {
+    for (let i = 0; i < samples.length; i++, n++) {
+      samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * n) / sampleRate));
+    }
+    source.onData({ samples, sampleRate, bitsPerSample: 16, channelCount: 1 });
+  }, 10);
+  return { track: source.createTrack(), stop: () => clearInterval(timer) };
+}
+
+export class NodeParticipant {
+  readonly device = new Device({ handlerName: 'Chrome111' });
+  joined!: JoinResult;
+  sendTransport?: clientTypes.Transport;
+  recvTransport?: clientTypes.Transport;
+  readonly producers = new Map<string, clientTypes.Producer>();
+  readonly consumers = new Map<string, clientTypes.Consumer>();
+  readonly events: { event: string; payload: unknown }[] = [];
+  private readonly stops: (() => void)[] = [];
+
+  private constructor(readonly socket: Socket) {
+    socket.onAny((event: string, payload: unknown) => this.events.push({ event, payload }));
+    socket.on('newProducer', (producer: ProducerInfo) => void this.consume(producer.id));
+    socket.on('consumerClosed', ({ consumerId }: { consumerId: string }) => {
+      this.consumers.get(consumerId)?.close();
+      this.consumers.delete(consumerId);
+    });
+  }
+
+  static async connect(baseUrl: string, options: ConnectOptions = {}) {
+    return new NodeParticipant(await connectSocket(baseUrl, options));
+  }
+
+  request<M extends Method>(method: M, data: Requests[M][0]) {
+    return request(this.socket, method, data);
+  }
+
+  /** Joins, sets up both transports and consumes everything already in the room. */
+  async join(room: string, displayName: string): Promise<JoinResult> {
+    this.joined = await this.request('join', { room, displayName });
+    await this.device.load({ routerRtpCapabilities: this.joined.routerRtpCapabilities });
+    this.sendTransport = await this.createTransport('send');
+    this.recvTransport = await this.createTransport('recv');
+    const existing = this.joined.participants.flatMap((p) => p.producers);
+    await Promise.all(existing.map((producer) => this.consume(producer.id)));
+    return this.joined;
+  }
+
+  async publish(kinds: ('audio' | 'video')[] = ['audio', 'video']) {
+    for (const kind of kinds) {
+      const fake = kind === 'audio' ? fakeMicrophone() : fakeCamera();
+      this.stops.push(fake.stop);
+      const producer = await this.sendTransport!.produce({
+        track: fake.track as unknown as MediaStreamTrack,
+        appData: { source: kind === 'audio' ? 'mic' : 'camera' },
+      });
+      this.producers.set(kind, producer);
+    }
+  }
+
+  async consume(producerId: string): Promise<clientTypes.Consumer> {
+    const params: ConsumerParams = await this.request('consume', {
+      transportId: this.recvTransport!.id,
+      producerId,
+      rtpCapabilities: this.device.rtpCapabilities,
+    });
+    const consumer = await this.recvTransport!.consume({
+      id: params.id,
+      producerId: params.producerId,
+      kind: params.kind,
+      rtpParameters: params.rtpParameters,
+      appData: { participantId: params.participantId },
+    });
+    this.consumers.set(consumer.id, consumer);
+    await this.request('resumeConsumer', { consumerId: consumer.id });
+    return consumer;
+  }
+
+  /** Inbound RTP per remote participant and kind: packets received and frames decoded. */
+  async receiveStats() {
+    const result: Record<
+      string,
+      { audioPackets: number; videoPackets: number; framesDecoded: number }
+    > = {};
+    for (const consumer of this.consumers.values()) {
+      const from = (consumer.appData as { participantId: string }).participantId;
+      const entry = (result[from] ??= { audioPackets: 0, videoPackets: 0, framesDecoded: 0 });
+      const stats = await consumer.getStats();
+      stats.forEach(
+        (report: { type: string; packetsReceived?: number; framesDecoded?: number }) => {
+          if (report.type !== 'inbound-rtp') return;
+          if (consumer.kind === 'audio') entry.audioPackets += report.packetsReceived ?? 0;
+          else {
+            entry.videoPackets += report.packetsReceived ?? 0;
+            entry.framesDecoded += report.framesDecoded ?? 0;
+          }
+        },
+      );
+    }
+    return result;
+  }
+
+  waitForEvent<T = unknown>(event: string, predicate: (payload: T) => boolean = () => true) {
+    return new Promise<T>((resolve, reject) => {
+      const found = this.events.find((e) => e.event === event && predicate(e.payload as T));
+      if (found) return resolve(found.payload as T);
+      const timer = setTimeout(() => reject(new Error(`no ${event} event`)), 10000);
+      const listener = (payload: T) => {
+        if (!predicate(payload)) return;
+        clearTimeout(timer);
+        this.socket.off(event, listener);
+        resolve(payload);
+      };
+      this.socket.on(event, listener);
+    });
+  }
+
+  close() {
+    this.stops.forEach((stop) => stop());
+    for (const producer of this.producers.values()) producer.track?.stop();
+    this.sendTransport?.close();
+    this.recvTransport?.close();
+    this.socket.close();
+  }
+
+  private async createTransport(direction: 'send' | 'recv') {
+    const params = await this.request('createWebRtcTransport', { direction });
+    const transport =
+      direction === 'send'
+        ? this.device.createSendTransport({ ...params, iceServers: [] })
+        : this.device.createRecvTransport({ ...params, iceServers: [] });
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      this.request('connectWebRtcTransport', { transportId: transport.id, dtlsParameters })
+        .then(() => callback())
+        .catch(errback);
+    });
+    transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+      const source = (appData as { source?: 'mic' | 'camera' }).source;
+      this.request('produce', { transportId: transport.id, kind, rtpParameters, source })
+        .then(({ producerId }) => callback({ id: producerId }))
+        .catch(errback);
+    });
+    return transport;
+  }
+}
+
+/** Polls until the check passes or the time is up; returns the last value either way. */
+export async function eventually<T>(
+  read: () => Promise<T> | T,
+  passes: (value: T) => boolean,
+  timeoutMs = 15000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!passes(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    value = await read();
+  }
+  return value;
+}

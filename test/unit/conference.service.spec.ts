@@ -1,0 +1,140 @@
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import pino from 'pino';
+import { LocalRoomDirectory } from '../../src/cluster/room-directory';
+import { loadConfig } from '../../src/config/load-config';
+import { ConferenceService, JoinRequest } from '../../src/conference/conference.service';
+import { MediaEvents } from '../../src/media/media-events';
+import { MediaService } from '../../src/media/media.service';
+
+const GRACE_MS = 50;
+
+function setup(env: Record<string, string> = {}) {
+  const config = loadConfig(
+    { NODE_ENV: 'test', EMPTY_ROOM_GRACE_MS: String(GRACE_MS), ...env },
+    join(__dirname, '..', '..', 'config'),
+  );
+  const roomMedia = { addPeer: jest.fn(), closePeer: jest.fn() };
+  const media = {
+    events: new EventEmitter<MediaEvents>(),
+    openRoom: jest.fn(async () => roomMedia),
+    room: jest.fn(async () => roomMedia),
+    closeRoom: jest.fn(async () => undefined),
+  };
+  const directory = new LocalRoomDirectory();
+  const service = new ConferenceService(
+    config,
+    media as unknown as MediaService,
+    directory,
+    pino({ level: 'silent' }),
+  );
+  return { service, media, roomMedia, directory };
+}
+
+const request = (name: string, roomId = 'demo'): JoinRequest => ({
+  roomId,
+  identity: name.toLowerCase(),
+  displayName: name,
+  role: 'participant',
+  door: 'socketio',
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('ConferenceService', () => {
+  it('opens a room on first join and announces each participant', async () => {
+    const { service, media, roomMedia, directory } = setup();
+    const joined: string[] = [];
+    service.events.on('participantJoined', (p) => joined.push(p.displayName));
+    const opened = jest.fn();
+    service.events.on('roomOpened', opened);
+
+    const { participant: alice } = await service.join(request('Alice'));
+    const { participant: bob } = await service.join(request('Bob'));
+
+    expect(opened).toHaveBeenCalledTimes(1);
+    expect(media.openRoom).toHaveBeenCalledWith('demo');
+    expect(roomMedia.addPeer).toHaveBeenCalledWith(alice.id);
+    expect(joined).toEqual(['Alice', 'Bob']);
+    expect(service.participantsOf('demo').map((p) => p.id)).toEqual([alice.id, bob.id]);
+    expect(directory.roomsHere()).toEqual(['demo']);
+  });
+
+  it('refuses bad room names and full rooms', async () => {
+    const { service } = setup({ MAX_PARTICIPANTS_PER_ROOM: '2' });
+    await expect(service.join(request('Eve', '../etc'))).rejects.toMatchObject({
+      code: 'bad_request',
+    });
+    await service.join(request('A'));
+    await service.join(request('B'));
+    await expect(service.join(request('C'))).rejects.toMatchObject({ code: 'room_full' });
+  });
+
+  it('releases media on leave and closes the room after the grace period', async () => {
+    const { service, media, roomMedia, directory } = setup();
+    const { participant } = await service.join(request('Alice'));
+    const left = jest.fn();
+    const closed = jest.fn();
+    service.events.on('participantLeft', left);
+    service.events.on('roomClosed', closed);
+
+    await service.leave(participant.id, 'left');
+    expect(roomMedia.closePeer).toHaveBeenCalledWith(participant.id);
+    expect(left).toHaveBeenCalledWith(participant, 'left');
+    expect(closed).not.toHaveBeenCalled();
+
+    await sleep(GRACE_MS * 3);
+    expect(closed).toHaveBeenCalledWith('demo');
+    expect(media.closeRoom).toHaveBeenCalledWith('demo');
+    expect(service.roomIds()).toEqual([]);
+    expect(directory.roomsHere()).toEqual([]);
+  });
+
+  it('keeps the room when someone joins within the grace period', async () => {
+    const { service, media } = setup();
+    const { participant } = await service.join(request('Alice'));
+    await service.leave(participant.id, 'disconnected');
+    await service.join(request('Bob'));
+    await sleep(GRACE_MS * 3);
+    expect(media.closeRoom).not.toHaveBeenCalled();
+    expect(service.roomIds()).toEqual(['demo']);
+  });
+
+  it('leaving twice or leaving unknown ids is harmless', async () => {
+    const { service } = setup();
+    const { participant } = await service.join(request('Alice'));
+    const left = jest.fn();
+    service.events.on('participantLeft', left);
+    await service.leave(participant.id, 'left');
+    await service.leave(participant.id, 'left');
+    await service.leave('nobody', 'left');
+    expect(left).toHaveBeenCalledTimes(1);
+  });
+
+  it('checks chat messages', async () => {
+    const { service } = setup();
+    const { participant } = await service.join(request('Alice'));
+    const messages = jest.fn();
+    service.events.on('chatMessage', messages);
+    const sent = service.chat(participant.id, '  hello  ');
+    expect(sent).toMatchObject({ text: 'hello', from: { displayName: 'Alice' }, roomId: 'demo' });
+    expect(messages).toHaveBeenCalledWith(sent);
+    expect(() => service.chat(participant.id, '   ')).toThrow(/empty/);
+    expect(() => service.chat(participant.id, 'x'.repeat(2001))).toThrow(/too long/);
+    expect(() => service.chat('nobody', 'hi')).toThrow(/join a room first/);
+  });
+
+  it('asks everyone to rejoin when the room media is lost', async () => {
+    const { service, media } = setup();
+    const { participant: alice } = await service.join(request('Alice'));
+    const { participant: bob } = await service.join(request('Bob'));
+    const rejoin = jest.fn();
+    service.events.on('rejoinRequired', rejoin);
+
+    media.events.emit('roomMediaLost', 'demo');
+
+    expect(rejoin).toHaveBeenCalledWith('demo', [alice, bob]);
+    expect(service.roomIds()).toEqual([]);
+    expect(() => service.participant(alice.id)).toThrow(/join a room first/);
+  });
+});

@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import { DEVELOPMENT_JWT_SECRET } from '../../src/config/config.schema';
+import { ConfigError, loadConfig } from '../../src/config/load-config';
+
+const configDir = join(__dirname, '..', '..', 'config');
+const load = (env: Record<string, string>) => loadConfig(env, configDir);
+
+describe('loadConfig', () => {
+  it('gives the embedded defaults with no environment', () => {
+    const config = load({});
+    expect(config.mode).toBe('development');
+    expect(config.http.port).toBe(8080);
+    expect(config.auth.allowGuests).toBe(true);
+    expect(config.auth.jwtSecret).toBe(DEVELOPMENT_JWT_SECRET);
+  });
+
+  it('applies config/<mode>.yaml and then the environment', () => {
+    const config = load({ NODE_ENV: 'test', PORT: '9000', ALLOW_GUESTS: 'false' });
+    expect(config.media.numWorkers).toBe(1); // from test.yaml
+    expect(config.http.port).toBe(9000);
+    expect(config.auth.allowGuests).toBe(false);
+  });
+
+  it('reads ICE servers as JSON', () => {
+    const servers = [{ urls: 'stun:stun.example.org:3478' }];
+    expect(load({ ICE_SERVERS: JSON.stringify(servers) }).ice.servers).toEqual(servers);
+    expect(() => load({ ICE_SERVERS: '[oops' })).toThrow(/ICE_SERVERS: expected a JSON array/);
+  });
+
+  it('names every invalid setting', () => {
+    expect(() => load({ PORT: 'eighty', LOG_LEVEL: 'loud' })).toThrow(ConfigError);
+    expect(() => load({ PORT: 'eighty', LOG_LEVEL: 'loud' })).toThrow(
+      /http\.port[\s\S]*log\.level/,
+    );
+    expect(() => load({ RTC_MIN_PORT: '50000', RTC_MAX_PORT: '40000' })).toThrow(
+      /media\.rtcMinPort: must not be greater/,
+    );
+  });
+
+  it('refuses development or short secrets in production mode', () => {
+    expect(() => load({ NODE_ENV: 'production' })).toThrow(/refuses the development secret/);
+    expect(() => load({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(
+      /at least 32 characters/,
+    );
+    const config = load({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) });
+    expect(config.auth.allowGuests).toBe(false); // from production.yaml
+  });
+});

@@ -1,0 +1,107 @@
+/** The media service against real mediasoup workers (no network peers needed). */
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load-config';
+import { MediaService } from '../../src/media/media.service';
+import { WorkerPool } from '../../src/media/worker-pool.service';
+
+const config = loadConfig({ NODE_ENV: 'test' }, join(__dirname, '..', '..', 'config'));
+const opus = {
+  codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2 }],
+  encodings: [{ ssrc: 11111111 }],
+};
+
+describe('MediaService', () => {
+  let workers: WorkerPool;
+  let media: MediaService;
+
+  beforeAll(async () => {
+    workers = new WorkerPool(config, pino({ level: 'silent' }));
+    await workers.onModuleInit();
+    media = new MediaService(config, workers);
+  });
+  afterAll(() => workers.onModuleDestroy());
+
+  it('opens one router per room, even for concurrent callers', async () => {
+    const [first, second] = await Promise.all([media.openRoom('r1'), media.openRoom('r1')]);
+    expect(first).toBe(second);
+    expect(first.rtpCapabilities.codecs?.map((c) => c.mimeType)).toEqual(
+      expect.arrayContaining(['audio/opus', 'video/VP8', 'video/VP9', 'video/H264']),
+    );
+    await media.closeRoom('r1');
+    await expect(media.room('r1')).rejects.toMatchObject({ code: 'not_joined' });
+  });
+
+  it('keeps every object with its owner and closes them all on leave', async () => {
+    const room = await media.openRoom('r2');
+    await expect(room.createWebRtcTransport('ghost', 'send', false)).rejects.toMatchObject({
+      code: 'not_joined',
+    });
+    room.addPeer('alice');
+    room.addPeer('bob');
+    const aliceSend = await room.createWebRtcTransport('alice', 'send', false);
+    const aliceRecv = await room.createWebRtcTransport('alice', 'recv', false);
+    const bobRecv = await room.createWebRtcTransport('bob', 'recv', false);
+    expect(aliceSend.iceCandidates.map((c) => c.address)).toContain('127.0.0.1');
+
+    await expect(room.produce('alice', aliceRecv.id, 'audio', opus, 'mic')).rejects.toMatchObject({
+      code: 'bad_request',
+    });
+    await expect(room.produce('bob', aliceSend.id, 'audio', opus, 'mic')).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    const producer = await room.produce('alice', aliceSend.id, 'audio', opus, 'mic');
+    expect(room.producersOf('alice')).toEqual([producer]);
+
+    await expect(
+      room.consume('alice', aliceRecv.id, producer.id, room.rtpCapabilities),
+    ).rejects.toMatchObject({ code: 'bad_request' });
+    const consumer = await room.consume('bob', bobRecv.id, producer.id, room.rtpCapabilities);
+    expect(consumer).toMatchObject({
+      participantId: 'alice',
+      kind: 'audio',
+      producerPaused: false,
+    });
+
+    const closedConsumers: string[] = [];
+    media.events.on('consumerClosed', (_room, participantId, consumerId) =>
+      closedConsumers.push(`${participantId}:${consumerId}`),
+    );
+    expect(room.stats()).toEqual({ peers: 2, transports: 3, producers: 1, consumers: 1 });
+    room.closePeer('alice');
+    expect(closedConsumers).toEqual([`bob:${consumer.id}`]);
+    expect(room.stats()).toEqual({ peers: 1, transports: 1, producers: 0, consumers: 0 });
+    await media.closeRoom('r2');
+  });
+
+  it('reports pause and resume once per change', async () => {
+    const room = await media.openRoom('r3');
+    room.addPeer('alice');
+    const send = await room.createWebRtcTransport('alice', 'send', false);
+    const producer = await room.produce('alice', send.id, 'audio', opus, 'mic');
+    const seen: string[] = [];
+    media.events.on('producerPaused', () => seen.push('paused'));
+    media.events.on('producerResumed', () => seen.push('resumed'));
+    await room.setProducerPaused('alice', producer.id, true);
+    await room.setProducerPaused('alice', producer.id, true);
+    await room.setProducerPaused('alice', producer.id, false);
+    expect(seen).toEqual(['paused', 'resumed']);
+    await media.closeRoom('r3');
+  });
+
+  it('spreads rooms over the workers by router count', async () => {
+    const pool = new WorkerPool(
+      { ...config, media: { ...config.media, numWorkers: 2 } },
+      pino({ level: 'silent' }),
+    );
+    await pool.onModuleInit();
+    try {
+      const routers = await Promise.all(['x', 'y'].map((roomId) => pool.createRouter({ roomId })));
+      const dumps = await Promise.all(pool.workers().map((worker) => worker.dump()));
+      expect(dumps.map((dump) => dump.routerIds.length)).toEqual([1, 1]);
+      routers.forEach((router) => router.close());
+    } finally {
+      await pool.onModuleDestroy();
+    }
+  });
+});
