@@ -65,6 +65,8 @@ const producerInfo = (producer: types.Producer<ProducerAppData>): ProducerInfo =
 export class RoomMedia {
   private readonly peers = new Map<string, PeerMedia>();
   private closed = false;
+  /** The participant the active-speaker observer picked last, if still here. */
+  private dominantSpeaker?: string;
 
   private constructor(
     readonly roomId: string,
@@ -80,6 +82,7 @@ export class RoomMedia {
     });
     speakerObserver.on('dominantspeaker', ({ producer }) => {
       const participantId = (producer.appData as ProducerAppData).participantId;
+      this.dominantSpeaker = participantId;
       events.emit('activeSpeaker', roomId, participantId);
     });
   }
@@ -98,8 +101,10 @@ export class RoomMedia {
     return this.router.rtpCapabilities;
   }
 
-  get isClosed(): boolean {
-    return this.closed;
+  get activeSpeaker(): string | undefined {
+    return this.dominantSpeaker && this.peers.has(this.dominantSpeaker)
+      ? this.dominantSpeaker
+      : undefined;
   }
 
   producersOf(participantId: string): ProducerInfo[] {

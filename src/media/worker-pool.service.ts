@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { createWorker, types } from 'mediasoup';
+import { EventEmitter, once } from 'node:events';
 import { cpus } from 'node:os';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
@@ -8,6 +9,8 @@ import type { Logger } from '../observability/logger';
 import { ROUTER_MEDIA_CODECS } from './media-codecs';
 
 const RESPAWN_DELAY_MS = 1000;
+/** How long a router request waits for a replacement when no worker is running. */
+const WORKER_WAIT_MS = 10_000;
 
 /**
  * The mediasoup workers of this shard, one per core by default. A worker that dies is
@@ -17,6 +20,7 @@ const RESPAWN_DELAY_MS = 1000;
 @Injectable()
 export class WorkerPool implements OnModuleInit, OnModuleDestroy {
   private readonly routerCounts = new Map<types.Worker, number>();
+  private readonly spawned = new EventEmitter<{ worker: [types.Worker] }>();
   private closing = false;
 
   constructor(
@@ -46,8 +50,7 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
 
   /** Creates a router with the shard's codecs on the worker that carries the fewest. */
   async createRouter(appData: { roomId: string }): Promise<types.Router> {
-    const [worker] = [...this.routerCounts.entries()].sort((a, b) => a[1] - b[1])[0] ?? [];
-    if (!worker) throw new Error('no mediasoup worker is running');
+    const worker = await this.leastLoadedWorker();
     // Counted before the await so that concurrent calls spread over the workers.
     this.adjustRouterCount(worker, +1);
     try {
@@ -58,6 +61,18 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
       this.adjustRouterCount(worker, -1);
       throw error;
     }
+  }
+
+  /** The worker with the fewest routers; waits for a replacement if none runs. */
+  private async leastLoadedWorker(): Promise<types.Worker> {
+    const [leastLoaded] = [...this.routerCounts.entries()].sort((a, b) => a[1] - b[1])[0] ?? [];
+    if (leastLoaded) return leastLoaded;
+    const [replacement] = await once(this.spawned, 'worker', {
+      signal: AbortSignal.timeout(WORKER_WAIT_MS),
+    }).catch(() => {
+      throw new Error('no mediasoup worker is running');
+    });
+    return replacement as types.Worker;
   }
 
   private adjustRouterCount(worker: types.Worker, delta: number) {
@@ -71,6 +86,7 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
       logTags: ['info', 'ice', 'dtls', 'rtp', 'srtp', 'rtcp', 'simulcast'],
     });
     this.routerCounts.set(worker, 0);
+    this.spawned.emit('worker', worker);
     worker.on('died', (error) => {
       this.routerCounts.delete(worker);
       this.logger.error({ workerPid: worker.pid, err: error }, 'mediasoup worker died');

@@ -52,9 +52,17 @@ describe('a call between Node participants', () => {
       );
       expect(receivesFromAll(stats, others)).toBe(true);
     }
-    await expect(b.waitForEvent('activeSpeaker')).resolves.toMatchObject({
-      participantId: expect.any(String),
+    const { participantId: speaker } = await b.waitForEvent<{ participantId: string }>(
+      'activeSpeaker',
+    );
+    expect(ids).toContain(speaker);
+    // A latecomer learns who is talking from its join result.
+    const latecomer = await NodeParticipant.connect(shard.baseUrl);
+    clients.push(latecomer);
+    await expect(latecomer.join('trio', 'Late')).resolves.toMatchObject({
+      activeSpeakerId: expect.stringMatching(new RegExp(ids.join('|'))),
     });
+    await latecomer.request('leave', {});
     expect(await media.stats()).toMatchObject({ rooms: 1, peers: 3, transports: 6, producers: 6 });
 
     // Muting is a paused producer: the others are told, and their consumers pause.

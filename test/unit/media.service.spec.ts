@@ -69,6 +69,8 @@ describe('MediaService', () => {
     );
     expect(room.stats()).toEqual({ peers: 2, transports: 3, producers: 1, consumers: 1 });
     room.closePeer('alice');
+    // The worker reports the producer's closure to its consumers asynchronously.
+    await new Promise((resolve) => media.events.once('consumerClosed', resolve));
     expect(closedConsumers).toEqual([`bob:${consumer.id}`]);
     expect(room.stats()).toEqual({ peers: 1, transports: 1, producers: 0, consumers: 0 });
     await media.closeRoom('r2');

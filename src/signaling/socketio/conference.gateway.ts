@@ -221,6 +221,7 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
       role: participant.role,
       routerRtpCapabilities: media.rtpCapabilities,
       participants: others.map((p) => this.view(p, media)),
+      activeSpeakerId: media.activeSpeaker,
       iceServers: this.config.ice.servers,
     };
   }

@@ -59,6 +59,8 @@ export interface JoinResult {
   role: ParticipantView['role'];
   routerRtpCapabilities: MediasoupJson;
   participants: ParticipantView[];
+  /** Who is talking right now, if anyone (later changes arrive as activeSpeaker). */
+  activeSpeakerId?: string;
   iceServers: IceServer[];
 }
 

@@ -1,0 +1,622 @@
+import { Device, type types as msc } from 'mediasoup-client';
+import type {
+  ChatMessageView,
+  IceServer,
+  JoinResult,
+  ParticipantView,
+  ProducerInfo,
+} from '../../signaling/socketio/protocol';
+import { acquireLocalMedia, type LocalMedia, stopLocalMedia } from './local-media';
+import { connectErrorBody, Signaling, SignalingError } from './signaling';
+
+export type Phase = 'joining' | 'joined' | 'reconnecting' | 'left' | 'removed' | 'failed';
+
+/** One tile's worth of state: a participant and the tracks to show for it. */
+export interface Member {
+  readonly id: string;
+  readonly displayName: string;
+  readonly isLocal: boolean;
+  videoTrack?: MediaStreamTrack;
+  /** Remote members only: the local microphone is never played back. */
+  audioTrack?: MediaStreamTrack;
+  audioMuted: boolean;
+  videoMuted: boolean;
+}
+
+interface RemoteMember extends Member {
+  readonly producers: Map<string, ProducerInfo>;
+  /** Consumers by the id of the producer they consume. */
+  readonly consumers: Map<string, msc.Consumer>;
+}
+
+/** What the call tells its view. */
+export interface CallListener {
+  phase(phase: Phase, detail?: string): void;
+  /** Local devices were acquired, or the microphone or camera was switched. */
+  devices(): void;
+  memberAdded(member: Member): void;
+  memberChanged(member: Member): void;
+  memberRemoved(memberId: string): void;
+  activeSpeaker(memberId: string | undefined): void;
+  chat(message: ChatMessageView, own: boolean): void;
+  notice(text: string): void;
+}
+
+export interface CallOptions {
+  room: string;
+  /** Ignored by the server when a token names the participant. */
+  displayName?: string;
+  token?: string;
+}
+
+export interface ReceiveStats {
+  displayName: string;
+  framesDecoded: number;
+  frameWidth: number;
+  frameHeight: number;
+  videoBytesReceived: number;
+  audioPacketsReceived: number;
+  audioBytesReceived: number;
+}
+
+/** Camera simulcast: three VP8 layers at 1/4, 1/2 and full resolution. */
+const CAMERA_ENCODINGS: msc.RtpEncodingParameters[] = [
+  { scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
+  { scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
+  { scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
+];
+
+const LEAVE_TIMEOUT_MS = 2_000;
+/** Pauses between join attempts after a media restart or a reconnection. */
+const RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Failures worth another join attempt: the shard was busy or briefly without media. */
+const isTransient = (error: unknown) =>
+  error instanceof SignalingError && ['internal', 'unavailable', 'timeout'].includes(error.code);
+
+const isSource = (value: unknown): value is 'mic' | 'camera' | 'screen' =>
+  value === 'mic' || value === 'camera' || value === 'screen';
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * The mediasoup objects of one membership in the room. A rejoin or reconnection drops
+ * the whole session and starts a new one, so late answers for an old one are ignored.
+ */
+class Session {
+  readonly device = new Device();
+  recvTransport?: Promise<msc.Transport>;
+  sendTransport?: msc.Transport;
+  readonly producers = new Map<msc.MediaKind, msc.Producer>();
+  readonly consumers = new Map<string, msc.Consumer>();
+  /** Producers consumed or being consumed, so duplicates announcements are ignored. */
+  readonly consumedProducers = new Set<string>();
+  readonly closedProducers = new Set<string>();
+  closed = false;
+
+  close() {
+    this.closed = true;
+    // Closing a transport closes its producers and consumers.
+    this.sendTransport?.close();
+    void this.recvTransport?.then(
+      (transport) => transport.close(),
+      () => undefined,
+    );
+  }
+}
+
+/** A participant's membership in one room: signaling, media and the members it sees. */
+export class Call {
+  phase: Phase = 'joining';
+  selfId?: string;
+  activeSpeakerId?: string;
+  micOn = false;
+  cameraOn = false;
+  readonly members = new Map<string, Member>();
+
+  private readonly signaling: Signaling;
+  private session?: Session;
+  private local?: LocalMedia;
+  /** Join answers and server events are handled one after the other, in arrival order. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private connectedOnce = false;
+
+  constructor(
+    readonly options: CallOptions,
+    private readonly listener: CallListener,
+  ) {
+    this.signaling = new Signaling(options.room, options.token);
+    this.listenToSocket();
+    this.listenToServer();
+  }
+
+  get hasMic(): boolean {
+    return !!this.local?.mic;
+  }
+
+  get hasCamera(): boolean {
+    return !!this.local?.camera;
+  }
+
+  async start(): Promise<void> {
+    this.local = await acquireLocalMedia();
+    if (this.local.problem) this.listener.notice(this.local.problem);
+    this.micOn = this.hasMic;
+    this.cameraOn = this.hasCamera;
+    this.listener.devices();
+    await this.join();
+  }
+
+  async setMic(on: boolean): Promise<void> {
+    if (!this.local?.mic) return;
+    this.micOn = on;
+    this.local.mic.enabled = on;
+    this.listener.devices();
+    this.updateLocalMember();
+    await this.setProducerPaused('audio', !on);
+  }
+
+  async setCamera(on: boolean): Promise<void> {
+    if (!this.local?.camera) return;
+    this.cameraOn = on;
+    this.local.camera.enabled = on;
+    this.listener.devices();
+    this.updateLocalMember();
+    await this.setProducerPaused('video', !on);
+  }
+
+  async sendChat(text: string): Promise<void> {
+    const message = await this.signaling.request('chat', { text });
+    this.listener.chat(message, true);
+  }
+
+  async leave(): Promise<void> {
+    if (this.phase === 'joined') {
+      const timeout = new Promise((resolve) => setTimeout(resolve, LEAVE_TIMEOUT_MS));
+      await Promise.race([this.signaling.request('leave', {}).catch(() => undefined), timeout]);
+    }
+    this.end('left');
+  }
+
+  /** Per remote participant: what its consumers received, from WebRTC statistics. */
+  async receiveStats(): Promise<Record<string, ReceiveStats>> {
+    const result: Record<string, ReceiveStats> = {};
+    for (const member of this.members.values()) {
+      if (!('consumers' in member)) continue;
+      const stats: ReceiveStats = {
+        displayName: member.displayName,
+        framesDecoded: 0,
+        frameWidth: 0,
+        frameHeight: 0,
+        videoBytesReceived: 0,
+        audioPacketsReceived: 0,
+        audioBytesReceived: 0,
+      };
+      for (const consumer of (member as RemoteMember).consumers.values()) {
+        const report = await consumer.getStats();
+        report.forEach((entry) => {
+          if (entry.type !== 'inbound-rtp') return;
+          if (entry.kind === 'video') {
+            stats.framesDecoded += entry.framesDecoded ?? 0;
+            stats.videoBytesReceived += entry.bytesReceived ?? 0;
+            stats.frameWidth = Math.max(stats.frameWidth, entry.frameWidth ?? 0);
+            stats.frameHeight = Math.max(stats.frameHeight, entry.frameHeight ?? 0);
+          } else {
+            stats.audioPacketsReceived += entry.packetsReceived ?? 0;
+            stats.audioBytesReceived += entry.bytesReceived ?? 0;
+          }
+        });
+      }
+      result[member.id] = stats;
+    }
+    return result;
+  }
+
+  /** What each local producer sends, per RTP stream (one per simulcast layer). */
+  async sendStats(): Promise<
+    Record<string, { rid?: string; bytesSent: number; frameWidth?: number }[]>
+  > {
+    const result: Record<string, { rid?: string; bytesSent: number; frameWidth?: number }[]> = {};
+    for (const [kind, producer] of this.session?.producers ?? []) {
+      const streams: { rid?: string; bytesSent: number; frameWidth?: number }[] = [];
+      (await producer.getStats()).forEach((entry) => {
+        if (entry.type === 'outbound-rtp') {
+          streams.push({
+            rid: entry.rid,
+            bytesSent: entry.bytesSent,
+            frameWidth: entry.frameWidth,
+          });
+        }
+      });
+      result[kind] = streams;
+    }
+    return result;
+  }
+
+  counts() {
+    return {
+      producers: this.session?.producers.size ?? 0,
+      consumers: this.session?.consumers.size ?? 0,
+    };
+  }
+
+  // ---- joining ------------------------------------------------------------------------
+
+  /**
+   * Joins the room and starts sending. After a media restart or a reconnection the
+   * shard may need a moment (a replacement media worker), so those joins retry.
+   */
+  private async join(retries = 0): Promise<void> {
+    const session = new Session();
+    this.session = session;
+    this.setPhase('joining');
+    try {
+      const joined = await this.serially(() => this.enter(session));
+      if (joined) await this.produce(session, joined.iceServers);
+    } catch (error) {
+      if (session.closed) return;
+      if (retries > 0 && isTransient(error)) {
+        this.teardown();
+        this.setPhase('reconnecting');
+        await this.signaling.request('leave', {}).catch(() => undefined);
+        await sleep(RETRY_DELAYS_MS[Math.max(0, RETRY_DELAYS_MS.length - retries)]);
+        if (this.phase === 'reconnecting' && !this.session) await this.join(retries - 1);
+        return;
+      }
+      this.end('failed', `Could not join: ${messageOf(error)}`);
+    }
+  }
+
+  /** Joins the room and sets up the receive side; runs before any queued server event. */
+  private async enter(session: Session): Promise<JoinResult | undefined> {
+    const { room, displayName } = this.options;
+    const result = await this.signaling.request('join', { room, displayName });
+    if (session.closed) return undefined;
+    await session.device.load({ routerRtpCapabilities: result.routerRtpCapabilities });
+    if (session.closed) return undefined;
+    this.selfId = result.participantId;
+    session.recvTransport = this.createTransport(session, 'recv', result.iceServers);
+    session.recvTransport.catch((error: unknown) => {
+      if (!session.closed) this.end('failed', `No media connection: ${messageOf(error)}`);
+    });
+    this.addMember({
+      id: result.participantId,
+      displayName: result.displayName,
+      isLocal: true,
+      audioMuted: true,
+      videoMuted: true,
+    });
+    this.updateLocalMember();
+    for (const participant of result.participants) this.addRemote(session, participant);
+    if (result.activeSpeakerId) this.setActiveSpeaker(result.activeSpeakerId);
+    this.setPhase('joined');
+    return result;
+  }
+
+  private async createTransport(
+    session: Session,
+    direction: 'send' | 'recv',
+    iceServers: IceServer[],
+  ): Promise<msc.Transport> {
+    const params = await this.signaling.request('createWebRtcTransport', { direction });
+    if (session.closed) throw new Error('left the room');
+    const options: msc.TransportOptions = { ...params, iceServers };
+    const transport =
+      direction === 'send'
+        ? session.device.createSendTransport(options)
+        : session.device.createRecvTransport(options);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      this.signaling
+        .request('connectWebRtcTransport', { transportId: transport.id, dtlsParameters })
+        .then(() => callback(), errback);
+    });
+    transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+      const source = isSource(appData.source) ? appData.source : undefined;
+      this.signaling
+        .request('produce', { transportId: transport.id, kind, rtpParameters, source })
+        .then(({ producerId }) => callback({ id: producerId }), errback);
+    });
+    transport.on('connectionstatechange', (state) => {
+      if (state === 'failed' && !session.closed) void this.restartIce(session, transport);
+    });
+    return transport;
+  }
+
+  private async restartIce(session: Session, transport: msc.Transport) {
+    try {
+      const { iceParameters } = await this.signaling.request('restartIce', {
+        transportId: transport.id,
+      });
+      if (!session.closed) await transport.restartIce({ iceParameters });
+    } catch (error) {
+      console.warn('ICE restart failed', error);
+    }
+  }
+
+  private async produce(session: Session, iceServers: IceServer[]) {
+    const { mic, camera } = this.local ?? {};
+    const { device } = session;
+    const canAudio = mic && device.canProduce('audio');
+    const canVideo = camera && device.canProduce('video');
+    if (!canAudio && !canVideo) return;
+    const transport = await this.createTransport(session, 'send', iceServers);
+    session.sendTransport = transport;
+    if (canAudio) {
+      const producer = await transport.produce({
+        track: mic,
+        stopTracks: false,
+        codecOptions: { opusStereo: false, opusFec: true, opusDtx: true },
+        appData: { source: 'mic' },
+      });
+      session.producers.set('audio', producer);
+      if (!this.micOn) await this.setProducerPaused('audio', true);
+    }
+    if (canVideo) {
+      const vp8 = device.rtpCapabilities.codecs?.find(
+        (codec) => codec.mimeType.toLowerCase() === 'video/vp8',
+      );
+      const producer = await transport.produce({
+        track: camera,
+        stopTracks: false,
+        codec: vp8,
+        // Simulcast is for VP8; another codec gets a single stream.
+        encodings: vp8 ? CAMERA_ENCODINGS : undefined,
+        codecOptions: { videoGoogleStartBitrate: 1000 },
+        appData: { source: 'camera' },
+      });
+      session.producers.set('video', producer);
+      if (!this.cameraOn) await this.setProducerPaused('video', true);
+    }
+  }
+
+  private async setProducerPaused(kind: msc.MediaKind, paused: boolean) {
+    const producer = this.session?.producers.get(kind);
+    if (!producer || producer.closed) return;
+    if (paused) producer.pause();
+    else producer.resume();
+    await this.signaling.request(paused ? 'pauseProducer' : 'resumeProducer', {
+      producerId: producer.id,
+    });
+  }
+
+  // ---- remote participants ----------------------------------------------------------
+
+  private addRemote(session: Session, participant: ParticipantView) {
+    if (participant.id === this.selfId || this.members.has(participant.id)) return;
+    const member: RemoteMember = {
+      id: participant.id,
+      displayName: participant.displayName,
+      isLocal: false,
+      audioMuted: true,
+      videoMuted: true,
+      producers: new Map(participant.producers.map((producer) => [producer.id, producer])),
+      consumers: new Map(),
+    };
+    this.addMember(member);
+    this.refreshMuted(member);
+    for (const producer of participant.producers) void this.consume(session, producer);
+  }
+
+  private async consume(session: Session, producer: ProducerInfo) {
+    if (session.consumedProducers.has(producer.id)) return;
+    session.consumedProducers.add(producer.id);
+    try {
+      const transport = await session.recvTransport;
+      if (!transport || session.closed) return;
+      const params = await this.signaling.request('consume', {
+        transportId: transport.id,
+        producerId: producer.id,
+        rtpCapabilities: session.device.rtpCapabilities,
+      });
+      if (session.closed) return;
+      const consumer = await transport.consume({
+        id: params.id,
+        producerId: params.producerId,
+        kind: params.kind,
+        rtpParameters: params.rtpParameters,
+        appData: { participantId: params.participantId, source: producer.source },
+      });
+      const member = this.remote(params.participantId);
+      if (session.closed || !member || session.closedProducers.has(producer.id)) {
+        consumer.close();
+        return;
+      }
+      session.consumers.set(consumer.id, consumer);
+      member.consumers.set(producer.id, consumer);
+      this.showTracks(member);
+      await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
+    } catch (error) {
+      session.consumedProducers.delete(producer.id);
+      if (!session.closed) console.warn(`could not consume producer ${producer.id}`, error);
+    }
+  }
+
+  private dropConsumer(session: Session, member: RemoteMember, producerId: string) {
+    const consumer = member.consumers.get(producerId);
+    if (!consumer) return;
+    consumer.close();
+    member.consumers.delete(producerId);
+    session.consumers.delete(consumer.id);
+    this.showTracks(member);
+  }
+
+  /** Points the member at its newest live consumer tracks. */
+  private showTracks(member: RemoteMember) {
+    const live = [...member.consumers.values()].filter((consumer) => !consumer.closed);
+    member.videoTrack = live.filter((c) => c.kind === 'video').pop()?.track;
+    member.audioTrack = live.filter((c) => c.kind === 'audio').pop()?.track;
+    this.listener.memberChanged(member);
+  }
+
+  private refreshMuted(member: RemoteMember) {
+    const producers = [...member.producers.values()];
+    member.audioMuted = !producers.some((p) => p.kind === 'audio' && !p.paused);
+    member.videoMuted = !producers.some((p) => p.kind === 'video' && !p.paused);
+    this.listener.memberChanged(member);
+  }
+
+  private removeRemote(session: Session, memberId: string) {
+    const member = this.remote(memberId);
+    if (!member) return;
+    for (const producerId of [...member.consumers.keys()]) {
+      this.dropConsumer(session, member, producerId);
+    }
+    this.members.delete(memberId);
+    this.listener.memberRemoved(memberId);
+    if (this.activeSpeakerId === memberId) this.setActiveSpeaker(undefined);
+  }
+
+  // ---- server events ------------------------------------------------------------------
+
+  private listenToServer() {
+    /** Runs a handler in order, and only while this socket is a member of the room. */
+    const inRoom =
+      <T>(handler: (session: Session, event: T) => void) =>
+      (event: T) =>
+        void this.serially(async () => {
+          const session = this.session;
+          if (session && !session.closed && this.phase === 'joined') handler(session, event);
+        });
+
+    this.signaling.on(
+      'participantJoined',
+      inRoom((session, participant) => this.addRemote(session, participant)),
+    );
+    this.signaling.on(
+      'participantLeft',
+      inRoom((session, { participantId }) => this.removeRemote(session, participantId)),
+    );
+    this.signaling.on(
+      'newProducer',
+      inRoom((session, producer) => {
+        const member = this.remote(producer.participantId);
+        if (!member) return;
+        member.producers.set(producer.id, producer);
+        this.refreshMuted(member);
+        void this.consume(session, producer);
+      }),
+    );
+    this.signaling.on(
+      'producerClosed',
+      inRoom((session, producer) => {
+        session.closedProducers.add(producer.id);
+        const member = this.remote(producer.participantId);
+        if (!member) return;
+        member.producers.delete(producer.id);
+        this.dropConsumer(session, member, producer.id);
+        this.refreshMuted(member);
+      }),
+    );
+    const pausedChanged = (session: Session, producer: ProducerInfo) => {
+      const member = this.remote(producer.participantId);
+      if (!member) return;
+      member.producers.set(producer.id, producer);
+      this.refreshMuted(member);
+    };
+    this.signaling.on('producerPaused', inRoom(pausedChanged));
+    this.signaling.on('producerResumed', inRoom(pausedChanged));
+    this.signaling.on(
+      'consumerClosed',
+      inRoom((session, { consumerId }) => {
+        const consumer = session.consumers.get(consumerId);
+        const member = consumer && this.remote(String(consumer.appData.participantId));
+        if (consumer && member) this.dropConsumer(session, member, consumer.producerId);
+      }),
+    );
+    // consumerPaused/consumerResumed repeat what producerPaused/producerResumed say.
+    this.signaling.on(
+      'activeSpeaker',
+      inRoom((_session, { participantId }) => this.setActiveSpeaker(participantId)),
+    );
+    this.signaling.on(
+      'chat',
+      inRoom((_session, message) => this.listener.chat(message, false)),
+    );
+    this.signaling.on('rejoin', () => {
+      if (this.phase !== 'joined' && this.phase !== 'joining') return;
+      this.listener.notice('The room restarted its media: joining again…');
+      this.teardown();
+      void this.join(RETRY_DELAYS_MS.length);
+    });
+    this.signaling.on('removed', ({ reason }) => this.end('removed', reason));
+  }
+
+  private listenToSocket() {
+    const { socket } = this.signaling;
+    socket.on('connect', () => {
+      if (this.connectedOnce && this.phase === 'reconnecting')
+        void this.join(RETRY_DELAYS_MS.length);
+      this.connectedOnce = true;
+    });
+    socket.on('disconnect', (reason) => {
+      if (reason === 'io client disconnect') return;
+      if (this.phase === 'joined' || this.phase === 'joining') {
+        this.teardown();
+        this.setPhase('reconnecting');
+      }
+    });
+    socket.on('connect_error', (error) => {
+      // An inactive socket was refused by the server (a bad token) and will not retry.
+      if (!socket.active) {
+        this.end('failed', connectErrorBody(error)?.message ?? error.message);
+      }
+    });
+  }
+
+  // ---- bookkeeping --------------------------------------------------------------------
+
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private remote(memberId: string): RemoteMember | undefined {
+    const member = this.members.get(memberId);
+    return member && !member.isLocal ? (member as RemoteMember) : undefined;
+  }
+
+  private addMember(member: Member) {
+    this.members.set(member.id, member);
+    this.listener.memberAdded(member);
+  }
+
+  private updateLocalMember() {
+    const member = this.selfId ? this.members.get(this.selfId) : undefined;
+    if (!member) return;
+    member.videoTrack = this.local?.camera;
+    member.audioMuted = !this.micOn;
+    member.videoMuted = !this.cameraOn;
+    this.listener.memberChanged(member);
+  }
+
+  private setActiveSpeaker(memberId: string | undefined) {
+    this.activeSpeakerId = memberId;
+    this.listener.activeSpeaker(memberId);
+  }
+
+  private setPhase(phase: Phase, detail?: string) {
+    this.phase = phase;
+    this.listener.phase(phase, detail);
+  }
+
+  /** Drops the current session and every member; local devices stay open. */
+  private teardown() {
+    this.session?.close();
+    this.session = undefined;
+    for (const memberId of [...this.members.keys()]) this.listener.memberRemoved(memberId);
+    this.members.clear();
+    this.selfId = undefined;
+    this.setActiveSpeaker(undefined);
+  }
+
+  private end(phase: 'left' | 'removed' | 'failed', detail?: string) {
+    if (this.phase === 'left' || this.phase === 'removed' || this.phase === 'failed') return;
+    this.teardown();
+    stopLocalMedia(this.local);
+    this.signaling.close();
+    this.setPhase(phase, detail);
+  }
+}

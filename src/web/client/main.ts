@@ -1,0 +1,130 @@
+/**
+ * Video Window browser client. `/` shows the landing form, `/r/<room>` joins the room
+ * (`?name=` sets the display name, `?token=` passes a join token that names you).
+ */
+import { Call, type ReceiveStats } from './call';
+import { askDisplayName, RoomView, showEnded, showLanding, showScreen } from './ui';
+
+/** Same rule as the server's ROOM_ID_PATTERN (src/conference/room.ts). */
+const ROOM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const NAME_KEY = 'videoWindow.displayName';
+
+/** A debugging and testing hook: `window.videoWindow`. */
+export interface VideoWindowHook {
+  readonly state: {
+    phase: string;
+    room: string;
+    selfId?: string;
+    activeSpeakerId?: string;
+    micOn: boolean;
+    cameraOn: boolean;
+  };
+  participants(): {
+    id: string;
+    displayName: string;
+    isLocal: boolean;
+    audioMuted: boolean;
+    videoMuted: boolean;
+  }[];
+  stats(): { producers: number; consumers: number };
+  receiveStats(): Promise<Record<string, ReceiveStats>>;
+  sendStats(): ReturnType<Call['sendStats']>;
+}
+
+declare global {
+  interface Window {
+    videoWindow?: VideoWindowHook;
+  }
+}
+
+function roomFromPath(pathname: string): string | undefined {
+  const match = /^\/r\/([^/]+)\/?$/.exec(pathname);
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+async function enterRoom(room: string, params: URLSearchParams) {
+  const token = params.get('token') ?? undefined;
+  let displayName: string | undefined;
+  if (!token) {
+    displayName = params.get('name')?.trim() || undefined;
+    displayName ??= await askDisplayName(room, localStorage.getItem(NAME_KEY) ?? '');
+    localStorage.setItem(NAME_KEY, displayName);
+  }
+
+  const call: Call = new Call(
+    { room, displayName, token },
+    {
+      phase: (phase, detail) => {
+        view.phase(phase);
+        const again = () => location.reload();
+        if (phase === 'left') showEnded('You left the meeting', '', again);
+        if (phase === 'removed')
+          showEnded('You were removed from the meeting', detail ?? '', again);
+        if (phase === 'failed') showEnded('Could not stay in the meeting', detail ?? '', again);
+      },
+      devices: () => view.setControls(call),
+      memberAdded: (member) => view.memberAdded(member),
+      memberChanged: (member) => view.memberChanged(member),
+      memberRemoved: (memberId) => view.memberRemoved(memberId),
+      activeSpeaker: (memberId) => view.activeSpeaker(memberId),
+      chat: (message, own) => view.chat(message, own),
+      notice: (text) => view.notice(text),
+    },
+  );
+  const report = (error: unknown) =>
+    view.notice(error instanceof Error ? error.message : String(error));
+  const view = new RoomView(room, {
+    toggleMic: () => void call.setMic(!call.micOn).catch(report),
+    toggleCamera: () => void call.setCamera(!call.cameraOn).catch(report),
+    leave: () => void call.leave(),
+    sendChat: (text) => call.sendChat(text),
+  });
+
+  window.videoWindow = {
+    get state() {
+      return {
+        phase: call.phase,
+        room,
+        selfId: call.selfId,
+        activeSpeakerId: call.activeSpeakerId,
+        micOn: call.micOn,
+        cameraOn: call.cameraOn,
+      };
+    },
+    participants: () =>
+      [...call.members.values()].map(({ id, displayName, isLocal, audioMuted, videoMuted }) => ({
+        id,
+        displayName,
+        isLocal,
+        audioMuted,
+        videoMuted,
+      })),
+    stats: () => call.counts(),
+    receiveStats: () => call.receiveStats(),
+    sendStats: () => call.sendStats(),
+  };
+
+  showScreen('room');
+  view.setControls(call);
+  window.addEventListener('pagehide', () => void call.leave());
+  await call.start();
+}
+
+function main() {
+  const room = roomFromPath(location.pathname);
+  if (room === undefined || !ROOM_NAME.test(room)) {
+    showLanding(
+      (name) => ROOM_NAME.test(name),
+      (name) => location.assign(`/r/${encodeURIComponent(name)}`),
+    );
+    return;
+  }
+  void enterRoom(room, new URLSearchParams(location.search));
+}
+
+main();

@@ -1,0 +1,287 @@
+import type { ChatMessageView } from '../../signaling/socketio/protocol';
+import type { CallListener, Member, Phase } from './call';
+
+const SCREENS = ['landing', 'prejoin', 'room', 'ended'] as const;
+type Screen = (typeof SCREENS)[number];
+
+/** Must match the gap of `.tiles` in styles.css. */
+const TILE_GAP_PX = 12;
+
+const MIC_OFF_ICON =
+  '<svg viewBox="0 0 24 24"><path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11h-2z"/><path d="M4 3 21 20" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/></svg>';
+
+export function element<T extends HTMLElement = HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`the page has no #${id}`);
+  return found as T;
+}
+
+function create<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function showScreen(screen: Screen): void {
+  for (const id of SCREENS) element(id).hidden = id !== screen;
+}
+
+let toastTimer: ReturnType<typeof setTimeout> | undefined;
+
+export function toast(text: string): void {
+  const box = element('toast');
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (box.hidden = true), 4500);
+}
+
+/** The landing form; `open` receives a valid room name. */
+export function showLanding(isValidRoom: (room: string) => boolean, open: (room: string) => void) {
+  showScreen('landing');
+  const input = element<HTMLInputElement>('room-input');
+  input.value = `room-${Math.random().toString(36).slice(2, 8)}`;
+  input.select();
+  element<HTMLFormElement>('landing-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const room = input.value.trim();
+    if (isValidRoom(room)) open(room);
+    else
+      toast('Room names use letters, digits, ".", "-" and "_" and start with a letter or digit.');
+  });
+}
+
+/** Asks for a display name before joining. */
+export function askDisplayName(room: string, initial: string): Promise<string> {
+  showScreen('prejoin');
+  element('prejoin-room').textContent = room;
+  const input = element<HTMLInputElement>('name-input');
+  input.value = initial;
+  input.focus();
+  return new Promise((resolve) => {
+    element<HTMLFormElement>('name-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const name = input.value.trim();
+      if (name) resolve(name);
+    });
+  });
+}
+
+export function showEnded(title: string, detail: string, rejoin: () => void): void {
+  showScreen('ended');
+  element('ended-title').textContent = title;
+  element('ended-detail').textContent = detail;
+  element('rejoin-button').onclick = rejoin;
+}
+
+const initials = (name: string) =>
+  name
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((word) => [...word][0]?.toUpperCase() ?? '')
+    .join('') || '?';
+
+/** Shows a track in a media element, replacing the stream only when the track changed. */
+function attach(media: HTMLMediaElement, track: MediaStreamTrack | undefined) {
+  const current = (media.srcObject as MediaStream | null)?.getTracks()[0];
+  if (current === track) return;
+  media.srcObject = track ? new MediaStream([track]) : null;
+  if (track) media.play().catch(() => undefined);
+}
+
+export interface RoomActions {
+  toggleMic(): void;
+  toggleCamera(): void;
+  leave(): void;
+  sendChat(text: string): Promise<void>;
+}
+
+/** The room screen: tiles, controls and chat. It renders what the call reports. */
+export class RoomView implements Omit<CallListener, 'devices'> {
+  private readonly tiles = new Map<string, HTMLElement>();
+  private readonly grid = element('tiles');
+  private readonly messages = element<HTMLOListElement>('chat-messages');
+  private activeSpeakerId?: string;
+  private unread = 0;
+
+  constructor(
+    room: string,
+    private readonly actions: RoomActions,
+  ) {
+    element('room-name').textContent = room;
+    document.title = `${room} · Video Window`;
+    element('mic-button').addEventListener('click', () => actions.toggleMic());
+    element('camera-button').addEventListener('click', () => actions.toggleCamera());
+    element('leave-button').addEventListener('click', () => actions.leave());
+    element('chat-button').addEventListener('click', () => this.toggleChat());
+    element('copy-link').addEventListener('click', () => {
+      const link = `${location.origin}/r/${encodeURIComponent(room)}`;
+      navigator.clipboard?.writeText(link).then(
+        () => toast('Link copied'),
+        () => toast(link),
+      );
+    });
+    const input = element<HTMLInputElement>('chat-input');
+    element<HTMLFormElement>('chat-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const text = input.value.trim();
+      if (!text) return;
+      input.value = '';
+      actions.sendChat(text).catch((error: unknown) => {
+        input.value = text;
+        toast(`Message not sent: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    });
+    new ResizeObserver(() => this.layout()).observe(this.grid);
+    const chatOpen = window.innerWidth >= 900;
+    element('room').classList.toggle('chat-closed', !chatOpen);
+    element('chat-button').classList.toggle('active', chatOpen);
+  }
+
+  /** Reflects the local devices in the control buttons. */
+  setControls(state: { hasMic: boolean; micOn: boolean; hasCamera: boolean; cameraOn: boolean }) {
+    const set = (id: string, present: boolean, on: boolean, what: string) => {
+      const button = element<HTMLButtonElement>(id);
+      button.disabled = !present;
+      button.classList.toggle('off', !on);
+      button.setAttribute('aria-pressed', String(on));
+      button.title = present ? `Turn ${what} ${on ? 'off' : 'on'}` : `No ${what}`;
+    };
+    set('mic-button', state.hasMic, state.micOn, 'microphone');
+    set('camera-button', state.hasCamera, state.cameraOn, 'camera');
+  }
+
+  phase(phase: Phase): void {
+    const status = element('status');
+    const label: Partial<Record<Phase, string>> = {
+      joining: 'Joining…',
+      reconnecting: 'Reconnecting…',
+    };
+    status.textContent = label[phase] ?? '';
+    status.hidden = !label[phase];
+  }
+
+  memberAdded(member: Member): void {
+    const tile = create('div', member.isLocal ? 'tile local' : 'tile');
+    tile.dataset.participantId = member.id;
+    tile.dataset.name = member.displayName;
+    const video = create('video');
+    video.autoplay = true;
+    video.playsInline = true;
+    video.muted = true;
+    tile.append(video);
+    if (!member.isLocal) {
+      const audio = create('audio');
+      audio.autoplay = true;
+      tile.append(audio);
+    }
+    const avatar = create('div', 'avatar');
+    avatar.append(create('span', undefined, initials(member.displayName)));
+    const label = create('div', 'label');
+    const micOff = create('span', 'mic-off');
+    micOff.title = 'Muted';
+    micOff.innerHTML = MIC_OFF_ICON; // a constant, never user data
+    label.append(micOff, create('span', 'name', member.displayName));
+    if (member.isLocal) label.append(create('span', 'you', '(You)'));
+    tile.append(avatar, label);
+    if (member.isLocal) this.grid.prepend(tile);
+    else this.grid.append(tile);
+    this.tiles.set(member.id, tile);
+    this.memberChanged(member);
+    this.layout();
+  }
+
+  memberChanged(member: Member): void {
+    const tile = this.tiles.get(member.id);
+    if (!tile) return;
+    tile.classList.toggle('video-off', !member.videoTrack || member.videoMuted);
+    tile.classList.toggle('audio-muted', member.audioMuted);
+    tile.classList.toggle('speaking', member.id === this.activeSpeakerId);
+    attach(tile.querySelector('video')!, member.videoTrack);
+    const audio = tile.querySelector('audio');
+    if (audio) attach(audio, member.audioTrack);
+  }
+
+  memberRemoved(memberId: string): void {
+    const tile = this.tiles.get(memberId);
+    if (!tile) return;
+    for (const media of tile.querySelectorAll<HTMLMediaElement>('video, audio')) {
+      media.srcObject = null;
+    }
+    tile.remove();
+    this.tiles.delete(memberId);
+    this.layout();
+  }
+
+  activeSpeaker(memberId: string | undefined): void {
+    this.activeSpeakerId = memberId;
+    for (const [id, tile] of this.tiles) tile.classList.toggle('speaking', id === memberId);
+  }
+
+  chat(message: ChatMessageView, own: boolean): void {
+    const item = create('li', own ? 'chat-message own' : 'chat-message');
+    const meta = create('div', 'meta');
+    const time = create(
+      'time',
+      undefined,
+      new Date(message.sentAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+    );
+    time.dateTime = message.sentAt;
+    meta.append(create('span', 'from', own ? 'You' : message.from.displayName), time);
+    item.append(meta, create('p', 'text', message.text));
+    this.messages.append(item);
+    this.messages.scrollTop = this.messages.scrollHeight;
+    if (!own && element('room').classList.contains('chat-closed')) {
+      this.unread += 1;
+      this.showUnread();
+    }
+  }
+
+  notice(text: string): void {
+    toast(text);
+  }
+
+  private toggleChat() {
+    const closed = element('room').classList.toggle('chat-closed');
+    element('chat-button').classList.toggle('active', !closed);
+    if (!closed) {
+      this.unread = 0;
+      this.showUnread();
+      element('chat-input').focus();
+    }
+  }
+
+  private showUnread() {
+    const badge = element('unread');
+    badge.textContent = String(this.unread);
+    badge.hidden = this.unread === 0;
+  }
+
+  /**
+   * Sizes the tiles: 16:9, as large as the stage allows, with the column count that
+   * gives them the most room (1, 2, 2×2, 3×2… on a wide screen; a column on a tall one).
+   */
+  private layout() {
+    const count = Math.max(this.tiles.size, 1);
+    const { width, height } = this.grid.getBoundingClientRect();
+    let best = { width: 0, height: 0 };
+    for (let cols = 1; cols <= count; cols += 1) {
+      const rows = Math.ceil(count / cols);
+      const tileWidth = Math.min(
+        (width - TILE_GAP_PX * (cols - 1)) / cols,
+        ((height - TILE_GAP_PX * (rows - 1)) / rows) * (16 / 9),
+      );
+      if (tileWidth > best.width) best = { width: tileWidth, height: tileWidth * (9 / 16) };
+    }
+    this.grid.style.setProperty('--tile-width', `${Math.max(Math.floor(best.width), 160)}px`);
+    this.grid.style.setProperty('--tile-height', `${Math.max(Math.floor(best.height), 90)}px`);
+    element('member-count').textContent =
+      this.tiles.size === 1 ? '1 participant' : `${this.tiles.size} participants`;
+  }
+}
