@@ -1,0 +1,266 @@
+/**
+ * Three real Chromium participants call each other through a real shard: video and
+ * audio flow both ways (checked with WebRTC statistics), mute, chat and active speaker
+ * reach the others, and a participant who leaves disappears from the others' grids.
+ * Shard and browser share one loopback-only network namespace (test/support/netns-shard).
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import type { ReceiveStats } from '../../src/web/client/call';
+import type { VideoWindowHook } from '../../src/web/client/main';
+import {
+  launchChromiumInNetns,
+  type NetnsBrowser,
+  type NetnsShard,
+  REPO_ROOT,
+  startShardInNetns,
+} from '../support/netns-shard';
+
+declare const window: { videoWindow?: VideoWindowHook };
+
+const NAMES = ['A', 'B', 'C'] as const;
+type Name = (typeof NAMES)[number];
+
+/** mediasoup's own override of the worker binary is honoured. */
+const WORKER =
+  process.env.MEDIASOUP_WORKER_BIN ??
+  join(REPO_ROOT, 'node_modules/mediasoup/worker/out/Release/mediasoup-worker');
+const BUILT = [join(REPO_ROOT, 'dist/main.js'), join(REPO_ROOT, 'dist/public/app.js'), WORKER];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Polls the page's WebRTC statistics until it decodes video from each of `from`, and
+ * receives audio packets from them too unless `audio` is false (muted microphones).
+ */
+async function waitForMediaFrom(page: Page, from: Name[], audio = true, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  let stats: Record<string, ReceiveStats> = {};
+  for (;;) {
+    stats = await page.evaluate(() => window.videoWindow!.receiveStats());
+    const flowing = from.every((name) =>
+      Object.values(stats).some(
+        (s) =>
+          s.displayName === name && s.framesDecoded > 0 && (!audio || s.audioPacketsReceived > 0),
+      ),
+    );
+    if (flowing) return stats;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `no media from ${from.join(', ')} within ${timeoutMs} ms: ${JSON.stringify(stats)}`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
+type SendStats = Awaited<ReturnType<VideoWindowHook['sendStats']>>;
+
+/** Polls the page's sending statistics until `done` holds; returns the last ones. */
+async function waitForSend(page: Page, done: (stats: SendStats) => boolean, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stats = await page.evaluate(() => window.videoWindow!.sendStats());
+    if (done(stats) || Date.now() > deadline) return stats;
+    await sleep(250);
+  }
+}
+
+/** Polls a condition in the page (a timer, not animation frames: busy pages skip those). */
+const until = (page: Page, condition: () => boolean, timeoutMs = 5_000) =>
+  page.waitForFunction(condition, undefined, { polling: 100, timeout: timeoutMs });
+
+const present = (page: Page, selector: string, timeoutMs = 5_000) =>
+  page.waitForFunction((s) => !!document.querySelector(s), selector, {
+    polling: 100,
+    timeout: timeoutMs,
+  });
+
+/** Waits until the page's client joined; fails at once if the client gave up. */
+async function waitForJoined(page: Page, timeoutMs = 10_000) {
+  const handle = await page.waitForFunction(
+    () => {
+      const phase = window.videoWindow?.state.phase;
+      return phase === 'joined' || phase === 'failed' || phase === 'removed'
+        ? `${phase}: ${document.getElementById('ended-detail')?.textContent ?? ''}`
+        : false;
+    },
+    undefined,
+    { polling: 100, timeout: timeoutMs },
+  );
+  const outcome = await handle.jsonValue();
+  if (!String(outcome).startsWith('joined'))
+    throw new Error(`the client did not join (${outcome})`);
+}
+
+const tileNames = (page: Page) =>
+  page.$$eval('#tiles .tile', (tiles) =>
+    tiles.map((tile) => ({
+      name: (tile as HTMLElement).dataset.name,
+      local: tile.classList.contains('local'),
+      label: tile.querySelector('.label')?.textContent,
+    })),
+  );
+
+describe('browser call (real Chromium through a real shard)', () => {
+  let shard: NetnsShard | undefined;
+  let chromium: NetnsBrowser | undefined;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    const missing = BUILT.filter((file) => !existsSync(file));
+    if (missing.length) {
+      throw new Error(
+        `missing ${missing.join(', ')}: run "npx tsc -p tsconfig.build.json && node scripts/build-web.mjs"` +
+          ' (and scripts/mediasoup-worker.sh for the worker)',
+      );
+    }
+    shard = await startShardInNetns();
+    chromium = await launchChromiumInNetns(shard.pid);
+  }, 30_000);
+
+  afterAll(async () => {
+    await chromium?.close().catch(() => undefined);
+    await shard?.stop();
+  });
+
+  /** Adds the shard's warnings and errors to a failure, where the cause usually is. */
+  const withShardLog = async (scenario: () => Promise<void>) => {
+    try {
+      await scenario();
+    } catch (error) {
+      const problems = (shard?.output() ?? '')
+        .split('\n')
+        .filter((line) => !/"level":(10|20|30),/.test(line))
+        .slice(-15);
+      if (error instanceof Error && problems.length) {
+        error.message += `\n--- shard warnings and errors ---\n${problems.join('\n')}`;
+      }
+      throw error;
+    }
+  };
+
+  it(
+    'three participants see, hear and chat with each other; a leaver disappears',
+    () =>
+      withShardLog(async () => {
+        const room = `e2e-${Date.now().toString(36)}`;
+        const pages = {} as Record<Name, Page>;
+        await Promise.all(
+          NAMES.map(async (name) => {
+            // A is the one photographed; smaller windows spare the CPU (and show the
+            // narrow layout, with the chat folded away, in B and C).
+            const viewport =
+              name === 'A' ? { width: 1280, height: 720 } : { width: 800, height: 450 };
+            const context = await chromium!.browser.newContext({ viewport });
+            const page = await context.newPage();
+            page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+            pages[name] = page;
+          }),
+        );
+        const all = (fn: (page: Page, name: Name) => Promise<unknown>) =>
+          Promise.all(NAMES.map((name) => fn(pages[name], name)));
+        const others = (name: Name) => NAMES.filter((other) => other !== name);
+
+        // Join one after the other, like people do, so both paths are exercised:
+        // producers listed in the join answer and producers announced later.
+        for (const name of NAMES) {
+          await pages[name].goto(`${shard!.url}/r/${room}?name=${name}`);
+          await waitForJoined(pages[name]);
+        }
+
+        // Every participant decodes video and receives audio from both others.
+        await all((page, name) => waitForMediaFrom(page, others(name)));
+        for (const name of NAMES) {
+          const tiles = await tileNames(pages[name]);
+          expect(tiles.map((t) => t.name).sort()).toEqual([...NAMES]);
+          expect(tiles.filter((t) => t.local)).toEqual([
+            expect.objectContaining({ name, label: `${name}(You)` }),
+          ]);
+        }
+
+        // The camera goes out as three-layer VP8 simulcast, the microphone as one stream.
+        // (The top layer starts once the bandwidth estimate allows it, hence the wait.)
+        const sent = await waitForSend(pages.A, (stats) =>
+          stats.video.every((stream) => stream.bytesSent > 0),
+        );
+        expect(sent.video.map((stream) => stream.rid).sort()).toEqual(['r0', 'r1', 'r2']);
+        expect(sent.video.filter((stream) => stream.bytesSent === 0)).toEqual([]);
+        expect(sent.audio).toHaveLength(1);
+
+        // Chat: A's message reaches B and C, and A sees its own.
+        await pages.A.fill('#chat-input', 'hello from A');
+        await pages.A.press('#chat-input', 'Enter');
+        await all((page) =>
+          until(page, () =>
+            [...document.querySelectorAll('.chat-message .text')].some(
+              (item) => item.textContent === 'hello from A',
+            ),
+          ),
+        );
+        expect(await pages.A.textContent('.chat-message.own .from')).toBe('You');
+
+        // Mute: B's microphone off shows on B's tile everywhere.
+        await pages.B.click('#mic-button');
+        await all((page) => present(page, '.tile[data-name="B"].audio-muted'));
+
+        // Active speaker: with A and B muted, C's beeping fake microphone makes C the
+        // dominant speaker (a change the room announces, whoever spoke before), so every
+        // page highlights C's tile, C's own page included.
+        await pages.A.click('#mic-button');
+        await all((page) => present(page, '.tile[data-name="C"].speaking', 10_000));
+        expect(await pages.A.locator('.tile.speaking').count()).toBe(1);
+
+        const dir = await mkdtemp(join(tmpdir(), 'vw-browser-call-'));
+        await pages.A.screenshot({ path: join(dir, 'three-participants.png') });
+
+        // C leaves: its tile disappears for A and B, and C sees the end screen.
+        await pages.C.click('#leave-button');
+        await present(pages.C, '#ended:not([hidden])');
+        await Promise.all(
+          [pages.A, pages.B].map((page) =>
+            until(
+              page,
+              () =>
+                !document.querySelector('.tile[data-name="C"]') &&
+                document.querySelectorAll('#tiles .tile').length === 2,
+            ),
+          ),
+        );
+        await pages.A.screenshot({ path: join(dir, 'after-leave.png') });
+        console.log(`browser-call screenshots in ${dir}`);
+
+        // The media worker dies: the shard replaces it and tells the room to rejoin; A and
+        // B join again on their own and see each other anew.
+        const workers = shard!.children();
+        expect(workers).toHaveLength(1);
+        const selfIds = await Promise.all(
+          [pages.A, pages.B].map((page) => page.evaluate(() => window.videoWindow!.state.selfId)),
+        );
+        process.kill(workers[0], 'SIGKILL');
+        await Promise.all(
+          [pages.A, pages.B].map((page, i) =>
+            page.waitForFunction(
+              (before) => window.videoWindow!.state.selfId !== before,
+              selfIds[i],
+              { polling: 100, timeout: 10_000 },
+            ),
+          ),
+        );
+        await Promise.all([pages.A, pages.B].map((page) => waitForJoined(page)));
+        // Their microphones stay muted across the rejoin, so only video is expected.
+        await Promise.all([
+          waitForMediaFrom(pages.A, ['B'], false),
+          waitForMediaFrom(pages.B, ['A'], false),
+        ]);
+        expect((await tileNames(pages.A)).map((t) => t.name).sort()).toEqual(['A', 'B']);
+        await present(pages.A, '.tile[data-name="B"].audio-muted');
+
+        expect(pageErrors).toEqual([]);
+      }),
+    60_000,
+  );
+});
