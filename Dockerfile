@@ -1,0 +1,28 @@
+# One container per shard. The mediasoup worker is built from the npm package's own
+# sources against Debian libraries (scripts/mediasoup-worker.sh), so no download from
+# outside the npm registry and Debian is needed.
+FROM node:20-bookworm AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN MEDIASOUP_WORKER_BIN=provided-by-setup npm ci --no-audit --no-fund
+COPY scripts ./scripts
+RUN VIDEO_WINDOW_CACHE=/tmp/cache bash scripts/mediasoup-worker.sh
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends libuv1 libssl3 libsrtp2-1 libusrsctp2 \
+     libabsl20220623 liburing2 ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY config ./config
+COPY package.json ./
+USER node
+EXPOSE 8080/tcp 40000-49999/udp 40000-49999/tcp
+HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8080/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "dist/main.js"]
