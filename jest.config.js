@@ -16,4 +16,7 @@ module.exports = {
     project('e2e', '<rootDir>/test/e2e/**/*.e2e-spec.ts', { slowTestThreshold: 30 }),
   ],
   testTimeout: 60000,
+  // libwebrtc inside @roamhq/wrtc crashes in Node's natural exit teardown once a media
+  // source existed; an explicit process.exit after the run does not.
+  forceExit: true,
 };

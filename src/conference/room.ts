@@ -1,4 +1,4 @@
-import { Participant } from './participant';
+import type { Participant } from './participant';
 
 export const ROOM_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 

@@ -50,7 +50,7 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
 
   /** Creates a router with the shard's codecs on the worker that carries the fewest. */
   async createRouter(appData: { roomId: string }): Promise<types.Router> {
-    const worker = await this.leastLoadedWorker();
+    const worker = this.leastLoadedWorker() ?? (await this.replacementWorker());
     // Counted before the await so that concurrent calls spread over the workers.
     this.adjustRouterCount(worker, +1);
     try {
@@ -63,10 +63,12 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** The worker with the fewest routers; waits for a replacement if none runs. */
-  private async leastLoadedWorker(): Promise<types.Worker> {
-    const [leastLoaded] = [...this.routerCounts.entries()].sort((a, b) => a[1] - b[1])[0] ?? [];
-    if (leastLoaded) return leastLoaded;
+  private leastLoadedWorker(): types.Worker | undefined {
+    return [...this.routerCounts.entries()].sort((a, b) => a[1] - b[1])[0]?.[0];
+  }
+
+  /** Waits for the next worker to start, when none is running (one just died). */
+  private async replacementWorker(): Promise<types.Worker> {
     const [replacement] = await once(this.spawned, 'worker', {
       signal: AbortSignal.timeout(WORKER_WAIT_MS),
     }).catch(() => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ROOM_ID_PATTERN } from '../conference/room';
 
 /** Where scripts/build-web.mjs puts the bundled client (dist/public). */
-export const WEB_ASSETS_DIR = join(__dirname, '..', '..', 'public');
+export const WEB_ASSETS_DIR = join(__dirname, '..', 'public');
 
 /** Serves the browser client's page for the landing page and every room link. */
 @Controller()

@@ -100,11 +100,18 @@ export class NodeParticipant {
   readonly producers = new Map<string, clientTypes.Producer>();
   readonly consumers = new Map<string, clientTypes.Consumer>();
   readonly events: { event: string; payload: unknown }[] = [];
+  /** Failures of work the participant did on its own (consuming announced producers). */
+  readonly errors: Error[] = [];
+  private closed = false;
   private readonly stops: (() => void)[] = [];
 
   private constructor(readonly socket: Socket) {
     socket.onAny((event: string, payload: unknown) => this.events.push({ event, payload }));
-    socket.on('newProducer', (producer: ProducerInfo) => void this.consume(producer.id));
+    socket.on('newProducer', (producer: ProducerInfo) => {
+      this.consume(producer.id).catch((error: Error) => {
+        if (!this.closed) this.errors.push(error);
+      });
+    });
     socket.on('consumerClosed', ({ consumerId }: { consumerId: string }) => {
       this.consumers.get(consumerId)?.close();
       this.consumers.delete(consumerId);
@@ -160,27 +167,31 @@ export class NodeParticipant {
     return consumer;
   }
 
-  /** Inbound RTP per remote participant and kind: packets received and frames decoded. */
+  /** Inbound RTP per remote participant: packets received and video frames decoded. */
   async receiveStats() {
-    const result: Record<
-      string,
-      { audioPackets: number; videoPackets: number; framesDecoded: number }
-    > = {};
+    type Entry = { audioPackets: number; videoPackets: number; framesDecoded: number };
+    const result: Record<string, Entry> = {};
+    // wrtc implements getStats on the peer connection only, so reports are matched to
+    // consumers by SSRC.
+    const bySsrc = new Map<number, clientTypes.Consumer>();
     for (const consumer of this.consumers.values()) {
-      const from = (consumer.appData as { participantId: string }).participantId;
-      const entry = (result[from] ??= { audioPackets: 0, videoPackets: 0, framesDecoded: 0 });
-      const stats = await consumer.getStats();
-      stats.forEach(
-        (report: { type: string; packetsReceived?: number; framesDecoded?: number }) => {
-          if (report.type !== 'inbound-rtp') return;
-          if (consumer.kind === 'audio') entry.audioPackets += report.packetsReceived ?? 0;
-          else {
-            entry.videoPackets += report.packetsReceived ?? 0;
-            entry.framesDecoded += report.framesDecoded ?? 0;
-          }
-        },
-      );
+      const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
+      if (ssrc !== undefined && !consumer.closed) bySsrc.set(ssrc, consumer);
     }
+    const stats = await this.recvTransport!.getStats();
+    stats.forEach(
+      (report: { type: string; ssrc?: number } & Partial<Entry> & Record<string, number>) => {
+        const consumer = report.type === 'inbound-rtp' && bySsrc.get(report.ssrc!);
+        if (!consumer) return;
+        const from = (consumer.appData as { participantId: string }).participantId;
+        const entry = (result[from] ??= { audioPackets: 0, videoPackets: 0, framesDecoded: 0 });
+        if (consumer.kind === 'audio') entry.audioPackets += report.packetsReceived ?? 0;
+        else {
+          entry.videoPackets += report.packetsReceived ?? 0;
+          entry.framesDecoded += report.framesDecoded ?? 0;
+        }
+      },
+    );
     return result;
   }
 
@@ -200,6 +211,7 @@ export class NodeParticipant {
   }
 
   close() {
+    this.closed = true;
     this.stops.forEach((stop) => stop());
     for (const producer of this.producers.values()) producer.track?.stop();
     this.sendTransport?.close();

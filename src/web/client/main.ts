@@ -2,11 +2,10 @@
  * Video Window browser client. `/` shows the landing form, `/r/<room>` joins the room
  * (`?name=` sets the display name, `?token=` passes a join token that names you).
  */
+import { ROOM_ID_PATTERN } from '../../conference/room';
 import { Call, type ReceiveStats } from './call';
 import { askDisplayName, RoomView, showEnded, showLanding, showScreen } from './ui';
 
-/** Same rule as the server's ROOM_ID_PATTERN (src/conference/room.ts). */
-const ROOM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const NAME_KEY = 'videoWindow.displayName';
 
 /** A debugging and testing hook: `window.videoWindow`. */
@@ -117,9 +116,9 @@ async function enterRoom(room: string, params: URLSearchParams) {
 
 function main() {
   const room = roomFromPath(location.pathname);
-  if (room === undefined || !ROOM_NAME.test(room)) {
+  if (room === undefined || !ROOM_ID_PATTERN.test(room)) {
     showLanding(
-      (name) => ROOM_NAME.test(name),
+      (name) => ROOM_ID_PATTERN.test(name),
       (name) => location.assign(`/r/${encodeURIComponent(name)}`),
     );
     return;
