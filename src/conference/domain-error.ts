@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'room_full'
   | 'not_joined'
   | 'unknown_request'
+  | 'too_many_requests'
   | 'internal';
 
 /** An error a client caused or may see; each door renders it in its own protocol. */

@@ -24,6 +24,8 @@ export const configSchema = z
     }),
     signaling: z.object({
       maxMessageBytes: z.coerce.number().int().min(1024),
+      requestsPerSecond: z.coerce.number().positive(),
+      requestBurst: z.coerce.number().int().positive(),
     }),
     media: z.object({
       numWorkers: z.coerce.number().int().min(0),

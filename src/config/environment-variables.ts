@@ -14,6 +14,8 @@ export const ENVIRONMENT_VARIABLES = {
   EMPTY_ROOM_GRACE_MS: 'conference.emptyRoomGraceMs',
   MAX_PARTICIPANTS_PER_ROOM: 'conference.maxParticipantsPerRoom',
   SIGNALING_MAX_MESSAGE_BYTES: 'signaling.maxMessageBytes',
+  SIGNALING_REQUESTS_PER_SECOND: 'signaling.requestsPerSecond',
+  SIGNALING_REQUEST_BURST: 'signaling.requestBurst',
   MEDIASOUP_NUM_WORKERS: 'media.numWorkers',
   MEDIASOUP_WORKER_LOG_LEVEL: 'media.workerLogLevel',
   RTC_MIN_PORT: 'media.rtcMinPort',

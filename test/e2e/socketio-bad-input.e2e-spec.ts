@@ -23,7 +23,11 @@ describe('socket.io door: bad input', () => {
   const track = <T extends { close(): void }>(client: T) => (open.push(client), client);
 
   beforeAll(async () => {
-    shard = await startShard();
+    // A small request budget, so that the flood test needs few requests.
+    shard = await startShard({
+      SIGNALING_REQUESTS_PER_SECOND: '20',
+      SIGNALING_REQUEST_BURST: '50',
+    });
   });
   afterAll(async () => {
     open.forEach((client) => client.close());
@@ -82,6 +86,27 @@ describe('socket.io door: bad input', () => {
     ).resolves.toMatchObject({ reason: 'disconnected' });
     await expect(bystander.request('chat', { text: 'still here' })).resolves.toMatchObject({
       text: 'still here',
+    });
+  });
+
+  it('answers a request flood with too_many_requests and keeps serving others', async () => {
+    const flooder = track(await NodeParticipant.connect(shard.baseUrl));
+    await flooder.join('flood-room', 'Flooder');
+    const neighbour = track(await NodeParticipant.connect(shard.baseUrl));
+    await neighbour.join('flood-room', 'Neighbour');
+    const { requestBurst } = shard.config.signaling;
+    const answers = await Promise.all(
+      Array.from({ length: requestBurst * 2 }, (_, i) =>
+        errorCode(flooder.request('chat', { text: `spam ${i}` })),
+      ),
+    );
+    // Joining spent a few tokens; of the rest, about a burst's worth goes through.
+    const count = (code: string) => answers.filter((answer) => answer === code).length;
+    expect(count('resolved')).toBeGreaterThan(requestBurst * 0.8);
+    expect(count('too_many_requests')).toBeGreaterThan(requestBurst * 0.8);
+    expect(count('resolved') + count('too_many_requests')).toBe(answers.length);
+    await expect(neighbour.request('chat', { text: 'unaffected' })).resolves.toMatchObject({
+      text: 'unaffected',
     });
   });
 

@@ -22,6 +22,7 @@ import { RoomMedia } from '../../media/room-media';
 import { InjectLogger } from '../../observability/logging.module';
 import type { Logger } from '../../observability/logger';
 import { JoinGrant, JoinTokenService } from '../../portal/join-token.service';
+import { TokenBucket } from '../token-bucket';
 import { toErrorBody } from './error-body';
 import {
   ChatMessageView,
@@ -38,6 +39,7 @@ interface SocketState {
   /** Present when the client connected with a join token. */
   grant?: JoinGrant;
   participantId?: string;
+  requests: TokenBucket;
 }
 
 interface ClientEvents {
@@ -79,6 +81,8 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
     server.use((socket: ConferenceSocket, next) => {
       const { auth, query } = socket.handshake;
       const token = (auth as { token?: unknown }).token ?? query.token;
+      const { requestsPerSecond, requestBurst } = this.config.signaling;
+      socket.data.requests = new TokenBucket(requestsPerSecond, requestBurst);
       try {
         if (typeof token === 'string' && token) {
           socket.data.grant = this.tokens.verify(token);
@@ -116,6 +120,9 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
     @MessageBody() body: unknown,
   ): Promise<{ data: unknown } | { error: ErrorBody }> {
     try {
+      if (!socket.data.requests.take()) {
+        throw new DomainError('too_many_requests', 'slow down: too many requests');
+      }
       const { method, data } = requestEnvelope.parse(body);
       if (!isMethod(method)) {
         throw new DomainError('unknown_request', `unknown method "${method}"`);
