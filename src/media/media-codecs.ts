@@ -1,9 +1,10 @@
 import type { types } from 'mediasoup';
 
-/** The codecs every room's router offers: Opus, VP8, VP9 and H264 (baseline and main). */
+/** The codecs every room's router offers: Opus, VP8, VP9 (profiles 0 and 2), H264 (baseline and main). */
 export const ROUTER_MEDIA_CODECS: types.RouterRtpCodecCapability[] = [
   { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
   { kind: 'video', mimeType: 'video/VP8', clockRate: 90000 },
+  { kind: 'video', mimeType: 'video/VP9', clockRate: 90000, parameters: { 'profile-id': 0 } },
   { kind: 'video', mimeType: 'video/VP9', clockRate: 90000, parameters: { 'profile-id': 2 } },
   {
     kind: 'video',

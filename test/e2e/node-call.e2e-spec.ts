@@ -65,6 +65,13 @@ describe('a call between Node participants', () => {
     await latecomer.request('leave', {});
     expect(await media.stats()).toMatchObject({ rooms: 1, peers: 3, transports: 6, producers: 6 });
 
+    // An ICE restart hands out fresh ICE credentials for one's own transport.
+    const restart = () => a.request('restartIce', { transportId: a.sendTransport!.id });
+    const [first, second] = [await restart(), await restart()];
+    expect(first.iceParameters.usernameFragment).toEqual(expect.any(String));
+    expect(second.iceParameters.usernameFragment).not.toBe(first.iceParameters.usernameFragment);
+    await a.sendTransport!.restartIce({ iceParameters: second.iceParameters });
+
     // Muting is a paused producer: the others are told, and their consumers pause.
     await a.producers.get('audio')!.pause();
     await a.request('pauseProducer', { producerId: a.producers.get('audio')!.id });

@@ -76,6 +76,33 @@ describe('MediaService', () => {
     await media.closeRoom('r2');
   });
 
+  it('consumes three-layer simulcast and honours preferred layers', async () => {
+    const room = await media.openRoom('r5');
+    room.addPeer('alice');
+    room.addPeer('bob');
+    const send = await room.createWebRtcTransport('alice', 'send', false);
+    const recv = await room.createWebRtcTransport('bob', 'recv', false);
+    const simulcast = {
+      codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }],
+      encodings: [
+        { ssrc: 1001, scaleResolutionDownBy: 4 },
+        { ssrc: 1002, scaleResolutionDownBy: 2 },
+        { ssrc: 1003 },
+      ],
+    };
+    const camera = await room.produce('alice', send.id, 'video', simulcast, 'camera');
+    const consumer = await room.consume('bob', recv.id, camera.id, room.rtpCapabilities);
+    expect(consumer.type).toBe('simulcast');
+    await room.setPreferredLayers('bob', consumer.id, { spatialLayer: 1, temporalLayer: 0 });
+
+    const mic = await room.produce('alice', send.id, 'audio', opus, 'mic');
+    const audio = await room.consume('bob', recv.id, mic.id, room.rtpCapabilities);
+    await expect(
+      room.setPreferredLayers('bob', audio.id, { spatialLayer: 0 }),
+    ).rejects.toMatchObject({ code: 'bad_request' });
+    await media.closeRoom('r5');
+  });
+
   it('reports pause and resume once per change', async () => {
     const room = await media.openRoom('r3');
     room.addPeer('alice');
