@@ -47,10 +47,20 @@ export class ConferenceService implements OnModuleDestroy {
     }
     const room = await this.openRoom(roomId);
     clearTimeout(room.closeTimer);
+    let media: RoomMedia;
+    try {
+      media = await this.media.openRoom(roomId);
+    } catch (error) {
+      if (room.isEmpty) this.scheduleClose(room);
+      throw error;
+    }
+    // Checked after the await, when nothing else can join before this participant.
+    if (this.rooms.get(roomId) !== room) {
+      throw new DomainError('conflict', `room ${roomId} restarted while joining: join again`);
+    }
     if (room.participants.size >= this.config.conference.maxParticipantsPerRoom) {
       throw new DomainError('room_full', `room ${roomId} is full`);
     }
-    const media = await this.media.openRoom(roomId);
     const participant: Participant = {
       id: randomUUID(),
       roomId,

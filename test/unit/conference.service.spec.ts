@@ -100,6 +100,23 @@ describe('ConferenceService', () => {
     expect(service.roomIds()).toEqual(['demo']);
   });
 
+  it('closes a room whose media could not be opened', async () => {
+    const { service, media } = setup();
+    media.openRoom.mockRejectedValueOnce(new Error('no mediasoup worker is running'));
+    await expect(service.join(request('Alice'))).rejects.toThrow(/no mediasoup worker/);
+    await sleep(GRACE_MS * 3);
+    expect(service.roomIds()).toEqual([]);
+  });
+
+  it('never lets concurrent joins exceed the cap', async () => {
+    const { service } = setup({ MAX_PARTICIPANTS_PER_ROOM: '2' });
+    const results = await Promise.allSettled(
+      ['A', 'B', 'C', 'D'].map((n) => service.join(request(n))),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    expect(service.participantsOf('demo')).toHaveLength(2);
+  });
+
   it('leaving twice or leaving unknown ids is harmless', async () => {
     const { service } = setup();
     const { participant } = await service.join(request('Alice'));
