@@ -261,6 +261,7 @@ describe('browser call (real Chromium through a real shard)', () => {
 
         expect(pageErrors).toEqual([]);
       }),
-    60_000,
+    // Three browsers encoding video on a 2-core machine: generous when the machine is busy.
+    120_000,
   );
 });
