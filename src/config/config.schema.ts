@@ -37,6 +37,12 @@ export const configSchema = z
       initialAvailableOutgoingBitrate: z.coerce.number().int().positive(),
       maxIncomingBitrate: z.coerce.number().int().positive(),
     }),
+    turn: z.object({
+      mode: z.enum(['off', 'external']),
+      secret: z.string(),
+      urls: z.array(z.string().regex(/^turns?:/, 'must be a turn: or turns: URL')),
+      credentialTtlSeconds: z.coerce.number().int().positive(),
+    }),
     ice: z.object({
       servers: z.array(
         z.object({
@@ -54,6 +60,10 @@ export const configSchema = z
   .refine((c) => c.mode !== 'production' || c.auth.jwtSecret !== DEVELOPMENT_JWT_SECRET, {
     message: 'production mode refuses the development secret: set JWT_SECRET',
     path: ['auth', 'jwtSecret'],
+  })
+  .refine((c) => c.turn.mode === 'off' || (c.turn.secret.length >= 16 && c.turn.urls.length > 0), {
+    message: 'an external TURN server needs turn.secret (16+ characters) and turn.urls',
+    path: ['turn'],
   })
   .refine((c) => c.mode !== 'production' || c.auth.jwtSecret.length >= 32, {
     message: 'must be at least 32 characters in production mode',

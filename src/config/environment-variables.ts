@@ -23,4 +23,8 @@ export const ENVIRONMENT_VARIABLES = {
   MEDIA_LISTEN_IP: 'media.listenIp',
   MEDIA_ANNOUNCED_ADDRESS: 'media.announcedAddress',
   ICE_SERVERS: 'ice.servers',
+  TURN_MODE: 'turn.mode',
+  TURN_SECRET: 'turn.secret',
+  TURN_URLS: 'turn.urls',
+  TURN_CREDENTIAL_TTL_SECONDS: 'turn.credentialTtlSeconds',
 } as const;

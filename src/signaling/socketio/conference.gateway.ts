@@ -22,6 +22,7 @@ import { RoomMedia } from '../../media/room-media';
 import { InjectLogger } from '../../observability/logging.module';
 import type { Logger } from '../../observability/logger';
 import { JoinGrant, JoinTokenService } from '../../portal/join-token.service';
+import { TurnService } from '../../turn/turn.service';
 import { TokenBucket } from '../token-bucket';
 import { toErrorBody } from './error-body';
 import {
@@ -71,6 +72,7 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
     private readonly conference: ConferenceService,
     private readonly media: MediaService,
     private readonly tokens: JoinTokenService,
+    private readonly turn: TurnService,
     @InjectLogger() private readonly logger: Logger,
   ) {
     this.renderConferenceEvents();
@@ -229,7 +231,7 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
       routerRtpCapabilities: media.rtpCapabilities,
       participants: others.map((p) => this.view(p, media)),
       activeSpeakerId: media.activeSpeaker,
-      iceServers: this.config.ice.servers,
+      iceServers: this.turn.iceServersFor(participant.identity),
     };
   }
 

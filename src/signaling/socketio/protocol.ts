@@ -4,8 +4,9 @@
  * `{ data }` or `{ error: { code, message } }`. The server pushes the events below.
  */
 import type { ProducerInfo } from '../../media/media-events';
+import type { IceServer } from '../../turn/turn.service';
 
-export type { ProducerInfo };
+export type { IceServer, ProducerInfo };
 
 /**
  * mediasoup's RTP, DTLS, ICE and SCTP structures as JSON. The server (mediasoup) and
@@ -38,12 +39,6 @@ export interface ParticipantView {
   displayName: string;
   role: 'moderator' | 'participant' | 'guest';
   producers: ProducerInfo[];
-}
-
-export interface IceServer {
-  urls: string | string[];
-  username?: string;
-  credential?: string;
 }
 
 export interface ChatMessageView {
