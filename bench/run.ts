@@ -3,9 +3,10 @@
  * and a table at the end, and writes the report to bench/results/<name>-<timestamp>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { joinLatency } from './join-latency';
+import { signalingCapacity } from './signaling-capacity';
 
 export type Row = Record<string, string | number>;
 
@@ -18,12 +19,20 @@ export interface BenchReport {
   bench: string;
   startedAt: string;
   args: string[];
-  machine: { cpu: string; cores: number; memoryGiB: number; node: string };
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGiB: number;
+    node: string;
+    /** Other work on the machine skews the figures: the 1-minute load when the run began. */
+    loadAverageAtStart: number;
+  };
   rows: Row[];
 }
 
 const BENCHES: Record<string, Bench> = {
   'join-latency': joinLatency,
+  'signaling-capacity': signalingCapacity,
 };
 
 export const DEFAULT_RESULTS_DIR = join(__dirname, 'results');
@@ -39,6 +48,7 @@ export async function runBench(
   }
   const progress = options.progress ?? ((message) => console.error(`[${name}] ${message}`));
   const startedAt = new Date().toISOString();
+  const loadAverageAtStart = loadavg()[0];
   const rows = await bench.run(args, progress);
   const report: BenchReport = {
     bench: name,
@@ -49,6 +59,7 @@ export async function runBench(
       cores: cpus().length,
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
+      loadAverageAtStart,
     },
     rows,
   };
