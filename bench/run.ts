@@ -35,7 +35,7 @@ const BENCHES: Record<string, Bench> = {
   'signaling-capacity': signalingCapacity,
 };
 
-export const DEFAULT_RESULTS_DIR = join(__dirname, 'results');
+const DEFAULT_RESULTS_DIR = join(__dirname, 'results');
 
 export async function runBench(
   name: string,
