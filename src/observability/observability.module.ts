@@ -1,9 +1,13 @@
 import { Module } from '@nestjs/common';
-import { MediaModule } from '../media/media.module';
+import { ConferenceModule } from '../conference/conference.module';
 import { HealthController } from './health.controller';
+import { MetricsController } from './metrics.controller';
+import { MetricsService } from './metrics.service';
 
 @Module({
-  imports: [MediaModule],
-  controllers: [HealthController],
+  imports: [ConferenceModule],
+  controllers: [HealthController, MetricsController],
+  providers: [MetricsService],
+  exports: [MetricsService],
 })
 export class ObservabilityModule {}

@@ -20,6 +20,7 @@ import { ChatMessage } from '../../conference/room';
 import { MediaService } from '../../media/media.service';
 import { RoomMedia } from '../../media/room-media';
 import { InjectLogger } from '../../observability/logging.module';
+import { MetricsService } from '../../observability/metrics.service';
 import type { Logger } from '../../observability/logger';
 import { JoinGrant, JoinTokenService } from '../../portal/join-token.service';
 import { TurnService } from '../../turn/turn.service';
@@ -73,6 +74,7 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
     private readonly media: MediaService,
     private readonly tokens: JoinTokenService,
     private readonly turn: TurnService,
+    private readonly metrics: MetricsService,
     @InjectLogger() private readonly logger: Logger,
   ) {
     this.renderConferenceEvents();
@@ -100,6 +102,7 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
   }
 
   handleConnection(socket: ConferenceSocket) {
+    this.metrics.socketConnected();
     socket.onAny((event: string, ...args: unknown[]) => {
       const ack = args[args.length - 1];
       if (event !== 'request' && typeof ack === 'function') {
@@ -109,6 +112,7 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
   }
 
   async handleDisconnect(socket: ConferenceSocket) {
+    this.metrics.socketDisconnected();
     const { participantId } = socket.data;
     if (participantId) {
       this.sockets.delete(participantId);
@@ -136,7 +140,7 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
   }
 
   private async handle(socket: ConferenceSocket, method: Method, data: unknown): Promise<unknown> {
-    if (method === 'join') return this.join(socket, data as Requests['join'][0]);
+    if (method === 'join') return this.timedJoin(socket, data as Requests['join'][0]);
     const participantId = socket.data.participantId;
     if (!participantId) throw new DomainError('not_joined', 'join a room first');
     const participant = this.conference.participant(participantId);
@@ -198,6 +202,15 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
         this.detach(socket, participant.roomId);
         await this.conference.leave(participantId, 'left');
         return {};
+    }
+  }
+
+  private async timedJoin(socket: ConferenceSocket, data: Requests['join'][0]) {
+    const joinAnswered = this.metrics.startJoinTimer();
+    try {
+      return await this.join(socket, data);
+    } finally {
+      joinAnswered();
     }
   }
 

@@ -1,0 +1,91 @@
+/**
+ * `npm run bench -- <name> [options]`: runs bench/<name>.ts, prints progress on stderr
+ * and a table at the end, and writes the report to bench/results/<name>-<timestamp>.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { joinLatency } from './join-latency';
+import { signalingCapacity } from './signaling-capacity';
+
+export type Row = Record<string, string | number>;
+
+export interface Bench {
+  /** Runs with the command-line options after the bench's name; returns the table rows. */
+  run(args: string[], progress: (message: string) => void): Promise<Row[]>;
+}
+
+export interface BenchReport {
+  bench: string;
+  startedAt: string;
+  args: string[];
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGiB: number;
+    node: string;
+    /** Other work on the machine skews the figures: the 1-minute load when the run began. */
+    loadAverageAtStart: number;
+  };
+  rows: Row[];
+}
+
+const BENCHES: Record<string, Bench> = {
+  'join-latency': joinLatency,
+  'signaling-capacity': signalingCapacity,
+};
+
+const DEFAULT_RESULTS_DIR = join(__dirname, 'results');
+
+export async function runBench(
+  name: string,
+  args: string[],
+  options: { resultsDir?: string; progress?: (message: string) => void } = {},
+): Promise<{ file: string; report: BenchReport }> {
+  const bench = BENCHES[name];
+  if (!bench) {
+    throw new Error(`unknown bench "${name}"; known: ${Object.keys(BENCHES).join(', ')}`);
+  }
+  const progress = options.progress ?? ((message) => console.error(`[${name}] ${message}`));
+  const startedAt = new Date().toISOString();
+  const loadAverageAtStart = loadavg()[0];
+  const rows = await bench.run(args, progress);
+  const report: BenchReport = {
+    bench: name,
+    startedAt,
+    args,
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      loadAverageAtStart,
+    },
+    rows,
+  };
+  const resultsDir = options.resultsDir ?? DEFAULT_RESULTS_DIR;
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${name}-${startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  return { file, report };
+}
+
+async function main() {
+  const [name, ...args] = process.argv.slice(2);
+  if (!name) {
+    console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [options]`);
+    process.exit(64);
+  }
+  try {
+    const { file, report } = await runBench(name, args);
+    console.table(report.rows);
+    console.log(`results: ${file}`);
+    // @roamhq/wrtc crashes in Node's natural exit once a media source existed.
+    process.exit(0);
+  } catch (error) {
+    console.error(error);
+    process.exit(1);
+  }
+}
+
+if (require.main === module) void main();

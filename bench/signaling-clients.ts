@@ -1,0 +1,54 @@
+/**
+ * The worker thread of the signaling-capacity bench: idle socket.io participants (no
+ * media), kept off the shard's thread so that they share neither its heap nor its loop.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { Socket } from 'socket.io-client';
+import { connectSocket, request } from '../test/support/node-participant';
+
+export type ClientsCommand =
+  { type: 'add'; baseUrl: string; total: number; roomSize: number } | { type: 'close' };
+export type ClientsReport =
+  | { type: 'progress'; connected: number }
+  | { type: 'added'; connected: number; failed: number; firstError?: string };
+
+const CONCURRENCY = 50;
+const sockets: Socket[] = [];
+
+async function addClients(baseUrl: string, total: number, roomSize: number) {
+  let failed = 0;
+  let firstError: string | undefined;
+  let next = sockets.length;
+  const connectOne = async (index: number) => {
+    const socket = await connectSocket(baseUrl, { timeoutMs: 30_000 });
+    sockets.push(socket);
+    await request(socket, 'join', {
+      room: `capacity-${Math.floor(index / roomSize)}`,
+      displayName: `idle-${index}`,
+    });
+  };
+  const lane = async () => {
+    while (next < total) {
+      const index = next++;
+      await connectOne(index).catch((error: Error) => {
+        failed += 1;
+        firstError ??= error.message;
+      });
+      if (index % 100 === 0) report({ type: 'progress', connected: sockets.length });
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+  report({ type: 'added', connected: sockets.length, failed, firstError });
+}
+
+function report(message: ClientsReport) {
+  parentPort!.postMessage(message);
+}
+
+parentPort!.on('message', (command: ClientsCommand) => {
+  if (command.type === 'add') void addClients(command.baseUrl, command.total, command.roomSize);
+  else {
+    sockets.forEach((socket) => socket.close());
+    parentPort!.close();
+  }
+});

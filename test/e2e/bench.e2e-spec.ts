@@ -1,0 +1,66 @@
+/** The benches run to completion at their tiny sizes and write their reports. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BenchReport, runBench } from '../../bench/run';
+
+const run = promisify(execFile);
+
+describe('npm run bench', () => {
+  const resultsDir = mkdtempSync(join(tmpdir(), 'bench-results-'));
+  afterAll(() => rmSync(resultsDir, { recursive: true, force: true }));
+
+  async function runTiny(name: string) {
+    const progress: string[] = [];
+    const { file } = await runBench(name, ['--tiny'], {
+      resultsDir,
+      progress: (message) => progress.push(message),
+    });
+    expect(file).toMatch(new RegExp(`${name}-.*\\.json$`));
+    const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+    expect(report.bench).toBe(name);
+    expect(report.machine.cores).toBeGreaterThan(0);
+    return { report, progress };
+  }
+
+  it('join-latency --tiny: a latency row for its two participants', async () => {
+    const { report, progress } = await runTiny('join-latency');
+    expect(report.rows).toHaveLength(1);
+    const [row] = report.rows;
+    expect(row).toMatchObject({ participants: 2, failed: 0 });
+    for (const column of ['joined', 'firstPacket', 'firstFrame']) {
+      for (const p of [50, 95, 99]) expect(row[`${column} p${p} ms`]).toBeGreaterThan(0);
+    }
+    expect(progress).toContain('N=2: done');
+  });
+
+  it('signaling-capacity --tiny, from the command line: memory and loop delay of 20 idle connections', async () => {
+    // Its own process: the bench forces garbage collections, which wrtc objects left by
+    // the other bench would not survive.
+    const { stdout } = await run(
+      'npm',
+      ['run', '--silent', 'bench', '--', 'signaling-capacity', '--tiny'],
+      {
+        cwd: join(__dirname, '..', '..'),
+      },
+    );
+    const file = /^results: (.+)$/m.exec(stdout)?.[1];
+    expect(file).toBeDefined();
+    const report = JSON.parse(readFileSync(file!, 'utf8')) as BenchReport;
+    rmSync(file!);
+    expect(report.bench).toBe('signaling-capacity');
+    expect(report.rows).toHaveLength(1);
+    const [row] = report.rows;
+    expect(row).toMatchObject({ connections: 20, failed: 0 });
+    for (const column of ['heap KiB/conn', 'rss MiB', 'ramp delay p99 ms', 'idle delay p99 ms']) {
+      expect(typeof row[column]).toBe('number');
+    }
+    expect(row['rss MiB']).toBeGreaterThan(0);
+  });
+
+  it('names the known benches when asked for an unknown one', async () => {
+    await expect(runBench('no-such-bench', [], { resultsDir })).rejects.toThrow(/join-latency/);
+  });
+});

@@ -1,0 +1,62 @@
+/** GET /metrics in Prometheus text format, before and after a two-person call. */
+import { eventually, NodeParticipant } from '../support/node-participant';
+import { startShard, TestShard } from '../support/shard';
+
+/** The value of an unlabelled sample, e.g. `videowindow_participants 2`. */
+function sample(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
+describe('GET /metrics', () => {
+  let shard: TestShard;
+  const clients: NodeParticipant[] = [];
+
+  async function scrape() {
+    const response = await fetch(`${shard.baseUrl}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    return response.text();
+  }
+
+  beforeAll(async () => {
+    shard = await startShard({ MEDIASOUP_NUM_WORKERS: '2' });
+  });
+  afterAll(async () => {
+    clients.forEach((client) => client.close());
+    await shard.close();
+  });
+
+  it('counts rooms, participants, media objects, connections and joins', async () => {
+    const before = await scrape();
+    expect(sample(before, 'videowindow_rooms')).toBe(0);
+    expect(sample(before, 'videowindow_participants')).toBe(0);
+    expect(sample(before, 'videowindow_producers')).toBe(0);
+    expect(sample(before, 'videowindow_consumers')).toBe(0);
+    expect(sample(before, 'videowindow_socketio_connections')).toBe(0);
+    expect(sample(before, 'videowindow_join_duration_seconds_count')).toBe(0);
+    expect(sample(before, 'videowindow_mediasoup_workers')).toBe(2);
+    expect(
+      before.match(/^videowindow_mediasoup_worker_cpu_seconds_total\{pid="\d+"\} /gm),
+    ).toHaveLength(2);
+    expect(sample(before, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+
+    for (const name of ['A', 'B']) {
+      const client = await NodeParticipant.connect(shard.baseUrl);
+      clients.push(client);
+      await client.join('measured', name);
+      await client.publish();
+    }
+    // Each participant consumes the other's two producers once they are announced.
+    const after = await eventually(scrape, (text) => sample(text, 'videowindow_consumers') === 4);
+
+    expect(sample(after, 'videowindow_rooms')).toBe(1);
+    expect(sample(after, 'videowindow_participants')).toBe(2);
+    expect(sample(after, 'videowindow_transports')).toBe(4);
+    expect(sample(after, 'videowindow_producers')).toBe(4);
+    expect(sample(after, 'videowindow_consumers')).toBe(4);
+    expect(sample(after, 'videowindow_socketio_connections')).toBe(2);
+    expect(sample(after, 'videowindow_join_duration_seconds_count')).toBe(2);
+    expect(sample(after, 'videowindow_join_duration_seconds_sum')).toBeGreaterThan(0);
+  });
+});
