@@ -10,6 +10,9 @@ import { AuthService } from './auth/auth.service';
 import { RefreshTokensService } from './auth/refresh-tokens.service';
 import { databaseOptions } from './database/database-options';
 import { JoinTokenService } from './join-token.service';
+import { Meeting } from './meetings/meeting.entity';
+import { MeetingsController } from './meetings/meetings.controller';
+import { MeetingsService } from './meetings/meetings.service';
 import { AdminSeeder } from './users/admin-seeder';
 import { MeController } from './users/me.controller';
 import { RefreshToken } from './users/refresh-token.entity';
@@ -22,7 +25,7 @@ import { UsersService } from './users/users.service';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => databaseOptions(config.database),
     }),
-    TypeOrmModule.forFeature([User, RefreshToken]),
+    TypeOrmModule.forFeature([User, RefreshToken, Meeting]),
     PassportModule,
     ThrottlerModule.forRootAsync({
       inject: [APP_CONFIG],
@@ -32,7 +35,7 @@ import { UsersService } from './users/users.service';
       }),
     }),
   ],
-  controllers: [AuthController, MeController],
+  controllers: [AuthController, MeController, MeetingsController],
   providers: [
     JoinTokenService,
     UsersService,
@@ -40,6 +43,7 @@ import { UsersService } from './users/users.service';
     AuthService,
     AccessTokenStrategy,
     AdminSeeder,
+    MeetingsService,
   ],
   exports: [JoinTokenService],
 })

@@ -4,36 +4,11 @@
  */
 import { JwtService } from '@nestjs/jwt';
 import { JoinTokenService } from '../../src/portal/join-token.service';
+import { portalApi } from '../support/portal-api';
 import { startShard, TestShard } from '../support/shard';
 import { TEST_DATABASES, TestDatabase } from '../support/test-databases';
 
 const ADMIN = { email: 'admin@example.org', password: 'admin-password-1' };
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-function api(shard: () => TestShard) {
-  const call = async (method: string, path: string, body?: unknown, token?: string) => {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (token) headers.authorization = `Bearer ${token}`;
-    const response = await fetch(`${shard().baseUrl}/api/v1${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : {} } as Answer;
-  };
-  return {
-    register: (body: unknown) => call('POST', '/auth/register', body),
-    login: (body: unknown) => call('POST', '/auth/login', body),
-    refresh: (refreshToken: unknown) => call('POST', '/auth/refresh', { refreshToken }),
-    logout: (refreshToken: unknown) => call('POST', '/auth/logout', { refreshToken }),
-    me: (token?: string) => call('GET', '/me', undefined, token),
-  };
-}
 
 describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
   'portal accounts on %s',
@@ -47,7 +22,7 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       LOGIN_MAX_FAILURES: '3',
       LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
     });
-    const http = api(() => shard);
+    const http = portalApi(() => shard);
     const alice = { email: 'Alice@Example.org', password: 'alice-password', displayName: 'Alice' };
 
     beforeAll(async () => {
@@ -100,7 +75,7 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       const login = await http.login({ email: 'alice@example.org', password: alice.password });
       expect(login.status).toBe(200);
       expect(login.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 900 });
-      const me = await http.me(login.body.accessToken as string);
+      const me = await http.me(login.body.accessToken);
       expect(me.status).toBe(200);
       expect(me.body).toMatchObject({ email: 'alice@example.org', role: 'user' });
     });
@@ -108,7 +83,7 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
     it('seeds the administrator from the environment', async () => {
       const login = await http.login(ADMIN);
       expect(login.status).toBe(200);
-      const me = await http.me(login.body.accessToken as string);
+      const me = await http.me(login.body.accessToken);
       expect(me.body).toMatchObject({ email: ADMIN.email, role: 'admin' });
     });
 
@@ -125,7 +100,7 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
     it('refuses missing, forged, expired and join tokens on /api/v1/me', async () => {
       const { jwtSecret, jwtIssuer } = shard.config.auth;
       const login = await http.login(ADMIN);
-      const me = await http.me(login.body.accessToken as string);
+      const me = await http.me(login.body.accessToken);
       const claims = { sub: me.body.id, role: 'admin', iss: jwtIssuer, aud: 'video-window-portal' };
       const forged = new JwtService({ secret: 'another-secret' }).sign(claims);
       const expired = new JwtService({ secret: jwtSecret }).sign({
@@ -134,7 +109,7 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       });
       const joinToken = shard.app
         .get(JoinTokenService)
-        .mint({ room: 'demo', identity: me.body.id as string, name: 'A', role: 'moderator' });
+        .mint({ room: 'demo', identity: me.body.id, name: 'A', role: 'moderator' });
       for (const token of [undefined, 'garbage', forged, expired, joinToken]) {
         const answer = await http.me(token);
         expect(answer.status).toBe(401);
@@ -144,11 +119,11 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
 
     it('rotates refresh tokens and revokes the session when a used one comes back', async () => {
       const login = await http.login(ADMIN);
-      const first = login.body.refreshToken as string;
+      const first = login.body.refreshToken;
       const second = await http.refresh(first);
       expect(second.status).toBe(200);
       expect(second.body.refreshToken).not.toBe(first);
-      expect((await http.me(second.body.accessToken as string)).status).toBe(200);
+      expect((await http.me(second.body.accessToken)).status).toBe(200);
 
       const reused = await http.refresh(first);
       expect(reused.status).toBe(401);
@@ -200,7 +175,7 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
 
 describe('portal with registration turned off and a login rate limit', () => {
   let shard: TestShard;
-  const http = api(() => shard);
+  const http = portalApi(() => shard);
 
   beforeAll(async () => {
     shard = await startShard({ REGISTRATION_ENABLED: 'false', LOGIN_RATE_LIMIT_PER_MINUTE: '2' });

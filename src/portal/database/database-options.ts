@@ -4,7 +4,9 @@ import { DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../../config/config.schema';
 import { RefreshToken } from '../users/refresh-token.entity';
 import { User } from '../users/user.entity';
+import { Meeting } from '../meetings/meeting.entity';
 import { CreateUsers1764040000000 } from './migrations/1764040000000-create-users';
+import { CreateMeetings1764050000000 } from './migrations/1764050000000-create-meetings';
 
 const IN_MEMORY_SQLITE = ':memory:';
 
@@ -17,8 +19,8 @@ export function databaseOptions(database: AppConfig['database']): DataSourceOpti
     DataSourceOptions,
     'entities' | 'migrations' | 'migrationsRun' | 'synchronize' | 'logging'
   > = {
-    entities: [User, RefreshToken],
-    migrations: [CreateUsers1764040000000],
+    entities: [User, RefreshToken, Meeting],
+    migrations: [CreateUsers1764040000000, CreateMeetings1764050000000],
     migrationsRun: true,
     synchronize: false,
     logging: false,
