@@ -4,6 +4,7 @@ import { ConfigModule } from './config/config.module';
 import { AppConfig } from './config/config.schema';
 import { LoggingModule } from './observability/logging.module';
 import { ObservabilityModule } from './observability/observability.module';
+import { PortalModule } from './portal/portal.module';
 import { SocketIoModule } from './signaling/socketio/socketio.module';
 import { WebModule } from './web/web.module';
 
@@ -17,6 +18,7 @@ export class AppModule {
         LoggingModule,
         ObservabilityModule,
         ConferenceModule,
+        PortalModule,
         SocketIoModule,
         WebModule,
       ],

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AddressInfo } from 'node:net';
@@ -13,6 +14,10 @@ export async function createShard(config: AppConfig): Promise<NestExpressApplica
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
     logger: new NestPinoLogger(createLogger(config.log.level)),
   });
+  // REST DTOs: unknown or invalid fields get a 400 naming each problem.
+  app.useGlobalPipes(
+    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+  );
   app.useWebSocketAdapter(new SocketIoAdapter(app, config.signaling.maxMessageBytes));
   app.useStaticAssets(WEB_ASSETS_DIR, { index: false, prefix: '/assets/' });
   app.enableShutdownHooks();

@@ -17,6 +17,20 @@ export const configSchema = z
       allowGuests: z.boolean(),
       tokenTtlSeconds: z.coerce.number().int().positive(),
     }),
+    database: z.object({
+      url: z.string(),
+      sqlitePath: z.string().min(1),
+    }),
+    portal: z.object({
+      registrationEnabled: z.boolean(),
+      adminEmail: z.union([z.literal(''), z.email()]),
+      adminPassword: z.union([z.literal(''), z.string().min(8)]),
+      accessTokenTtlSeconds: z.coerce.number().int().positive(),
+      refreshTokenTtlSeconds: z.coerce.number().int().positive(),
+      loginMaxFailures: z.coerce.number().int().positive(),
+      loginLockoutMinutes: z.coerce.number().positive(),
+      loginRateLimitPerMinute: z.coerce.number().int().positive(),
+    }),
     conference: z.object({
       emptyRoomGraceMs: z.coerce.number().int().min(0),
       maxParticipantsPerRoom: z.coerce.number().int().positive(),
@@ -56,6 +70,14 @@ export const configSchema = z
   .refine((c) => c.media.rtcMinPort <= c.media.rtcMaxPort, {
     message: 'must not be greater than media.rtcMaxPort',
     path: ['media', 'rtcMinPort'],
+  })
+  .refine((c) => c.database.url === '' || /^postgres(ql)?:\/\//.test(c.database.url), {
+    message: 'must be a postgres:// URL (or empty for the embedded SQLite database)',
+    path: ['database', 'url'],
+  })
+  .refine((c) => (c.portal.adminEmail === '') === (c.portal.adminPassword === ''), {
+    message: 'set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither',
+    path: ['portal', 'adminPassword'],
   })
   .refine((c) => c.mode !== 'production' || c.auth.jwtSecret !== DEVELOPMENT_JWT_SECRET, {
     message: 'production mode refuses the development secret: set JWT_SECRET',

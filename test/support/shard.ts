@@ -1,4 +1,8 @@
-/** Starts a real shard in this process on a free port, with the test configuration. */
+/**
+ * Starts a real shard in this process on a free port, with the test configuration.
+ * The portal database is an in-memory SQLite one unless `env` names another
+ * (DATABASE_URL or DATABASE_SQLITE_PATH, see test-databases.ts).
+ */
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';

@@ -45,4 +45,33 @@ describe('loadConfig', () => {
     const config = load({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) });
     expect(config.auth.allowGuests).toBe(false); // from production.yaml
   });
+
+  it('reads the portal database and account settings', () => {
+    const embedded = load({});
+    expect(embedded.database).toEqual({ url: '', sqlitePath: './data/video-window.sqlite' });
+    expect(embedded.portal.registrationEnabled).toBe(true);
+    const config = load({
+      DATABASE_URL: 'postgres://portal@db.example.org:5432/portal',
+      REGISTRATION_ENABLED: 'false',
+      ADMIN_EMAIL: 'admin@example.org',
+      ADMIN_PASSWORD: 'long-enough',
+      LOGIN_MAX_FAILURES: '3',
+    });
+    expect(config.database.url).toBe('postgres://portal@db.example.org:5432/portal');
+    expect(config.portal).toMatchObject({
+      registrationEnabled: false,
+      adminEmail: 'admin@example.org',
+      loginMaxFailures: 3,
+    });
+  });
+
+  it('refuses a non-PostgreSQL database URL and half an administrator', () => {
+    expect(() => load({ DATABASE_URL: 'mysql://db/portal' })).toThrow(/database\.url/);
+    expect(() => load({ ADMIN_EMAIL: 'admin@example.org' })).toThrow(
+      /portal\.adminPassword: set both ADMIN_EMAIL and ADMIN_PASSWORD/,
+    );
+    expect(() => load({ ADMIN_EMAIL: 'admin', ADMIN_PASSWORD: 'long-enough' })).toThrow(
+      /portal\.adminEmail/,
+    );
+  });
 });

@@ -1,0 +1,32 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSourceOptions } from 'typeorm';
+import { AppConfig } from '../../config/config.schema';
+import { RefreshToken } from '../users/refresh-token.entity';
+import { User } from '../users/user.entity';
+import { Meeting } from '../meetings/meeting.entity';
+import { CreateUsers1764040000000 } from './migrations/1764040000000-create-users';
+import { CreateMeetings1764050000000 } from './migrations/1764050000000-create-meetings';
+
+const IN_MEMORY_SQLITE = ':memory:';
+
+/**
+ * PostgreSQL when database.url is set, else the embedded SQLite file. The schema is
+ * built by the migrations, run at start-up; never by synchronisation.
+ */
+export function databaseOptions(database: AppConfig['database']): DataSourceOptions {
+  const common: Pick<
+    DataSourceOptions,
+    'entities' | 'migrations' | 'migrationsRun' | 'synchronize' | 'logging'
+  > = {
+    entities: [User, RefreshToken, Meeting],
+    migrations: [CreateUsers1764040000000, CreateMeetings1764050000000],
+    migrationsRun: true,
+    synchronize: false,
+    logging: false,
+  };
+  if (database.url) return { type: 'postgres', url: database.url, ...common };
+  if (database.sqlitePath !== IN_MEMORY_SQLITE)
+    mkdirSync(dirname(database.sqlitePath), { recursive: true });
+  return { type: 'better-sqlite3', database: database.sqlitePath, ...common };
+}

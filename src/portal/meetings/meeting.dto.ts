@@ -1,0 +1,27 @@
+import { IsString, MaxLength, MinLength } from 'class-validator';
+import { Role } from '../../conference/participant';
+
+export class MeetingDto {
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  title!: string;
+}
+
+/** What the API shows of a meeting. */
+export interface MeetingView {
+  id: string;
+  room: string;
+  title: string;
+  hostId: string;
+  createdAt: string;
+}
+
+/** A join token for a meeting's room, with the role it grants and a ready link. */
+export interface MeetingJoinToken {
+  token: string;
+  room: string;
+  role: Role;
+  expiresIn: number;
+  url: string;
+}

@@ -1,0 +1,22 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { epochMillis } from '../database/epoch-millis.transformer';
+
+/** A scheduled or standing meeting: a title, a host and the room it takes place in. */
+@Entity({ name: 'meetings' })
+export class Meeting {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  /** The conference room id (unique, random, matches ROOM_ID_PATTERN). */
+  @Column({ type: 'varchar', length: 64 })
+  room!: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  title!: string;
+
+  @Column({ name: 'host_id', type: 'varchar', length: 36 })
+  hostId!: string;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: epochMillis })
+  createdAt!: Date;
+}

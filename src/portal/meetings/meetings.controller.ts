@@ -1,0 +1,67 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
+import { AccessTokenGuard } from '../auth/access-token.strategy';
+import { AuthenticatedUser } from '../auth/access-tokens';
+import { MeetingDto, MeetingJoinToken, MeetingView } from './meeting.dto';
+import { MeetingsService } from './meetings.service';
+
+type AuthenticatedRequest = { user: AuthenticatedUser };
+
+@Controller('api/v1/meetings')
+@UseGuards(AccessTokenGuard)
+export class MeetingsController {
+  constructor(private readonly meetings: MeetingsService) {}
+
+  @Post()
+  create(@Req() request: AuthenticatedRequest, @Body() dto: MeetingDto): Promise<MeetingView> {
+    return this.meetings.create(request.user, dto.title);
+  }
+
+  @Get()
+  list(@Req() request: AuthenticatedRequest): Promise<MeetingView[]> {
+    return this.meetings.list(request.user);
+  }
+
+  @Get(':id')
+  get(@Param('id', ParseUUIDPipe) id: string): Promise<MeetingView> {
+    return this.meetings.get(id);
+  }
+
+  @Patch(':id')
+  rename(
+    @Req() request: AuthenticatedRequest,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() dto: MeetingDto,
+  ): Promise<MeetingView> {
+    return this.meetings.rename(request.user, id, dto.title);
+  }
+
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  remove(
+    @Req() request: AuthenticatedRequest,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<void> {
+    return this.meetings.remove(request.user, id);
+  }
+
+  @Post(':id/join-token')
+  joinToken(
+    @Req() request: AuthenticatedRequest,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<MeetingJoinToken> {
+    return this.meetings.joinToken(request.user, id);
+  }
+}

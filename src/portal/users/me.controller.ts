@@ -1,0 +1,17 @@
+import { Controller, Get, NotFoundException, Req, UseGuards } from '@nestjs/common';
+import { AccessTokenGuard } from '../auth/access-token.strategy';
+import { AuthenticatedUser } from '../auth/access-tokens';
+import { toProfile, UserProfile, UsersService } from './users.service';
+
+@Controller('api/v1/me')
+@UseGuards(AccessTokenGuard)
+export class MeController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get()
+  async profile(@Req() request: { user: AuthenticatedUser }): Promise<UserProfile> {
+    const user = await this.users.findById(request.user.id);
+    if (!user) throw new NotFoundException('the account no longer exists');
+    return toProfile(user);
+  }
+}

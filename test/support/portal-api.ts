@@ -1,0 +1,35 @@
+/** A small client of the portal's REST API (/api/v1) for the e2e suites. */
+import { TestShard } from './shard';
+
+export interface Answer {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+export function portalApi(shard: () => TestShard) {
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<Answer> => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const response = await fetch(`${shard().baseUrl}/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : {} };
+  };
+  return {
+    call,
+    register: (body: unknown) => call('POST', '/auth/register', body),
+    login: (body: unknown) => call('POST', '/auth/login', body),
+    refresh: (refreshToken: unknown) => call('POST', '/auth/refresh', { refreshToken }),
+    logout: (refreshToken: unknown) => call('POST', '/auth/logout', { refreshToken }),
+    me: (token?: string) => call('GET', '/me', undefined, token),
+  };
+}
