@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { TurnController } from './turn.controller';
 import { TurnService } from './turn.service';
 
-@Module({ providers: [TurnService], exports: [TurnService] })
+@Module({ controllers: [TurnController], providers: [TurnService], exports: [TurnService] })
 export class TurnModule {}

@@ -94,6 +94,31 @@ describe('external coturn mode', () => {
     expect(forged.output).toMatch(/Cannot complete Allocation/);
   });
 
+  it('gives signed-in users the same credentials over REST, and nobody else', async () => {
+    const post = (path: string, body: object) =>
+      fetch(`${shard.baseUrl}/api/v1/auth/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const account = { email: 'turn@example.org', password: 'correct horse battery' };
+    expect((await post('register', { ...account, displayName: 'Turn User' })).status).toBe(201);
+    const { accessToken } = (await (await post('login', account)).json()) as {
+      accessToken: string;
+    };
+
+    const url = `${shard.baseUrl}/api/v1/turn/credentials`;
+    expect((await fetch(url)).status).toBe(401);
+    const response = await fetch(url, { headers: { authorization: `Bearer ${accessToken}` } });
+    expect(response.status).toBe(200);
+    const { iceServers } = (await response.json()) as {
+      iceServers: { urls: string[]; username: string; credential: string }[];
+    };
+    const [turn] = iceServers;
+    expect(turn.username).toMatch(/^\d+:user-/);
+    expect((await relay(turn.username, turn.credential)).ok).toBe(true);
+  });
+
   it('refuses to start with an external TURN server but no secret', async () => {
     await expect(startShard({ TURN_MODE: 'external', TURN_URLS: 'turn:x' })).rejects.toThrow(
       /external TURN server needs turn.secret/,
