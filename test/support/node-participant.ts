@@ -22,6 +22,13 @@ Object.assign(globalThis, {
   MediaStreamTrack: wrtc.MediaStreamTrack,
 });
 
+/**
+ * libwebrtc objects in @roamhq/wrtc can crash the process when the garbage collector
+ * finalizes them after use, so participants (and through them their peer connections
+ * and tracks) and media sources stay reachable until the process exits.
+ */
+const keptAlive: unknown[] = [];
+
 export class RequestError extends Error {
   constructor(
     readonly code: string,
@@ -68,6 +75,7 @@ export async function request<M extends Method>(
 /** A moving test pattern: i420 frames at 15 fps into an RTCVideoSource track. */
 function fakeCamera(width = 320, height = 240) {
   const source = new wrtc.nonstandard.RTCVideoSource();
+  keptAlive.push(source);
   const data = new Uint8Array(width * height * 1.5);
   let tick = 0;
   const timer = setInterval(() => {
@@ -80,6 +88,7 @@ function fakeCamera(width = 320, height = 240) {
 /** A 440 Hz tone: 10 ms chunks of 48 kHz mono PCM into an RTCAudioSource track. */
 function fakeMicrophone() {
   const source = new wrtc.nonstandard.RTCAudioSource();
+  keptAlive.push(source);
   const sampleRate = 48000;
   const samples = new Int16Array(sampleRate / 100);
   let n = 0;
@@ -106,6 +115,7 @@ export class NodeParticipant {
   private readonly stops: (() => void)[] = [];
 
   private constructor(readonly socket: Socket) {
+    keptAlive.push(this);
     socket.onAny((event: string, payload: unknown) => this.events.push({ event, payload }));
     socket.on('newProducer', (producer: ProducerInfo) => {
       this.consume(producer.id).catch((error: Error) => {
