@@ -14,20 +14,28 @@ import type {
   Requests,
 } from '../../src/signaling/socketio/protocol';
 
-Object.assign(globalThis, {
-  RTCPeerConnection: wrtc.RTCPeerConnection,
-  RTCSessionDescription: wrtc.RTCSessionDescription,
-  RTCIceCandidate: wrtc.RTCIceCandidate,
-  MediaStream: wrtc.MediaStream,
-  MediaStreamTrack: wrtc.MediaStreamTrack,
-});
-
 /**
  * libwebrtc objects in @roamhq/wrtc can crash the process when the garbage collector
  * finalizes them after use, so participants (and through them their peer connections
  * and tracks) and media sources stay reachable until the process exits.
  */
 const keptAlive: unknown[] = [];
+
+/** mediasoup-client also makes short-lived peer connections of its own. */
+class KeptRTCPeerConnection extends wrtc.RTCPeerConnection {
+  constructor(...args: ConstructorParameters<typeof wrtc.RTCPeerConnection>) {
+    super(...args);
+    keptAlive.push(this);
+  }
+}
+
+Object.assign(globalThis, {
+  RTCPeerConnection: KeptRTCPeerConnection,
+  RTCSessionDescription: wrtc.RTCSessionDescription,
+  RTCIceCandidate: wrtc.RTCIceCandidate,
+  MediaStream: wrtc.MediaStream,
+  MediaStreamTrack: wrtc.MediaStreamTrack,
+});
 
 export class RequestError extends Error {
   constructor(
