@@ -5,6 +5,7 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { NodeParticipant } from '../support/node-participant';
+import { portalApi } from '../support/portal-api';
 import { startShard, TestShard } from '../support/shard';
 
 const run = promisify(execFile);
@@ -95,23 +96,15 @@ describe('external coturn mode', () => {
   });
 
   it('gives signed-in users the same credentials over REST, and nobody else', async () => {
-    const post = (path: string, body: object) =>
-      fetch(`${shard.baseUrl}/api/v1/auth/${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
+    const http = portalApi(() => shard);
     const account = { email: 'turn@example.org', password: 'correct horse battery' };
-    expect((await post('register', { ...account, displayName: 'Turn User' })).status).toBe(201);
-    const { accessToken } = (await (await post('login', account)).json()) as {
-      accessToken: string;
-    };
+    expect((await http.register({ ...account, displayName: 'Turn User' })).status).toBe(201);
+    const { accessToken } = (await http.login(account)).body;
 
-    const url = `${shard.baseUrl}/api/v1/turn/credentials`;
-    expect((await fetch(url)).status).toBe(401);
-    const response = await fetch(url, { headers: { authorization: `Bearer ${accessToken}` } });
-    expect(response.status).toBe(200);
-    const { iceServers } = (await response.json()) as {
+    expect((await http.call('GET', '/turn/credentials')).status).toBe(401);
+    const answer = await http.call('GET', '/turn/credentials', undefined, accessToken);
+    expect(answer.status).toBe(200);
+    const { iceServers } = answer.body as {
       iceServers: { urls: string[]; username: string; credential: string }[];
     };
     const [turn] = iceServers;
