@@ -32,6 +32,6 @@ fi
 bash scripts/mediasoup-worker.sh
 
 if [ "${1:-}" = "--test" ]; then
-  apt_install chromium fonts-liberation iproute2 util-linux coturn
+  apt_install chromium fonts-liberation iproute2 util-linux coturn prosody
   log "test tools ready: $(/usr/bin/chromium --version 2>/dev/null | head -n 1)"
 fi
