@@ -1,7 +1,8 @@
 import { Participant } from './participant';
-import { ChatMessage } from './room';
+import { ChatMessage, LobbyEntry } from './room';
 
 export type LeaveReason = 'left' | 'disconnected' | 'kicked';
+export type LobbyLeaveReason = 'admitted' | 'rejected' | 'left' | 'disconnected' | 'closed';
 
 /** Domain events that the doors render to their protocols. */
 export interface ConferenceEvents {
@@ -12,4 +13,10 @@ export interface ConferenceEvents {
   chatMessage: [message: ChatMessage];
   /** The room's media was lost (its worker died): these participants must join again. */
   rejoinRequired: [roomId: string, participants: Participant[]];
+  /** Someone waits in the lobby for a moderator. */
+  lobbyKnock: [entry: LobbyEntry];
+  /** Someone no longer waits in the lobby. */
+  lobbyLeft: [entry: LobbyEntry, reason: LobbyLeaveReason];
+  /** A moderator let a waiting participant in (announced before participantJoined). */
+  admitted: [participant: Participant];
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { RoomDirectory } from '../cluster/room-directory';
@@ -8,10 +8,11 @@ import { MediaService } from '../media/media.service';
 import { RoomMedia } from '../media/room-media';
 import { InjectLogger } from '../observability/logging.module';
 import type { Logger } from '../observability/logger';
-import { ConferenceEvents, LeaveReason } from './conference-events';
+import { ConferenceEvents, LeaveReason, LobbyLeaveReason } from './conference-events';
 import { DomainError } from './domain-error';
-import { Door, Participant, Role } from './participant';
-import { ChatMessage, Room, ROOM_ID_PATTERN } from './room';
+import { canModerate, Door, Participant, Role } from './participant';
+import { ChatMessage, LobbyEntry, Room, ROOM_ID_PATTERN } from './room';
+import { OPEN_ROOM, RoomPolicy, RoomPolicyProvider, ROOM_POLICY_PROVIDER } from './room-policy';
 
 export interface JoinRequest {
   roomId: string;
@@ -19,63 +20,91 @@ export interface JoinRequest {
   displayName: string;
   role: Role;
   door: Door;
+  /** The meeting password, for rooms that ask for one. */
+  password?: string;
 }
+
+/** In the room with media, or waiting in its lobby for a moderator. */
+export type JoinOutcome = { participant: Participant; media: RoomMedia } | { waiting: LobbyEntry };
 
 /**
  * The conferences on this shard: rooms open on first join and close a grace period
- * after the last participant leaves; every participant gets its media peer.
+ * after the last participant leaves; every participant gets its media peer. A room's
+ * policy (password, cap, lobby) is enforced here, for every door alike.
  */
 @Injectable()
 export class ConferenceService implements OnModuleDestroy {
   readonly events = new EventEmitter<ConferenceEvents>();
   private readonly rooms = new Map<string, Room>();
   private readonly participants = new Map<string, Participant>();
+  private readonly waiting = new Map<string, LobbyEntry>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly media: MediaService,
     private readonly directory: RoomDirectory,
     @InjectLogger() private readonly logger: Logger,
+    @Optional() @Inject(ROOM_POLICY_PROVIDER) private readonly policies?: RoomPolicyProvider,
   ) {
     media.events.on('roomMediaLost', (roomId) => this.resetRoom(roomId));
   }
 
-  async join(request: JoinRequest): Promise<{ participant: Participant; media: RoomMedia }> {
+  async join(request: JoinRequest): Promise<JoinOutcome> {
     const { roomId } = request;
     if (!ROOM_ID_PATTERN.test(roomId)) {
       throw new DomainError('bad_request', 'room names are 1-64 letters, digits, "_", "-", "."');
     }
     const room = await this.openRoom(roomId);
     clearTimeout(room.closeTimer);
-    let media: RoomMedia;
     try {
-      media = await this.media.openRoom(roomId);
+      const policy = await room.policy;
+      const isModerator = request.role === 'moderator';
+      if (!isModerator) await this.checkPassword(policy, request.password);
+      if (policy.lobby && !isModerator) return { waiting: this.knock(room, request) };
+      const media = await this.media.openRoom(roomId);
+      // Checked after the awaits, when nothing else can join before this participant.
+      this.checkCurrent(room);
+      this.checkCapacity(room, policy, request.role);
+      const participant = this.enter(room, media, { id: randomUUID(), ...request });
+      this.events.emit('participantJoined', participant);
+      return { participant, media };
     } catch (error) {
       if (room.isEmpty) this.scheduleClose(room);
       throw error;
     }
-    // Checked after the await, when nothing else can join before this participant.
-    if (this.rooms.get(roomId) !== room) {
-      throw new DomainError('conflict', `room ${roomId} restarted while joining: join again`);
+  }
+
+  /** A moderator lets someone in from the lobby of the moderator's room. */
+  async admit(moderatorId: string, entryId: string): Promise<Participant> {
+    const entry = this.lobbyEntryFor(moderatorId, entryId);
+    const room = this.rooms.get(entry.roomId)!;
+    const media = await this.media.openRoom(room.id);
+    const policy = await room.policy;
+    if (this.waiting.get(entryId) !== entry) {
+      throw new DomainError('not_found', 'nobody with this id waits in the lobby');
     }
-    if (room.participants.size >= this.config.conference.maxParticipantsPerRoom) {
-      throw new DomainError('room_full', `room ${roomId} is full`);
-    }
-    const participant: Participant = {
-      id: randomUUID(),
-      roomId,
-      identity: request.identity,
-      displayName: request.displayName,
-      role: request.role,
-      door: request.door,
-      joinedAt: new Date(),
-    };
-    room.participants.set(participant.id, participant);
-    this.participants.set(participant.id, participant);
-    media.addPeer(participant.id);
-    this.logger.info({ roomId, participantId: participant.id, door: request.door }, 'joined');
+    this.checkCurrent(room);
+    this.checkCapacity(room, policy, entry.role);
+    this.removeFromLobby(entry, 'admitted');
+    const participant = this.enter(room, media, entry);
+    this.events.emit('admitted', participant);
     this.events.emit('participantJoined', participant);
-    return { participant, media };
+    return participant;
+  }
+
+  /** A moderator turns someone in the lobby of the moderator's room away. */
+  reject(moderatorId: string, entryId: string): void {
+    this.removeFromLobby(this.lobbyEntryFor(moderatorId, entryId), 'rejected');
+  }
+
+  /** Someone waiting in a lobby gave up or went away. */
+  leaveLobby(entryId: string, reason: 'left' | 'disconnected'): void {
+    const entry = this.waiting.get(entryId);
+    if (entry) this.removeFromLobby(entry, reason);
+  }
+
+  lobbyOf(roomId: string): LobbyEntry[] {
+    return [...(this.rooms.get(roomId)?.lobby.values() ?? [])];
   }
 
   async leave(participantId: string, reason: LeaveReason): Promise<void> {
@@ -127,16 +156,109 @@ export class ConferenceService implements OnModuleDestroy {
     for (const room of [...this.rooms.values()]) await this.closeRoom(room);
   }
 
+  private async checkPassword(policy: RoomPolicy, password: string | undefined) {
+    if (!policy.checkPassword) return;
+    if (!password) throw new DomainError('password_required', 'this meeting needs a password');
+    if (!(await policy.checkPassword(password))) {
+      throw new DomainError('forbidden', 'wrong meeting password');
+    }
+  }
+
+  /** The meeting's cap binds everyone but moderators; the shard's cap binds everyone. */
+  private checkCapacity(room: Room, policy: RoomPolicy, role: Role) {
+    const count = room.participants.size;
+    const meetingFull =
+      role !== 'moderator' &&
+      policy.maxParticipants !== undefined &&
+      count >= policy.maxParticipants;
+    if (meetingFull || count >= this.config.conference.maxParticipantsPerRoom) {
+      throw new DomainError('room_full', `room ${room.id} is full`);
+    }
+  }
+
+  private checkCurrent(room: Room) {
+    if (this.rooms.get(room.id) !== room) {
+      throw new DomainError('conflict', `room ${room.id} restarted while joining: join again`);
+    }
+  }
+
+  private knock(room: Room, request: JoinRequest): LobbyEntry {
+    this.checkCurrent(room);
+    if (room.lobby.size >= this.config.conference.maxParticipantsPerRoom) {
+      throw new DomainError('room_full', `the lobby of room ${room.id} is full`);
+    }
+    const { roomId, identity, displayName, role, door } = request;
+    const entry: LobbyEntry = {
+      id: randomUUID(),
+      roomId,
+      identity,
+      displayName,
+      role,
+      door,
+      knockedAt: new Date(),
+    };
+    room.lobby.set(entry.id, entry);
+    this.waiting.set(entry.id, entry);
+    this.logger.info({ roomId, participantId: entry.id, door }, 'waiting in the lobby');
+    this.events.emit('lobbyKnock', entry);
+    return entry;
+  }
+
+  private lobbyEntryFor(moderatorId: string, entryId: string): LobbyEntry {
+    const moderator = this.participant(moderatorId);
+    if (!canModerate(moderator)) {
+      throw new DomainError('forbidden', 'only moderators admit or reject people in the lobby');
+    }
+    const entry = this.rooms.get(moderator.roomId)?.lobby.get(entryId);
+    if (!entry) throw new DomainError('not_found', 'nobody with this id waits in the lobby');
+    return entry;
+  }
+
+  private removeFromLobby(entry: LobbyEntry, reason: LobbyLeaveReason) {
+    this.waiting.delete(entry.id);
+    const room = this.rooms.get(entry.roomId);
+    room?.lobby.delete(entry.id);
+    this.logger.info({ roomId: entry.roomId, participantId: entry.id, reason }, 'left the lobby');
+    this.events.emit('lobbyLeft', entry, reason);
+    if (room?.isEmpty) this.scheduleClose(room);
+  }
+
+  /** Makes someone a participant of the room, with a media peer. */
+  private enter(
+    room: Room,
+    media: RoomMedia,
+    who: Omit<Participant, 'joinedAt'> & { password?: string },
+  ): Participant {
+    const participant: Participant = {
+      id: who.id,
+      roomId: room.id,
+      identity: who.identity,
+      displayName: who.displayName,
+      role: who.role,
+      door: who.door,
+      joinedAt: new Date(),
+    };
+    room.participants.set(participant.id, participant);
+    this.participants.set(participant.id, participant);
+    media.addPeer(participant.id);
+    this.logger.info({ roomId: room.id, participantId: participant.id, door: who.door }, 'joined');
+    return participant;
+  }
+
   private async openRoom(roomId: string): Promise<Room> {
     let room = this.rooms.get(roomId);
     if (!room) {
-      room = new Room(roomId);
+      room = new Room(roomId, this.loadPolicy(roomId));
       this.rooms.set(roomId, room);
       await this.directory.claim(roomId);
       this.logger.info({ roomId }, 'room opened');
       this.events.emit('roomOpened', roomId);
     }
     return room;
+  }
+
+  private async loadPolicy(roomId: string): Promise<RoomPolicy> {
+    return (await this.policies?.policyFor(roomId)) ?? OPEN_ROOM;
   }
 
   private scheduleClose(room: Room) {
@@ -150,7 +272,13 @@ export class ConferenceService implements OnModuleDestroy {
     clearTimeout(room.closeTimer);
     for (const participantId of room.participants.keys()) this.participants.delete(participantId);
     room.participants.clear();
+    const waiting = [...room.lobby.values()];
+    room.lobby.clear();
     this.rooms.delete(room.id);
+    for (const entry of waiting) {
+      this.waiting.delete(entry.id);
+      this.events.emit('lobbyLeft', entry, 'closed');
+    }
     await this.media.closeRoom(room.id);
     await this.directory.release(room.id);
     this.logger.info({ roomId: room.id }, 'room closed');

@@ -1,4 +1,5 @@
 import type { Participant } from './participant';
+import type { RoomPolicy } from './room-policy';
 
 export const ROOM_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -10,15 +11,25 @@ export interface ChatMessage {
   sentAt: string;
 }
 
+/** Someone waiting in a room's lobby; admitted, they become a participant with this id. */
+export type LobbyEntry = Omit<Participant, 'joinedAt'> & { readonly knockedAt: Date };
+
 export class Room {
   readonly participants = new Map<string, Participant>();
+  /** Who waits to be admitted, in order of arrival. */
+  readonly lobby = new Map<string, LobbyEntry>();
   readonly createdAt = new Date();
   /** Pending close once the room is empty; cancelled when someone joins in time. */
   closeTimer?: NodeJS.Timeout;
 
-  constructor(readonly id: string) {}
+  /** The room's admission rules, read once when the room opens. */
+  constructor(
+    readonly id: string,
+    readonly policy: Promise<RoomPolicy>,
+  ) {}
 
+  /** Nobody inside and nobody waiting. */
   get isEmpty(): boolean {
-    return this.participants.size === 0;
+    return this.participants.size === 0 && this.lobby.size === 0;
   }
 }

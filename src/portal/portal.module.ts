@@ -3,6 +3,7 @@ import { PassportModule } from '@nestjs/passport';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG } from '../config/config.module';
+import { ROOM_POLICY_PROVIDER } from '../conference/room-policy';
 import { AppConfig } from '../config/config.schema';
 import { AccessTokenStrategy } from './auth/access-token.strategy';
 import { AuthController } from './auth/auth.controller';
@@ -44,7 +45,8 @@ import { UsersService } from './users/users.service';
     AccessTokenStrategy,
     AdminSeeder,
     MeetingsService,
+    { provide: ROOM_POLICY_PROVIDER, useExisting: MeetingsService },
   ],
-  exports: [JoinTokenService],
+  exports: [JoinTokenService, ROOM_POLICY_PROVIDER],
 })
 export class PortalModule {}

@@ -6,11 +6,16 @@ import { ROOM_ID_PATTERN } from '../conference/room';
 /** Where scripts/build-web.mjs puts the bundled client (dist/public). */
 export const WEB_ASSETS_DIR = join(__dirname, '..', 'public');
 
-/** Serves the browser client's page for the landing page and every room link. */
+/** Serves the browser client's page: landing, portal pages and every room link. */
 @Controller()
 export class WebController {
   @Get()
   landing(@Res() response: Response) {
+    response.sendFile(join(WEB_ASSETS_DIR, 'index.html'));
+  }
+
+  @Get(['login', 'meetings'])
+  portal(@Res() response: Response) {
     response.sendFile(join(WEB_ASSETS_DIR, 'index.html'));
   }
 

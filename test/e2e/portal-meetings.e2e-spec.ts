@@ -3,6 +3,7 @@
  * create, list, read, rename, delete, and join tokens for the meeting's room.
  */
 import { JoinTokenService } from '../../src/portal/join-token.service';
+import { MeetingsService } from '../../src/portal/meetings/meetings.service';
 import { portalApi } from '../support/portal-api';
 import { startShard, TestShard } from '../support/shard';
 import { TEST_DATABASES, TestDatabase } from '../support/test-databases';
@@ -80,12 +81,64 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
 
     it('refuses bad input and callers without an access token', async () => {
       expect((await meetings(tokens.host, 'POST', '', { title: '' })).status).toBe(400);
-      const extra = await meetings(tokens.host, 'POST', '', { title: 'x', room: 'mine' });
+      const extra = await meetings(tokens.host, 'POST', '', { title: 'x', hostId: 'mine' });
       expect(extra.status).toBe(400);
-      expect(extra.body.message).toEqual(['property room should not exist']);
+      expect(extra.body.message).toEqual(['property hostId should not exist']);
       expect((await meetings(tokens.host, 'GET', '/not-a-uuid')).status).toBe(400);
       expect((await meetings('', 'GET')).status).toBe(401);
       expect((await meetings('', 'POST', '', { title: 'x' })).status).toBe(401);
+    });
+
+    it('keeps the door rules of a meeting: room slug, password, lobby and cap', async () => {
+      const created = await meetings(tokens.host, 'POST', '', {
+        title: 'Board',
+        room: 'board-meeting',
+        password: 'p4ssword',
+        lobby: true,
+        maxParticipants: 8,
+      });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        room: 'board-meeting',
+        link: '/r/board-meeting',
+        hasPassword: true,
+        lobby: true,
+        maxParticipants: 8,
+      });
+      expect(JSON.stringify(created.body)).not.toContain('p4ssword');
+      const policy = await shard.app.get(MeetingsService).policyFor('board-meeting');
+      expect(policy).toMatchObject({ lobby: true, maxParticipants: 8 });
+      expect(await policy!.checkPassword!('p4ssword')).toBe(true);
+      expect(await policy!.checkPassword!('wrong')).toBe(false);
+
+      const taken = await meetings(tokens.guest, 'POST', '', { title: 'x', room: 'board-meeting' });
+      expect(taken.status).toBe(409);
+      expect(taken.body.message).toBe('the room name "board-meeting" is taken');
+      for (const bad of [
+        { room: '../etc' },
+        { password: 'abc' },
+        { lobby: 'yes' },
+        { maxParticipants: 0 },
+        { maxParticipants: 1.5 },
+      ]) {
+        expect((await meetings(tokens.host, 'POST', '', { title: 'x', ...bad })).status).toBe(400);
+      }
+
+      const id = created.body.id;
+      const opened = await meetings(tokens.host, 'PATCH', `/${id}`, {
+        password: null,
+        lobby: false,
+        maxParticipants: null,
+      });
+      expect(opened.body).toMatchObject({
+        title: 'Board',
+        hasPassword: false,
+        lobby: false,
+        maxParticipants: null,
+      });
+      const refused = await meetings(tokens.guest, 'PATCH', `/${id}`, { lobby: true });
+      expect(refused.status).toBe(403);
+      expect(await shard.app.get(MeetingsService).policyFor('no-such-room')).toBeUndefined();
     });
 
     it('mints room-scoped join tokens: moderator for the host, participant for others', async () => {

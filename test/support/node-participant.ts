@@ -144,9 +144,18 @@ export class NodeParticipant {
     return request(this.socket, method, data);
   }
 
-  /** Joins, sets up both transports and consumes everything already in the room. */
-  async join(room: string, displayName: string): Promise<JoinResult> {
-    this.joined = await this.request('join', { room, displayName });
+  /**
+   * Joins (waiting for admission when the room has a lobby), sets up both transports
+   * and consumes everything already in the room.
+   */
+  async join(room: string, displayName: string, password?: string): Promise<JoinResult> {
+    const answer = await this.request('join', { room, displayName, password });
+    return this.enter('lobby' in answer ? await this.waitForEvent<JoinResult>('admitted') : answer);
+  }
+
+  /** Sets up media after a join answer or an admission. */
+  async enter(joined: JoinResult): Promise<JoinResult> {
+    this.joined = joined;
     await this.device.load({ routerRtpCapabilities: this.joined.routerRtpCapabilities });
     this.sendTransport = await this.createTransport('send');
     this.recvTransport = await this.createTransport('recv');

@@ -6,10 +6,12 @@ import { loadConfig } from '../../src/config/load-config';
 import { ConferenceService, JoinRequest } from '../../src/conference/conference.service';
 import { MediaEvents } from '../../src/media/media-events';
 import { MediaService } from '../../src/media/media.service';
+import { Role } from '../../src/conference/participant';
+import { RoomPolicy } from '../../src/conference/room-policy';
 
 const GRACE_MS = 50;
 
-function setup(env: Record<string, string> = {}) {
+function setup(env: Record<string, string> = {}, policies: Record<string, RoomPolicy> = {}) {
   const config = loadConfig(
     { NODE_ENV: 'test', EMPTY_ROOM_GRACE_MS: String(GRACE_MS), ...env },
     join(__dirname, '..', '..', 'config'),
@@ -27,6 +29,7 @@ function setup(env: Record<string, string> = {}) {
     media as unknown as MediaService,
     directory,
     pino({ level: 'silent' }),
+    { policyFor: async (roomId) => policies[roomId] },
   );
   return { service, media, roomMedia, directory };
 }
@@ -39,6 +42,13 @@ const request = (name: string, roomId = 'demo'): JoinRequest => ({
   door: 'socketio',
 });
 
+/** Joins straight into the room (no lobby on the way). */
+async function enter(service: ConferenceService, joinRequest: JoinRequest) {
+  const outcome = await service.join(joinRequest);
+  if (!('participant' in outcome)) throw new Error('unexpectedly waiting in the lobby');
+  return outcome;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('ConferenceService', () => {
@@ -49,8 +59,8 @@ describe('ConferenceService', () => {
     const opened = jest.fn();
     service.events.on('roomOpened', opened);
 
-    const { participant: alice } = await service.join(request('Alice'));
-    const { participant: bob } = await service.join(request('Bob'));
+    const { participant: alice } = await enter(service, request('Alice'));
+    const { participant: bob } = await enter(service, request('Bob'));
 
     expect(opened).toHaveBeenCalledTimes(1);
     expect(media.openRoom).toHaveBeenCalledWith('demo');
@@ -72,7 +82,7 @@ describe('ConferenceService', () => {
 
   it('releases media on leave and closes the room after the grace period', async () => {
     const { service, media, roomMedia, directory } = setup();
-    const { participant } = await service.join(request('Alice'));
+    const { participant } = await enter(service, request('Alice'));
     const left = jest.fn();
     const closed = jest.fn();
     service.events.on('participantLeft', left);
@@ -92,7 +102,7 @@ describe('ConferenceService', () => {
 
   it('keeps the room when someone joins within the grace period', async () => {
     const { service, media } = setup();
-    const { participant } = await service.join(request('Alice'));
+    const { participant } = await enter(service, request('Alice'));
     await service.leave(participant.id, 'disconnected');
     await service.join(request('Bob'));
     await sleep(GRACE_MS * 3);
@@ -119,7 +129,7 @@ describe('ConferenceService', () => {
 
   it('leaving twice or leaving unknown ids is harmless', async () => {
     const { service } = setup();
-    const { participant } = await service.join(request('Alice'));
+    const { participant } = await enter(service, request('Alice'));
     const left = jest.fn();
     service.events.on('participantLeft', left);
     await service.leave(participant.id, 'left');
@@ -130,7 +140,7 @@ describe('ConferenceService', () => {
 
   it('checks chat messages', async () => {
     const { service } = setup();
-    const { participant } = await service.join(request('Alice'));
+    const { participant } = await enter(service, request('Alice'));
     const messages = jest.fn();
     service.events.on('chatMessage', messages);
     const sent = service.chat(participant.id, '  hello  ');
@@ -143,8 +153,8 @@ describe('ConferenceService', () => {
 
   it('asks everyone to rejoin when the room media is lost', async () => {
     const { service, media } = setup();
-    const { participant: alice } = await service.join(request('Alice'));
-    const { participant: bob } = await service.join(request('Bob'));
+    const { participant: alice } = await enter(service, request('Alice'));
+    const { participant: bob } = await enter(service, request('Bob'));
     const rejoin = jest.fn();
     service.events.on('rejoinRequired', rejoin);
 
@@ -153,5 +163,134 @@ describe('ConferenceService', () => {
     expect(rejoin).toHaveBeenCalledWith('demo', [alice, bob]);
     expect(service.roomIds()).toEqual([]);
     expect(() => service.participant(alice.id)).toThrow(/join a room first/);
+  });
+
+  describe('room policy', () => {
+    const withPassword = (password: string): RoomPolicy => ({
+      lobby: false,
+      checkPassword: async (candidate) => candidate === password,
+    });
+    const as = (name: string, role: Role, extra: Partial<JoinRequest> = {}): JoinRequest => ({
+      ...request(name, 'meeting'),
+      role,
+      ...extra,
+    });
+
+    it('asks non-moderators for the password and refuses a wrong one', async () => {
+      const { service } = setup({}, { meeting: withPassword('s3cret') });
+      await expect(service.join(as('Guest', 'guest'))).rejects.toMatchObject({
+        code: 'password_required',
+      });
+      await expect(service.join(as('Guest', 'guest', { password: 'guess' }))).rejects.toMatchObject(
+        { code: 'forbidden', message: 'wrong meeting password' },
+      );
+      await enter(service, as('Guest', 'participant', { password: 's3cret' }));
+      await enter(service, as('Host', 'moderator'));
+      expect(service.participantsOf('meeting').map((p) => p.displayName)).toEqual([
+        'Guest',
+        'Host',
+      ]);
+      // Other rooms stay open to everyone.
+      await enter(service, request('Walk-in', 'elsewhere'));
+    });
+
+    it("holds the meeting's cap for everyone but moderators", async () => {
+      const { service } = setup({}, { meeting: { lobby: false, maxParticipants: 2 } });
+      await enter(service, as('A', 'guest'));
+      await enter(service, as('B', 'participant'));
+      await expect(service.join(as('C', 'guest'))).rejects.toMatchObject({ code: 'room_full' });
+      await enter(service, as('Host', 'moderator'));
+      expect(service.participantsOf('meeting')).toHaveLength(3);
+    });
+
+    it('keeps non-moderators in the lobby until a moderator admits or rejects them', async () => {
+      const { service, roomMedia } = setup({}, { meeting: { lobby: true } });
+      const events: string[] = [];
+      service.events.on('lobbyKnock', (e) => events.push(`knock ${e.displayName}`));
+      service.events.on('lobbyLeft', (e, reason) => events.push(`${reason} ${e.displayName}`));
+      service.events.on('admitted', (p) => events.push(`admitted ${p.displayName}`));
+      service.events.on('participantJoined', (p) => events.push(`joined ${p.displayName}`));
+
+      const { participant: host } = await enter(service, as('Host', 'moderator'));
+      const guest = await service.join(as('Guest', 'guest'));
+      const other = await service.join(as('Other', 'participant'));
+      if (!('waiting' in guest) || !('waiting' in other)) throw new Error('not in the lobby');
+      expect(service.participantsOf('meeting')).toEqual([host]);
+      expect(service.lobbyOf('meeting').map((e) => e.displayName)).toEqual(['Guest', 'Other']);
+      expect(roomMedia.addPeer).toHaveBeenCalledTimes(1);
+
+      const admitted = await service.admit(host.id, guest.waiting.id);
+      expect(admitted).toMatchObject({ id: guest.waiting.id, displayName: 'Guest', role: 'guest' });
+      expect(roomMedia.addPeer).toHaveBeenLastCalledWith(guest.waiting.id);
+      service.reject(host.id, other.waiting.id);
+
+      expect(service.participantsOf('meeting').map((p) => p.displayName)).toEqual([
+        'Host',
+        'Guest',
+      ]);
+      expect(service.lobbyOf('meeting')).toEqual([]);
+      expect(events).toEqual([
+        'joined Host',
+        'knock Guest',
+        'knock Other',
+        'admitted Guest',
+        'admitted Guest',
+        'joined Guest',
+        'rejected Other',
+      ]);
+      await expect(service.admit(host.id, other.waiting.id)).rejects.toMatchObject({
+        code: 'not_found',
+      });
+    });
+
+    it('lets only moderators of the same room decide, and the cap still holds', async () => {
+      const { service } = setup({}, { meeting: { lobby: true, maxParticipants: 2 } });
+      const { participant: host } = await enter(service, as('Host', 'moderator'));
+      const first = await service.join(as('First', 'guest'));
+      const second = await service.join(as('Second', 'guest'));
+      if (!('waiting' in first) || !('waiting' in second)) throw new Error('not in the lobby');
+
+      const { participant: stranger } = await enter(service, {
+        ...as('Mod elsewhere', 'moderator'),
+        roomId: 'other',
+      });
+      await expect(service.admit(stranger.id, first.waiting.id)).rejects.toMatchObject({
+        code: 'not_found',
+      });
+      await service.admit(host.id, first.waiting.id);
+      expect(() => service.reject(first.waiting.id, second.waiting.id)).toThrow(/only moderators/);
+      await expect(service.admit(host.id, second.waiting.id)).rejects.toMatchObject({
+        code: 'room_full',
+      });
+      expect(service.lobbyOf('meeting').map((e) => e.displayName)).toEqual(['Second']);
+    });
+
+    it('keeps a room with only waiting people open, and closes it when they leave', async () => {
+      const { service } = setup({}, { meeting: { lobby: true } });
+      const left = jest.fn();
+      service.events.on('lobbyLeft', left);
+      const outcome = await service.join(as('Early', 'guest'));
+      if (!('waiting' in outcome)) throw new Error('not in the lobby');
+      await sleep(GRACE_MS * 3);
+      expect(service.roomIds()).toEqual(['meeting']);
+
+      service.leaveLobby(outcome.waiting.id, 'disconnected');
+      service.leaveLobby(outcome.waiting.id, 'disconnected');
+      expect(left).toHaveBeenCalledTimes(1);
+      expect(left).toHaveBeenCalledWith(outcome.waiting, 'disconnected');
+      await sleep(GRACE_MS * 3);
+      expect(service.roomIds()).toEqual([]);
+    });
+
+    it('checks the password before letting anyone wait in the lobby', async () => {
+      const { service } = setup({}, { meeting: { ...withPassword('pw'), lobby: true } });
+      await expect(service.join(as('Guest', 'guest'))).rejects.toMatchObject({
+        code: 'password_required',
+      });
+      await expect(service.join(as('Guest', 'guest', { password: 'pw' }))).resolves.toMatchObject({
+        waiting: { displayName: 'Guest' },
+      });
+      await expect(enter(service, as('Host', 'moderator'))).resolves.toBeDefined();
+    });
   });
 });

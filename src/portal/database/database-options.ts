@@ -7,6 +7,7 @@ import { User } from '../users/user.entity';
 import { Meeting } from '../meetings/meeting.entity';
 import { CreateUsers1764040000000 } from './migrations/1764040000000-create-users';
 import { CreateMeetings1764050000000 } from './migrations/1764050000000-create-meetings';
+import { MeetingSettings1764060000000 } from './migrations/1764060000000-meeting-settings';
 
 const IN_MEMORY_SQLITE = ':memory:';
 
@@ -20,7 +21,11 @@ export function databaseOptions(database: AppConfig['database']): DataSourceOpti
     'entities' | 'migrations' | 'migrationsRun' | 'synchronize' | 'logging'
   > = {
     entities: [User, RefreshToken, Meeting],
-    migrations: [CreateUsers1764040000000, CreateMeetings1764050000000],
+    migrations: [
+      CreateUsers1764040000000,
+      CreateMeetings1764050000000,
+      MeetingSettings1764060000000,
+    ],
     migrationsRun: true,
     synchronize: false,
     logging: false,

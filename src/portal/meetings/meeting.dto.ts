@@ -1,11 +1,57 @@
-import { IsString, MaxLength, MinLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 import { Role } from '../../conference/participant';
+import { ROOM_ID_PATTERN } from '../../conference/room';
 
-export class MeetingDto {
+/** A meeting's changeable settings; absent fields keep their value. */
+export class UpdateMeetingDto {
+  @IsOptional()
   @IsString()
   @MinLength(1)
   @MaxLength(200)
-  title!: string;
+  title?: string;
+
+  /** Non-moderators must give it to join; null removes it. */
+  @IsOptional()
+  @IsString()
+  @MinLength(4)
+  @MaxLength(128)
+  password?: string | null;
+
+  /** Non-moderators wait in the lobby until a moderator admits them. */
+  @IsOptional()
+  @IsBoolean()
+  lobby?: boolean;
+
+  /** At most this many people in the room, moderators aside; null: no meeting cap. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  maxParticipants?: number | null;
+}
+
+export class MeetingDto extends UpdateMeetingDto {
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  declare title: string;
+
+  /** The room slug (its link is /r/<room>); random when absent. */
+  @IsOptional()
+  @Matches(ROOM_ID_PATTERN, {
+    message: 'room must be 1-64 letters, digits, "_", "-" or "." starting with a letter or digit',
+  })
+  room?: string;
 }
 
 /** What the API shows of a meeting. */
@@ -15,6 +61,11 @@ export interface MeetingView {
   title: string;
   hostId: string;
   createdAt: string;
+  /** The shareable link's path: /r/<room>. */
+  link: string;
+  hasPassword: boolean;
+  lobby: boolean;
+  maxParticipants: number | null;
 }
 
 /** A join token for a meeting's room, with the role it grants and a ready link. */

@@ -14,7 +14,7 @@ import {
 } from '@nestjs/common';
 import { AccessTokenGuard } from '../auth/access-token.strategy';
 import { AuthenticatedUser } from '../auth/access-tokens';
-import { MeetingDto, MeetingJoinToken, MeetingView } from './meeting.dto';
+import { MeetingDto, MeetingJoinToken, MeetingView, UpdateMeetingDto } from './meeting.dto';
 import { MeetingsService } from './meetings.service';
 
 type AuthenticatedRequest = { user: AuthenticatedUser };
@@ -26,7 +26,7 @@ export class MeetingsController {
 
   @Post()
   create(@Req() request: AuthenticatedRequest, @Body() dto: MeetingDto): Promise<MeetingView> {
-    return this.meetings.create(request.user, dto.title);
+    return this.meetings.create(request.user, dto);
   }
 
   @Get()
@@ -40,12 +40,12 @@ export class MeetingsController {
   }
 
   @Patch(':id')
-  rename(
+  update(
     @Req() request: AuthenticatedRequest,
     @Param('id', ParseUUIDPipe) id: string,
-    @Body() dto: MeetingDto,
+    @Body() dto: UpdateMeetingDto,
   ): Promise<MeetingView> {
-    return this.meetings.rename(request.user, id, dto.title);
+    return this.meetings.update(request.user, id, dto);
   }
 
   @Delete(':id')

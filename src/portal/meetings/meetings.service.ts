@@ -1,4 +1,10 @@
-import { ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  ConflictException,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
@@ -8,7 +14,9 @@ import { AuthenticatedUser } from '../auth/access-tokens';
 import { JoinTokenService } from '../join-token.service';
 import { UsersService } from '../users/users.service';
 import { Meeting } from './meeting.entity';
-import { MeetingJoinToken, MeetingView } from './meeting.dto';
+import { MeetingDto, MeetingJoinToken, MeetingView, UpdateMeetingDto } from './meeting.dto';
+import { RoomPolicy, RoomPolicyProvider } from '../../conference/room-policy';
+import { hashPassword, verifyPassword } from '../users/password-hasher';
 
 const toView = (meeting: Meeting): MeetingView => ({
   id: meeting.id,
@@ -16,11 +24,18 @@ const toView = (meeting: Meeting): MeetingView => ({
   title: meeting.title,
   hostId: meeting.hostId,
   createdAt: meeting.createdAt.toISOString(),
+  link: `/r/${encodeURIComponent(meeting.room)}`,
+  hasPassword: meeting.passwordHash !== null,
+  lobby: meeting.lobby,
+  maxParticipants: meeting.maxParticipants,
 });
 
-/** Meetings and their join tokens: the only access to the meetings table. */
+/**
+ * Meetings, their join tokens and the door rules of their rooms: the only access to the
+ * meetings table.
+ */
 @Injectable()
-export class MeetingsService {
+export class MeetingsService implements RoomPolicyProvider {
   constructor(
     @InjectRepository(Meeting) private readonly meetings: Repository<Meeting>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -28,17 +43,23 @@ export class MeetingsService {
     private readonly joinTokens: JoinTokenService,
   ) {}
 
-  async create(host: AuthenticatedUser, title: string): Promise<MeetingView> {
-    const meeting = await this.meetings.save(
-      this.meetings.create({
-        id: randomUUID(),
-        room: randomBytes(12).toString('base64url').replace(/^[-_]/, 'm'),
-        title,
-        hostId: host.id,
-        createdAt: new Date(),
-      }),
-    );
-    return toView(meeting);
+  async create(host: AuthenticatedUser, dto: MeetingDto): Promise<MeetingView> {
+    const room = dto.room ?? randomBytes(12).toString('base64url').replace(/^[-_]/, 'm');
+    if (await this.meetings.existsBy({ room })) {
+      throw new ConflictException(`the room name "${room}" is taken`);
+    }
+    const meeting = this.meetings.create({
+      id: randomUUID(),
+      room,
+      title: dto.title,
+      hostId: host.id,
+      passwordHash: null,
+      lobby: false,
+      maxParticipants: null,
+      createdAt: new Date(),
+    });
+    await this.applySettings(meeting, dto);
+    return toView(await this.meetings.save(meeting));
   }
 
   /** The caller's meetings; an admin sees every meeting. */
@@ -52,10 +73,24 @@ export class MeetingsService {
     return toView(await this.find(id));
   }
 
-  async rename(caller: AuthenticatedUser, id: string, title: string): Promise<MeetingView> {
+  async update(caller: AuthenticatedUser, id: string, dto: UpdateMeetingDto): Promise<MeetingView> {
     const meeting = await this.findManaged(caller, id);
-    meeting.title = title;
+    await this.applySettings(meeting, dto);
     return toView(await this.meetings.save(meeting));
+  }
+
+  /** The door rules of the room a meeting takes place in, if the room is a meeting's. */
+  async policyFor(room: string): Promise<RoomPolicy | undefined> {
+    const meeting = await this.meetings.findOneBy({ room });
+    if (!meeting) return undefined;
+    const { passwordHash, lobby, maxParticipants } = meeting;
+    return {
+      lobby,
+      maxParticipants: maxParticipants ?? undefined,
+      checkPassword: passwordHash
+        ? (candidate) => verifyPassword(candidate, passwordHash)
+        : undefined,
+    };
   }
 
   async remove(caller: AuthenticatedUser, id: string): Promise<void> {
@@ -75,6 +110,15 @@ export class MeetingsService {
     );
     const url = `/r/${encodeURIComponent(meeting.room)}?token=${encodeURIComponent(token)}`;
     return { token, room: meeting.room, role, expiresIn, url };
+  }
+
+  private async applySettings(meeting: Meeting, dto: UpdateMeetingDto) {
+    if (dto.title !== undefined) meeting.title = dto.title;
+    if (dto.lobby !== undefined) meeting.lobby = dto.lobby;
+    if (dto.maxParticipants !== undefined) meeting.maxParticipants = dto.maxParticipants;
+    if (dto.password !== undefined) {
+      meeting.passwordHash = dto.password === null ? null : await hashPassword(dto.password);
+    }
   }
 
   private async find(id: string): Promise<Meeting> {

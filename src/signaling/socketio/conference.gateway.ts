@@ -15,8 +15,8 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/config.schema';
 import { ConferenceService } from '../../conference/conference.service';
 import { DomainError } from '../../conference/domain-error';
-import { Participant } from '../../conference/participant';
-import { ChatMessage } from '../../conference/room';
+import { canModerate, Participant } from '../../conference/participant';
+import { ChatMessage, LobbyEntry } from '../../conference/room';
 import { MediaService } from '../../media/media.service';
 import { RoomMedia } from '../../media/room-media';
 import { InjectLogger } from '../../observability/logging.module';
@@ -29,6 +29,8 @@ import { toErrorBody } from './error-body';
 import {
   ChatMessageView,
   ErrorBody,
+  JoinResult,
+  LobbyEntryView,
   Method,
   ParticipantView,
   ProducerInfo,
@@ -41,6 +43,8 @@ interface SocketState {
   /** Present when the client connected with a join token. */
   grant?: JoinGrant;
   participantId?: string;
+  /** Set while the client waits in a room's lobby (its future participant id). */
+  waitingId?: string;
   requests: TokenBucket;
 }
 
@@ -51,6 +55,12 @@ interface ClientEvents {
 type ConferenceSocket = Socket<ClientEvents, ServerEvents, object, SocketState>;
 
 const roomChannel = (roomId: string) => `room:${roomId}`;
+
+const lobbyView = ({ id, displayName, knockedAt }: LobbyEntry): LobbyEntryView => ({
+  id,
+  displayName,
+  knockedAt: knockedAt.toISOString(),
+});
 
 const chatView = ({ id, from, text, sentAt }: ChatMessage): ChatMessageView => ({
   id,
@@ -113,7 +123,11 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
 
   async handleDisconnect(socket: ConferenceSocket) {
     this.metrics.socketDisconnected();
-    const { participantId } = socket.data;
+    const { participantId, waitingId } = socket.data;
+    if (waitingId) {
+      this.sockets.delete(waitingId);
+      this.conference.leaveLobby(waitingId, 'disconnected');
+    }
     if (participantId) {
       this.sockets.delete(participantId);
       await this.conference.leave(participantId, 'disconnected');
@@ -141,6 +155,13 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
 
   private async handle(socket: ConferenceSocket, method: Method, data: unknown): Promise<unknown> {
     if (method === 'join') return this.timedJoin(socket, data as Requests['join'][0]);
+    const { waitingId } = socket.data;
+    if (waitingId && method === 'leave') {
+      this.sockets.delete(waitingId);
+      socket.data.waitingId = undefined;
+      this.conference.leaveLobby(waitingId, 'left');
+      return {};
+    }
     const participantId = socket.data.participantId;
     if (!participantId) throw new DomainError('not_joined', 'join a room first');
     const participant = this.conference.participant(participantId);
@@ -202,6 +223,15 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
         this.detach(socket, participant.roomId);
         await this.conference.leave(participantId, 'left');
         return {};
+      case 'lobbyAdmit':
+        await this.conference.admit(
+          participantId,
+          (data as Requests['lobbyAdmit'][0]).participantId,
+        );
+        return {};
+      case 'lobbyReject':
+        this.conference.reject(participantId, (data as Requests['lobbyReject'][0]).participantId);
+        return {};
     }
   }
 
@@ -214,30 +244,51 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
     }
   }
 
-  private async join(socket: ConferenceSocket, data: Requests['join'][0]) {
+  private async join(
+    socket: ConferenceSocket,
+    data: Requests['join'][0],
+  ): Promise<Requests['join'][1]> {
     if (socket.data.participantId) throw new DomainError('conflict', 'already in a room');
+    if (socket.data.waitingId) throw new DomainError('conflict', 'already waiting in a lobby');
     const { grant } = socket.data;
     if (grant && grant.room !== data.room) {
       throw new DomainError('forbidden', `this token is for room "${grant.room}"`);
     }
-    const { participant, media } = await this.conference.join({
+    const outcome = await this.conference.join({
       roomId: data.room,
       identity: grant?.identity ?? `guest-${randomUUID()}`,
       displayName: grant?.name ?? data.displayName ?? 'Guest',
       role: grant?.role ?? 'guest',
       door: 'socketio',
+      password: data.password,
     });
+    if ('waiting' in outcome) {
+      const { id, displayName } = outcome.waiting;
+      if (socket.disconnected) {
+        this.conference.leaveLobby(id, 'disconnected');
+        throw new DomainError('not_joined', 'disconnected while joining');
+      }
+      socket.data.waitingId = id;
+      this.sockets.set(id, socket);
+      return { lobby: true, participantId: id, displayName };
+    }
+    const { participant, media } = outcome;
     if (socket.disconnected) {
       await this.conference.leave(participant.id, 'disconnected');
       throw new DomainError('not_joined', 'disconnected while joining');
     }
+    return this.enterRoom(socket, participant, media);
+  }
+
+  /** Makes the socket the participant's and tells it what a newcomer needs to know. */
+  private enterRoom(socket: ConferenceSocket, participant: Participant, media: RoomMedia) {
     socket.data.participantId = participant.id;
     this.sockets.set(participant.id, socket);
-    await socket.join(roomChannel(participant.roomId));
+    void socket.join(roomChannel(participant.roomId));
     const others = this.conference
       .participantsOf(participant.roomId)
       .filter((p) => p !== participant);
-    return {
+    const result: JoinResult = {
       participantId: participant.id,
       displayName: participant.displayName,
       role: participant.role,
@@ -246,6 +297,18 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
       activeSpeakerId: media.activeSpeaker,
       iceServers: this.turn.iceServersFor(participant.identity),
     };
+    if (canModerate(participant)) {
+      result.waiting = this.conference.lobbyOf(participant.roomId).map(lobbyView);
+    }
+    return result;
+  }
+
+  /** The sockets of the room's moderators connected through this door. */
+  private moderators(roomId: string): ConferenceSocket[] {
+    return this.conference
+      .participantsOf(roomId)
+      .filter(canModerate)
+      .flatMap((moderator) => this.sockets.get(moderator.id) ?? []);
   }
 
   private view(participant: Participant, media?: RoomMedia): ParticipantView {
@@ -292,6 +355,33 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
     events.on('chatMessage', (message) =>
       this.toRoomExcept(message.roomId, message.from.participantId).emit('chat', chatView(message)),
     );
+    events.on('lobbyKnock', (entry) => {
+      const waiting = this.conference.lobbyOf(entry.roomId).map(lobbyView);
+      for (const socket of this.moderators(entry.roomId)) {
+        socket.emit('lobbyKnock', { entry: lobbyView(entry), waiting });
+      }
+    });
+    events.on('lobbyLeft', (entry, reason) => {
+      const waiting = this.conference.lobbyOf(entry.roomId).map(lobbyView);
+      for (const socket of this.moderators(entry.roomId)) {
+        socket.emit('lobbyLeft', { participantId: entry.id, reason, waiting });
+      }
+      const socket = this.sockets.get(entry.id);
+      if (!socket || reason === 'admitted') return;
+      this.sockets.delete(entry.id);
+      socket.data.waitingId = undefined;
+      if (reason === 'rejected' || reason === 'closed') socket.emit('rejected', { reason });
+    });
+    events.on('admitted', (participant) => {
+      const socket = this.sockets.get(participant.id);
+      if (!socket || socket.data.waitingId !== participant.id) return;
+      socket.data.waitingId = undefined;
+      socket.data.participantId = participant.id;
+      void this.media.room(participant.roomId).then(
+        (media) => socket.emit('admitted', this.enterRoom(socket, participant, media)),
+        (error: unknown) => this.logger.error({ err: error }, 'admitted without room media'),
+      );
+    });
     events.on('rejoinRequired', (roomId, participants) => {
       for (const participant of participants) {
         const socket = this.sockets.get(participant.id);

@@ -57,11 +57,31 @@ export interface JoinResult {
   /** Who is talking right now, if anyone (later changes arrive as activeSpeaker). */
   activeSpeakerId?: string;
   iceServers: IceServer[];
+  /** Moderators only: who waits in the lobby (later changes arrive as lobby events). */
+  waiting?: LobbyEntryView[];
+}
+
+/** Someone waiting in the lobby, as moderators see them. */
+export interface LobbyEntryView {
+  id: string;
+  displayName: string;
+  knockedAt: string;
+}
+
+/**
+ * The answer to a join when the room has a lobby: wait for `admitted` (a JoinResult,
+ * then go on as after a join) or `rejected`.
+ */
+export interface WaitingInLobby {
+  lobby: true;
+  /** The id the participant gets once admitted. */
+  participantId: string;
+  displayName: string;
 }
 
 /** Requests: method name → [request data, response data]. */
 export interface Requests {
-  join: [{ room: string; displayName?: string }, JoinResult];
+  join: [{ room: string; displayName?: string; password?: string }, JoinResult | WaitingInLobby];
   createWebRtcTransport: [{ direction: 'send' | 'recv'; sctp?: boolean }, WebRtcTransportParams];
   connectWebRtcTransport: [{ transportId: string; dtlsParameters: MediasoupJson }, object];
   restartIce: [{ transportId: string }, { iceParameters: MediasoupJson }];
@@ -88,7 +108,11 @@ export interface Requests {
     object,
   ];
   chat: [{ text: string }, ChatMessageView];
+  /** Leaves the room, or the lobby while waiting there. */
   leave: [Record<string, never>, object];
+  /** Moderators: let someone in from the lobby, or turn them away. */
+  lobbyAdmit: [{ participantId: string }, object];
+  lobbyReject: [{ participantId: string }, object];
 }
 
 export type Method = keyof Requests;
@@ -117,4 +141,12 @@ export interface ServerEvents {
   rejoin: (event: { reason: string }) => void;
   /** The server removed this participant from the room. */
   removed: (event: { reason: string }) => void;
+  /** To moderators: someone knocked; `waiting` is the whole lobby now. */
+  lobbyKnock: (event: { entry: LobbyEntryView; waiting: LobbyEntryView[] }) => void;
+  /** To moderators: someone left the lobby (admitted, rejected, left, disconnected). */
+  lobbyLeft: (event: { participantId: string; reason: string; waiting: LobbyEntryView[] }) => void;
+  /** To the one waiting: a moderator let them in; set up media as after a join. */
+  admitted: (result: JoinResult) => void;
+  /** To the one waiting: a moderator turned them away (or the room closed). */
+  rejected: (event: { reason: string }) => void;
 }

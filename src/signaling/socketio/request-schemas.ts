@@ -38,6 +38,7 @@ export const requestSchemas = {
   join: z.object({
     room: z.string().min(1).max(64),
     displayName: z.string().trim().min(1).max(100).optional(),
+    password: z.string().min(1).max(128).optional(),
   }),
   createWebRtcTransport: z.object({
     direction: z.enum(['send', 'recv']),
@@ -64,6 +65,8 @@ export const requestSchemas = {
   }),
   chat: z.object({ text: z.string().max(10_000) }),
   leave: z.object({}).optional(),
+  lobbyAdmit: z.object({ participantId: id }),
+  lobbyReject: z.object({ participantId: id }),
 } satisfies Record<Method, z.ZodType>;
 
 export const isMethod = (method: string): method is Method =>

@@ -3,13 +3,16 @@ import type {
   ChatMessageView,
   IceServer,
   JoinResult,
+  LobbyEntryView,
   ParticipantView,
   ProducerInfo,
+  WaitingInLobby,
 } from '../../signaling/socketio/protocol';
 import { acquireLocalMedia, type LocalMedia, stopLocalMedia } from './local-media';
 import { connectErrorBody, Signaling, SignalingError } from './signaling';
 
-export type Phase = 'joining' | 'joined' | 'reconnecting' | 'left' | 'removed' | 'failed';
+export type Phase =
+  'joining' | 'waiting' | 'joined' | 'reconnecting' | 'left' | 'removed' | 'rejected' | 'failed';
 
 /** One tile's worth of state: a participant and the tracks to show for it. */
 export interface Member {
@@ -40,6 +43,10 @@ export interface CallListener {
   activeSpeaker(memberId: string | undefined): void;
   chat(message: ChatMessageView, own: boolean): void;
   notice(text: string): void;
+  /** The room asks for a password (again, when `wrong`): resolves with the one to try. */
+  passwordNeeded(wrong: boolean): Promise<string>;
+  /** Moderators: who waits in the lobby now. */
+  lobby(waiting: LobbyEntryView[]): void;
 }
 
 export interface CallOptions {
@@ -47,6 +54,7 @@ export interface CallOptions {
   /** Ignored by the server when a token names the participant. */
   displayName?: string;
   token?: string;
+  password?: string;
 }
 
 export interface ReceiveStats {
@@ -115,8 +123,13 @@ export class Call {
   micOn = false;
   cameraOn = false;
   readonly members = new Map<string, Member>();
+  /** Moderators: who waits in the lobby. */
+  waiting: LobbyEntryView[] = [];
 
   private readonly signaling: Signaling;
+  private password?: string;
+  /** Settles when a moderator admits or rejects this participant waiting in the lobby. */
+  private admission?: { resolve(result: JoinResult): void; reject(error: Error): void };
   private session?: Session;
   private local?: LocalMedia;
   /** Join answers and server events are handled one after the other, in arrival order. */
@@ -128,6 +141,7 @@ export class Call {
     private readonly listener: CallListener,
   ) {
     this.signaling = new Signaling(options.room, options.token);
+    this.password = options.password;
     this.listenToSocket();
     this.listenToServer();
   }
@@ -172,8 +186,16 @@ export class Call {
     this.listener.chat(message, true);
   }
 
+  async admit(participantId: string): Promise<void> {
+    await this.signaling.request('lobbyAdmit', { participantId });
+  }
+
+  async reject(participantId: string): Promise<void> {
+    await this.signaling.request('lobbyReject', { participantId });
+  }
+
   async leave(): Promise<void> {
-    if (this.phase === 'joined') {
+    if (this.phase === 'joined' || this.phase === 'waiting') {
       const timeout = new Promise((resolve) => setTimeout(resolve, LEAVE_TIMEOUT_MS));
       await Promise.race([this.signaling.request('leave', {}).catch(() => undefined), timeout]);
     }
@@ -271,8 +293,9 @@ export class Call {
 
   /** Joins the room and sets up the receive side; runs before any queued server event. */
   private async enter(session: Session): Promise<JoinResult | undefined> {
-    const { room, displayName } = this.options;
-    const result = await this.signaling.request('join', { room, displayName });
+    const answer = await this.knock();
+    if (session.closed) return undefined;
+    const result = 'lobby' in answer ? await this.waitForAdmission() : answer;
     if (session.closed) return undefined;
     await session.device.load({ routerRtpCapabilities: result.routerRtpCapabilities });
     if (session.closed) return undefined;
@@ -290,9 +313,35 @@ export class Call {
     });
     this.updateLocalMember();
     for (const participant of result.participants) this.addRemote(session, participant);
+    this.setWaiting(result.waiting ?? []);
     if (result.activeSpeakerId) this.setActiveSpeaker(result.activeSpeakerId);
     this.setPhase('joined');
     return result;
+  }
+
+  /** Asks to join, and for the room's password as long as the room wants one. */
+  private async knock(): Promise<JoinResult | WaitingInLobby> {
+    const { room, displayName } = this.options;
+    for (;;) {
+      try {
+        return await this.signaling.request('join', { room, displayName, password: this.password });
+      } catch (error) {
+        const code = error instanceof SignalingError ? error.code : '';
+        const wrong = code === 'forbidden' && this.password !== undefined;
+        if (code !== 'password_required' && !wrong) throw error;
+        this.password = await this.listener.passwordNeeded(wrong);
+      }
+    }
+  }
+
+  private waitForAdmission(): Promise<JoinResult> {
+    this.setPhase('waiting');
+    return new Promise((resolve, reject) => (this.admission = { resolve, reject }));
+  }
+
+  private setWaiting(waiting: LobbyEntryView[]) {
+    this.waiting = waiting;
+    this.listener.lobby(waiting);
   }
 
   private async createTransport(
@@ -541,6 +590,18 @@ export class Call {
       void this.join(RETRY_DELAYS_MS.length);
     });
     this.signaling.on('removed', ({ reason }) => this.end('removed', reason));
+    this.signaling.on('admitted', (result) => {
+      this.admission?.resolve(result);
+      this.admission = undefined;
+    });
+    this.signaling.on('rejected', ({ reason }) =>
+      this.end('rejected', reason === 'closed' ? 'The meeting ended.' : ''),
+    );
+    this.signaling.on('lobbyKnock', ({ entry, waiting }) => {
+      this.setWaiting(waiting);
+      this.listener.notice(`${entry.displayName} is waiting in the lobby`);
+    });
+    this.signaling.on('lobbyLeft', ({ waiting }) => this.setWaiting(waiting));
   }
 
   private listenToSocket() {
@@ -552,7 +613,7 @@ export class Call {
     });
     socket.on('disconnect', (reason) => {
       if (reason === 'io client disconnect') return;
-      if (this.phase === 'joined' || this.phase === 'joining') {
+      if (this.phase === 'joined' || this.phase === 'joining' || this.phase === 'waiting') {
         this.teardown();
         this.setPhase('reconnecting');
       }
@@ -606,14 +667,17 @@ export class Call {
   private teardown() {
     this.session?.close();
     this.session = undefined;
+    this.admission?.reject(new Error('left the lobby'));
+    this.admission = undefined;
+    this.setWaiting([]);
     for (const memberId of [...this.members.keys()]) this.listener.memberRemoved(memberId);
     this.members.clear();
     this.selfId = undefined;
     this.setActiveSpeaker(undefined);
   }
 
-  private end(phase: 'left' | 'removed' | 'failed', detail?: string) {
-    if (this.phase === 'left' || this.phase === 'removed' || this.phase === 'failed') return;
+  private end(phase: 'left' | 'removed' | 'rejected' | 'failed', detail?: string) {
+    if (['left', 'removed', 'rejected', 'failed'].includes(this.phase)) return;
     this.teardown();
     stopLocalMedia(this.local);
     this.signaling.close();

@@ -1,10 +1,22 @@
 /**
  * Video Window browser client. `/` shows the landing form, `/r/<room>` joins the room
- * (`?name=` sets the display name, `?token=` passes a join token that names you).
+ * (`?name=` sets the display name, `?token=` passes a join token that names you; a host
+ * who pressed Start in "My meetings" brings the meeting's token along), `/login` and
+ * `/meetings` are the portal pages.
  */
 import { ROOM_ID_PATTERN } from '../../conference/room';
 import { Call, type ReceiveStats } from './call';
-import { askDisplayName, RoomView, showEnded, showLanding, showScreen } from './ui';
+import { showLogin, showMeetings } from './meetings-page';
+import { preparedJoinToken } from './portal';
+import {
+  askDisplayName,
+  askPassword,
+  RoomView,
+  showEnded,
+  showLanding,
+  showScreen,
+  showWaiting,
+} from './ui';
 
 const NAME_KEY = 'videoWindow.displayName';
 
@@ -47,7 +59,7 @@ function roomFromPath(pathname: string): string | undefined {
 }
 
 async function enterRoom(room: string, params: URLSearchParams) {
-  const token = params.get('token') ?? undefined;
+  const token = params.get('token') ?? preparedJoinToken(room);
   let displayName: string | undefined;
   if (!token) {
     displayName = params.get('name')?.trim() || undefined;
@@ -61,6 +73,9 @@ async function enterRoom(room: string, params: URLSearchParams) {
       phase: (phase, detail) => {
         view.phase(phase);
         const again = () => location.reload();
+        if (phase === 'waiting') showWaiting(room, () => void call.leave());
+        if (phase === 'joined') showScreen('room');
+        if (phase === 'rejected') showEnded('The host did not let you in', detail ?? '', again);
         if (phase === 'left') showEnded('You left the meeting', '', again);
         if (phase === 'removed')
           showEnded('You were removed from the meeting', detail ?? '', again);
@@ -73,6 +88,12 @@ async function enterRoom(room: string, params: URLSearchParams) {
       activeSpeaker: (memberId) => view.activeSpeaker(memberId),
       chat: (message, own) => view.chat(message, own),
       notice: (text) => view.notice(text),
+      lobby: (waiting) => view.lobby(waiting),
+      passwordNeeded: async (wrong) => {
+        const password = await askPassword(room, wrong);
+        showScreen('room');
+        return password;
+      },
     },
   );
   const report = (error: unknown) =>
@@ -82,6 +103,8 @@ async function enterRoom(room: string, params: URLSearchParams) {
     toggleCamera: () => void call.setCamera(!call.cameraOn).catch(report),
     leave: () => void call.leave(),
     sendChat: (text) => call.sendChat(text),
+    admit: (participantId) => call.admit(participantId),
+    reject: (participantId) => call.reject(participantId),
   });
 
   window.videoWindow = {
@@ -115,6 +138,8 @@ async function enterRoom(room: string, params: URLSearchParams) {
 }
 
 function main() {
+  if (location.pathname === '/login') return showLogin();
+  if (location.pathname === '/meetings') return void showMeetings();
   const room = roomFromPath(location.pathname);
   if (room === undefined || !ROOM_ID_PATTERN.test(room)) {
     showLanding(

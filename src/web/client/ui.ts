@@ -1,7 +1,7 @@
-import type { ChatMessageView } from '../../signaling/socketio/protocol';
+import type { ChatMessageView, LobbyEntryView } from '../../signaling/socketio/protocol';
 import type { CallListener, Member, Phase } from './call';
 
-const SCREENS = ['landing', 'prejoin', 'room', 'ended'] as const;
+const SCREENS = ['landing', 'login', 'meetings', 'prejoin', 'waiting', 'room', 'ended'] as const;
 type Screen = (typeof SCREENS)[number];
 
 /** Must match the gap of `.tiles` in styles.css. */
@@ -16,7 +16,7 @@ export function element<T extends HTMLElement = HTMLElement>(id: string): T {
   return found as T;
 }
 
-function create<K extends keyof HTMLElementTagNameMap>(
+export function create<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   className?: string,
   text?: string,
@@ -56,20 +56,46 @@ export function showLanding(isValidRoom: (room: string) => boolean, open: (room:
   });
 }
 
-/** Asks for a display name before joining. */
-export function askDisplayName(room: string, initial: string): Promise<string> {
+/** Shows or hides an error line (a role="alert" element). */
+export function showError(id: string, text: string | undefined): void {
+  const line = element(id);
+  line.textContent = text ?? '';
+  line.hidden = !text;
+}
+
+/** The form before joining, asking for the name or for the meeting password. */
+function prejoin(room: string, ask: 'name' | 'password', initial: string, error?: string) {
   showScreen('prejoin');
   element('prejoin-room').textContent = room;
-  const input = element<HTMLInputElement>('name-input');
+  element('name-field').hidden = ask !== 'name';
+  element('password-field').hidden = ask !== 'password';
+  showError('prejoin-error', error);
+  const input = element<HTMLInputElement>(ask === 'name' ? 'name-input' : 'password-input');
+  input.required = true;
+  element<HTMLInputElement>(ask === 'name' ? 'password-input' : 'name-input').required = false;
   input.value = initial;
   input.focus();
-  return new Promise((resolve) => {
-    element<HTMLFormElement>('name-form').addEventListener('submit', (event) => {
+  return new Promise<string>((resolve) => {
+    element<HTMLFormElement>('name-form').onsubmit = (event) => {
       event.preventDefault();
-      const name = input.value.trim();
-      if (name) resolve(name);
-    });
+      const value = ask === 'name' ? input.value.trim() : input.value;
+      if (value) resolve(value);
+    };
   });
+}
+
+/** Asks for a display name before joining. */
+export const askDisplayName = (room: string, initial: string) => prejoin(room, 'name', initial);
+
+/** Asks for the meeting password (again, after a wrong one). */
+export const askPassword = (room: string, wrong: boolean) =>
+  prejoin(room, 'password', '', wrong ? 'Wrong password: try again.' : undefined);
+
+/** The lobby screen of someone waiting to be let in; `leave` gives up. */
+export function showWaiting(room: string, leave: () => void): void {
+  showScreen('waiting');
+  element('waiting-room').textContent = room;
+  element('waiting-leave').onclick = leave;
 }
 
 export function showEnded(title: string, detail: string, rejoin: () => void): void {
@@ -100,10 +126,12 @@ export interface RoomActions {
   toggleCamera(): void;
   leave(): void;
   sendChat(text: string): Promise<void>;
+  admit(participantId: string): Promise<void>;
+  reject(participantId: string): Promise<void>;
 }
 
 /** The room screen: tiles, controls and chat. It renders what the call reports. */
-export class RoomView implements Omit<CallListener, 'devices'> {
+export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'> {
   private readonly tiles = new Map<string, HTMLElement>();
   private readonly grid = element('tiles');
   private readonly messages = element<HTMLOListElement>('chat-messages');
@@ -245,6 +273,37 @@ export class RoomView implements Omit<CallListener, 'devices'> {
 
   notice(text: string): void {
     toast(text);
+  }
+
+  /** Moderators: the people waiting in the lobby, each with Admit and Reject. */
+  lobby(waiting: LobbyEntryView[]): void {
+    const list = element('lobby-list');
+    list.replaceChildren(
+      ...waiting.map((entry) => {
+        const item = create('li');
+        item.dataset.participantId = entry.id;
+        const decide = (label: string, className: string, act: (id: string) => Promise<void>) => {
+          const button = create('button', className, label);
+          button.type = 'button';
+          button.setAttribute('aria-label', `${label} ${entry.displayName}`);
+          button.addEventListener('click', () => {
+            button.disabled = true;
+            act(entry.id).catch((error: unknown) => {
+              button.disabled = false;
+              toast(error instanceof Error ? error.message : String(error));
+            });
+          });
+          return button;
+        };
+        item.append(
+          create('span', 'name', entry.displayName),
+          decide('Admit', 'primary admit', (id) => this.actions.admit(id)),
+          decide('Reject', 'ghost reject', (id) => this.actions.reject(id)),
+        );
+        return item;
+      }),
+    );
+    element('lobby-panel').hidden = waiting.length === 0;
   }
 
   private toggleChat() {

@@ -1,0 +1,177 @@
+/**
+ * The meeting flow in real Chromium through a real shard: a host signs in, creates a
+ * meeting with a password and a lobby, and starts it; a guest opens the link, gives a
+ * name and the password and waits in the lobby until the host admits them; then both
+ * decode each other's video. A second guest is turned away. Shard and browser share
+ * one loopback-only network namespace (test/support/netns-shard).
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { VideoWindowHook } from '../../src/web/client/main';
+import {
+  launchChromiumInNetns,
+  type NetnsBrowser,
+  type NetnsShard,
+  REPO_ROOT,
+  startShardInNetns,
+} from '../support/netns-shard';
+
+declare const window: { videoWindow?: VideoWindowHook };
+
+const BUILT = [join(REPO_ROOT, 'dist/main.js'), join(REPO_ROOT, 'dist/public/app.js')];
+const HOST = { email: 'host@example.org', password: 'host-password', displayName: 'Hosting Hal' };
+
+const visible = (page: Page, selector: string, timeoutMs = 10_000) =>
+  page.waitForSelector(selector, { state: 'visible', timeout: timeoutMs });
+
+/** Waits until the page's client joined; fails at once if the client gave up. */
+async function waitForJoined(page: Page, timeoutMs = 15_000) {
+  const handle = await page.waitForFunction(
+    () => {
+      const phase = window.videoWindow?.state.phase;
+      return phase === 'joined' || phase === 'failed' || phase === 'rejected' ? phase : false;
+    },
+    undefined,
+    { polling: 100, timeout: timeoutMs },
+  );
+  expect(await handle.jsonValue()).toBe('joined');
+}
+
+/** Waits until the page decodes video from the participant named `from`. */
+const decodesVideoFrom = (page: Page, from: string) =>
+  page.waitForFunction(
+    async (name) => {
+      const stats = await window.videoWindow!.receiveStats();
+      return Object.values(stats).some((s) => s.displayName === name && s.framesDecoded > 0);
+    },
+    from,
+    { polling: 250, timeout: 20_000 },
+  );
+
+describe('meetings in the browser: sign in, create, start, lobby', () => {
+  let shard: NetnsShard | undefined;
+  let chromium: NetnsBrowser | undefined;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    const missing = BUILT.filter((file) => !existsSync(file));
+    if (missing.length) {
+      throw new Error(
+        `missing ${missing.join(', ')}: run "npx tsc -p tsconfig.build.json && node scripts/build-web.mjs"`,
+      );
+    }
+    shard = await startShardInNetns();
+    chromium = await launchChromiumInNetns(shard.pid);
+  }, 30_000);
+
+  afterAll(async () => {
+    await chromium?.close().catch(() => undefined);
+    await shard?.stop();
+  });
+
+  const newPage = async (browser: Browser, name: string) => {
+    const context = await browser.newContext({ viewport: { width: 1024, height: 640 } });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+    return page;
+  };
+
+  it('lets a guest in from the lobby once the host admits them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vw-browser-lobby-'));
+    const shot = (page: Page, name: string) => page.screenshot({ path: join(dir, `${name}.png`) });
+    const browser = chromium!.browser;
+    const host = await newPage(browser, 'host');
+
+    // An account to sign in with (registration is open in test mode).
+    await host.goto(`${shard!.url}/login`);
+    const registered = await host.evaluate(
+      (account) =>
+        fetch('/api/v1/auth/register', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(account),
+        }).then((response) => response.status),
+      HOST,
+    );
+    expect(registered).toBe(201);
+
+    // Sign in; a wrong password is refused on the page.
+    await host.fill('#login-email', HOST.email);
+    await host.fill('#login-password', 'not-the-password');
+    await host.click('#login-form button[type=submit]');
+    await visible(host, '#login-error');
+    expect(await host.textContent('#login-error')).toBe('Wrong e-mail or password.');
+    await host.fill('#login-password', HOST.password);
+    await host.click('#login-form button[type=submit]');
+    await host.waitForURL('**/meetings');
+    await visible(host, '#meetings');
+    expect(await host.textContent('#signed-in-as')).toBe(HOST.displayName);
+
+    // Create a meeting with a password and a lobby.
+    const room = `standup-${Date.now().toString(36)}`;
+    await host.fill('#meeting-title', 'Daily stand-up');
+    await host.fill('#meeting-room', room);
+    await host.fill('#meeting-password', 'letmein');
+    await host.check('#meeting-lobby');
+    await host.click('#meeting-form button[type=submit]');
+    const item = `.meeting[data-room="${room}"]`;
+    await visible(host, item);
+    expect(await host.textContent(`${item} .details`)).toBe(
+      `${shard!.url}/r/${room} · password · lobby`,
+    );
+    await shot(host, 'my-meetings');
+
+    // Start it: the host joins as moderator, with neither password nor lobby.
+    await host.click(`${item} .start`);
+    await host.waitForURL(`**/r/${room}`);
+    await waitForJoined(host);
+
+    // The guest opens the link, gives a name and (after a wrong one) the password.
+    const guest = await newPage(browser, 'guest');
+    await guest.goto(`${shard!.url}/r/${room}`);
+    await guest.fill('#name-input', 'Guest Gina');
+    await guest.press('#name-input', 'Enter');
+    await visible(guest, '#password-input');
+    await guest.fill('#password-input', 'guess');
+    await guest.press('#password-input', 'Enter');
+    await visible(guest, '#prejoin-error');
+    expect(await guest.textContent('#prejoin-error')).toBe('Wrong password: try again.');
+    await guest.fill('#password-input', 'letmein');
+    await guest.press('#password-input', 'Enter');
+    await visible(guest, '#waiting');
+    expect(await guest.evaluate(() => window.videoWindow!.state.phase)).toBe('waiting');
+    await shot(guest, 'guest-waiting');
+
+    // The host sees the guest in the lobby panel and admits them.
+    await visible(host, '#lobby-panel li');
+    expect(await host.textContent('#lobby-panel li .name')).toBe('Guest Gina');
+    await shot(host, 'host-lobby-panel');
+    await host.click('#lobby-panel li .admit');
+    await waitForJoined(guest);
+    await host.waitForSelector('#lobby-panel', { state: 'hidden' });
+
+    // Both decode each other's video.
+    await Promise.all([
+      decodesVideoFrom(host, 'Guest Gina'),
+      decodesVideoFrom(guest, HOST.displayName),
+    ]);
+    await shot(guest, 'guest-admitted');
+
+    // Another guest is turned away, and told so.
+    const other = await newPage(browser, 'other');
+    await other.goto(`${shard!.url}/r/${room}?name=Otto`);
+    await other.fill('#password-input', 'letmein');
+    await other.press('#password-input', 'Enter');
+    await visible(other, '#waiting');
+    await visible(host, '#lobby-panel li');
+    await host.click('#lobby-panel li .reject');
+    await visible(other, '#ended');
+    expect(await other.textContent('#ended-title')).toBe('The host did not let you in');
+    console.log(`browser-lobby screenshots in ${dir}`);
+
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
+});
