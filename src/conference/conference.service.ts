@@ -14,6 +14,10 @@ import { canModerate, Door, Participant, Role } from './participant';
 import { ChatMessage, LobbyEntry, Room, ROOM_ID_PATTERN } from './room';
 import { OPEN_ROOM, RoomPolicy, RoomPolicyProvider, ROOM_POLICY_PROVIDER } from './room-policy';
 
+/** Wrong meeting passwords a room takes within the window before it refuses attempts. */
+const PASSWORD_FAILURES_PER_WINDOW = 10;
+const PASSWORD_WINDOW_MS = 60_000;
+
 export interface JoinRequest {
   roomId: string;
   identity: string;
@@ -38,6 +42,8 @@ export class ConferenceService implements OnModuleDestroy {
   private readonly rooms = new Map<string, Room>();
   private readonly participants = new Map<string, Participant>();
   private readonly waiting = new Map<string, LobbyEntry>();
+  /** Per room: when recent wrong passwords were given (kept across room reopenings). */
+  private readonly passwordFailures = new Map<string, number[]>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -59,7 +65,7 @@ export class ConferenceService implements OnModuleDestroy {
     try {
       const policy = await room.policy;
       const isModerator = request.role === 'moderator';
-      if (!isModerator) await this.checkPassword(policy, request.password);
+      if (!isModerator) await this.checkPassword(room, policy, request.password);
       if (policy.lobby && !isModerator) return { waiting: this.knock(room, request) };
       const media = await this.media.openRoom(roomId);
       // Checked after the awaits, when nothing else can join before this participant.
@@ -156,10 +162,25 @@ export class ConferenceService implements OnModuleDestroy {
     for (const room of [...this.rooms.values()]) await this.closeRoom(room);
   }
 
-  private async checkPassword(policy: RoomPolicy, password: string | undefined) {
+  /**
+   * Non-moderators give the room's password. After a burst of wrong ones the room stops
+   * checking for a while (like an account lockout), so a password cannot be guessed by
+   * brute force nor the shard's CPU spent on password hashing; moderators are unaffected.
+   */
+  private async checkPassword(room: Room, policy: RoomPolicy, password: string | undefined) {
     if (!policy.checkPassword) return;
     if (!password) throw new DomainError('password_required', 'this meeting needs a password');
+    const now = Date.now();
+    const failures = (this.passwordFailures.get(room.id) ?? []).filter(
+      (at) => now - at < PASSWORD_WINDOW_MS,
+    );
+    if (failures.length) this.passwordFailures.set(room.id, failures);
+    else this.passwordFailures.delete(room.id);
+    if (failures.length >= PASSWORD_FAILURES_PER_WINDOW) {
+      throw new DomainError('too_many_requests', 'too many wrong passwords: try again later');
+    }
     if (!(await policy.checkPassword(password))) {
+      this.passwordFailures.set(room.id, [...failures, now]);
       throw new DomainError('forbidden', 'wrong meeting password');
     }
   }

@@ -194,6 +194,27 @@ describe('ConferenceService', () => {
       await enter(service, request('Walk-in', 'elsewhere'));
     });
 
+    it('stops checking passwords after a burst of wrong ones, but lets moderators in', async () => {
+      const { service } = setup({}, { meeting: withPassword('s3cret') });
+      for (let i = 0; i < 10; i += 1) {
+        await expect(
+          service.join(as('Guesser', 'guest', { password: `guess-${i}` })),
+        ).rejects.toMatchObject({ code: 'forbidden' });
+      }
+      await expect(
+        service.join(as('Guest', 'guest', { password: 's3cret' })),
+      ).rejects.toMatchObject({ code: 'too_many_requests' });
+      // Closing and reopening the room does not reset the count.
+      await sleep(GRACE_MS * 3);
+      expect(service.roomIds()).toEqual([]);
+      await expect(
+        service.join(as('Guest', 'guest', { password: 's3cret' })),
+      ).rejects.toMatchObject({ code: 'too_many_requests' });
+      await enter(service, as('Host', 'moderator'));
+      // Other meetings are not affected.
+      await enter(service, { ...as('Walk-in', 'guest'), roomId: 'elsewhere' });
+    });
+
     it("holds the meeting's cap for everyone but moderators", async () => {
       const { service } = setup({}, { meeting: { lobby: false, maxParticipants: 2 } });
       await enter(service, as('A', 'guest'));
