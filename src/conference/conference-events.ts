@@ -1,3 +1,4 @@
+import type { RoomMedia } from '../media/room-media';
 import { Participant } from './participant';
 import { ChatMessage, LobbyEntry } from './room';
 
@@ -18,5 +19,5 @@ export interface ConferenceEvents {
   /** Someone no longer waits in the lobby. */
   lobbyLeft: [entry: LobbyEntry, reason: LobbyLeaveReason];
   /** A moderator let a waiting participant in (announced before participantJoined). */
-  admitted: [participant: Participant];
+  admitted: [participant: Participant, media: RoomMedia];
 }

@@ -93,7 +93,7 @@ export class ConferenceService implements OnModuleDestroy {
     this.checkCapacity(room, policy, entry.role);
     this.removeFromLobby(entry, 'admitted');
     const participant = this.enter(room, media, entry);
-    this.events.emit('admitted', participant);
+    this.events.emit('admitted', participant, media);
     this.events.emit('participantJoined', participant);
     return participant;
   }

@@ -40,12 +40,16 @@ async function waitForJoined(page: Page, timeoutMs = 15_000) {
   expect(await handle.jsonValue()).toBe('joined');
 }
 
-/** Waits until the page decodes video from the participant named `from`. */
+/** Waits until the page decodes video from the participant named `from` and shows it. */
 const decodesVideoFrom = (page: Page, from: string) =>
   page.waitForFunction(
     async (name) => {
       const stats = await window.videoWindow!.receiveStats();
-      return Object.values(stats).some((s) => s.displayName === name && s.framesDecoded > 0);
+      const video = document.querySelector<HTMLVideoElement>(`.tile[data-name="${name}"] video`);
+      return (
+        Object.values(stats).some((s) => s.displayName === name && s.framesDecoded > 0) &&
+        (video?.videoWidth ?? 0) > 0
+      );
     },
     from,
     { polling: 250, timeout: 20_000 },
@@ -104,6 +108,7 @@ describe('meetings in the browser: sign in, create, start, lobby', () => {
     await host.click('#login-form button[type=submit]');
     await visible(host, '#login-error');
     expect(await host.textContent('#login-error')).toBe('Wrong e-mail or password.');
+    await shot(host, 'login');
     await host.fill('#login-password', HOST.password);
     await host.click('#login-form button[type=submit]');
     await host.waitForURL('**/meetings');
@@ -139,6 +144,7 @@ describe('meetings in the browser: sign in, create, start, lobby', () => {
     await guest.press('#password-input', 'Enter');
     await visible(guest, '#prejoin-error');
     expect(await guest.textContent('#prejoin-error')).toBe('Wrong password: try again.');
+    await shot(guest, 'guest-password');
     await guest.fill('#password-input', 'letmein');
     await guest.press('#password-input', 'Enter');
     await visible(guest, '#waiting');

@@ -281,10 +281,14 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
   }
 
   /** Makes the socket the participant's and tells it what a newcomer needs to know. */
-  private enterRoom(socket: ConferenceSocket, participant: Participant, media: RoomMedia) {
+  private async enterRoom(
+    socket: ConferenceSocket,
+    participant: Participant,
+    media: RoomMedia,
+  ): Promise<JoinResult> {
     socket.data.participantId = participant.id;
     this.sockets.set(participant.id, socket);
-    void socket.join(roomChannel(participant.roomId));
+    await socket.join(roomChannel(participant.roomId));
     const others = this.conference
       .participantsOf(participant.roomId)
       .filter((p) => p !== participant);
@@ -372,14 +376,12 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
       socket.data.waitingId = undefined;
       if (reason === 'rejected' || reason === 'closed') socket.emit('rejected', { reason });
     });
-    events.on('admitted', (participant) => {
+    events.on('admitted', (participant, media) => {
       const socket = this.sockets.get(participant.id);
       if (!socket || socket.data.waitingId !== participant.id) return;
       socket.data.waitingId = undefined;
-      socket.data.participantId = participant.id;
-      void this.media.room(participant.roomId).then(
-        (media) => socket.emit('admitted', this.enterRoom(socket, participant, media)),
-        (error: unknown) => this.logger.error({ err: error }, 'admitted without room media'),
+      void this.enterRoom(socket, participant, media).then((result) =>
+        socket.emit('admitted', result),
       );
     });
     events.on('rejoinRequired', (roomId, participants) => {
