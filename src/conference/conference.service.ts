@@ -278,8 +278,13 @@ export class ConferenceService implements OnModuleDestroy {
     return room;
   }
 
-  private async loadPolicy(roomId: string): Promise<RoomPolicy> {
-    return (await this.policies?.policyFor(roomId)) ?? OPEN_ROOM;
+  /** The room's rules; a failure to read them fails the joins awaiting them, not the process. */
+  private loadPolicy(roomId: string): Promise<RoomPolicy> {
+    const policy = (async () => (await this.policies?.policyFor(roomId)) ?? OPEN_ROOM)();
+    policy.catch((error: unknown) =>
+      this.logger.error({ err: error, roomId }, 'could not read the room policy'),
+    );
+    return policy;
   }
 
   private scheduleClose(room: Room) {

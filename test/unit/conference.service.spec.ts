@@ -7,11 +7,16 @@ import { ConferenceService, JoinRequest } from '../../src/conference/conference.
 import { MediaEvents } from '../../src/media/media-events';
 import { MediaService } from '../../src/media/media.service';
 import { Role } from '../../src/conference/participant';
-import { RoomPolicy } from '../../src/conference/room-policy';
+import { RoomPolicy, RoomPolicyProvider } from '../../src/conference/room-policy';
 
 const GRACE_MS = 50;
 
-function setup(env: Record<string, string> = {}, policies: Record<string, RoomPolicy> = {}) {
+/** A policy provider with fixed policies for some rooms. */
+const policies = (byRoom: Record<string, RoomPolicy>): RoomPolicyProvider => ({
+  policyFor: async (roomId) => byRoom[roomId],
+});
+
+function setup(env: Record<string, string> = {}, provider = policies({})) {
   const config = loadConfig(
     { NODE_ENV: 'test', EMPTY_ROOM_GRACE_MS: String(GRACE_MS), ...env },
     join(__dirname, '..', '..', 'config'),
@@ -29,7 +34,7 @@ function setup(env: Record<string, string> = {}, policies: Record<string, RoomPo
     media as unknown as MediaService,
     directory,
     pino({ level: 'silent' }),
-    { policyFor: async (roomId) => policies[roomId] },
+    provider,
   );
   return { service, media, roomMedia, directory };
 }
@@ -177,7 +182,7 @@ describe('ConferenceService', () => {
     });
 
     it('asks non-moderators for the password and refuses a wrong one', async () => {
-      const { service } = setup({}, { meeting: withPassword('s3cret') });
+      const { service } = setup({}, policies({ meeting: withPassword('s3cret') }));
       await expect(service.join(as('Guest', 'guest'))).rejects.toMatchObject({
         code: 'password_required',
       });
@@ -195,7 +200,7 @@ describe('ConferenceService', () => {
     });
 
     it('stops checking passwords after a burst of wrong ones, but lets moderators in', async () => {
-      const { service } = setup({}, { meeting: withPassword('s3cret') });
+      const { service } = setup({}, policies({ meeting: withPassword('s3cret') }));
       for (let i = 0; i < 10; i += 1) {
         await expect(
           service.join(as('Guesser', 'guest', { password: `guess-${i}` })),
@@ -216,7 +221,7 @@ describe('ConferenceService', () => {
     });
 
     it("holds the meeting's cap for everyone but moderators", async () => {
-      const { service } = setup({}, { meeting: { lobby: false, maxParticipants: 2 } });
+      const { service } = setup({}, policies({ meeting: { lobby: false, maxParticipants: 2 } }));
       await enter(service, as('A', 'guest'));
       await enter(service, as('B', 'participant'));
       await expect(service.join(as('C', 'guest'))).rejects.toMatchObject({ code: 'room_full' });
@@ -225,7 +230,7 @@ describe('ConferenceService', () => {
     });
 
     it('keeps non-moderators in the lobby until a moderator admits or rejects them', async () => {
-      const { service, roomMedia } = setup({}, { meeting: { lobby: true } });
+      const { service, roomMedia } = setup({}, policies({ meeting: { lobby: true } }));
       const events: string[] = [];
       service.events.on('lobbyKnock', (e) => events.push(`knock ${e.displayName}`));
       service.events.on('lobbyLeft', (e, reason) => events.push(`${reason} ${e.displayName}`));
@@ -265,7 +270,7 @@ describe('ConferenceService', () => {
     });
 
     it('lets only moderators of the same room decide, and the cap still holds', async () => {
-      const { service } = setup({}, { meeting: { lobby: true, maxParticipants: 2 } });
+      const { service } = setup({}, policies({ meeting: { lobby: true, maxParticipants: 2 } }));
       const { participant: host } = await enter(service, as('Host', 'moderator'));
       const first = await service.join(as('First', 'guest'));
       const second = await service.join(as('Second', 'guest'));
@@ -287,7 +292,7 @@ describe('ConferenceService', () => {
     });
 
     it('keeps a room with only waiting people open, and closes it when they leave', async () => {
-      const { service } = setup({}, { meeting: { lobby: true } });
+      const { service } = setup({}, policies({ meeting: { lobby: true } }));
       const left = jest.fn();
       service.events.on('lobbyLeft', left);
       const outcome = await service.join(as('Early', 'guest'));
@@ -304,7 +309,7 @@ describe('ConferenceService', () => {
     });
 
     it('checks the password before letting anyone wait in the lobby', async () => {
-      const { service } = setup({}, { meeting: { ...withPassword('pw'), lobby: true } });
+      const { service } = setup({}, policies({ meeting: { ...withPassword('pw'), lobby: true } }));
       await expect(service.join(as('Guest', 'guest'))).rejects.toMatchObject({
         code: 'password_required',
       });
@@ -312,6 +317,27 @@ describe('ConferenceService', () => {
         waiting: { displayName: 'Guest' },
       });
       await expect(enter(service, as('Host', 'moderator'))).resolves.toBeDefined();
+    });
+
+    it('fails the joins, not the process, when the policy cannot be read', async () => {
+      const { service } = setup(
+        {},
+        { policyFor: () => Promise.reject(new Error('database down')) },
+      );
+      await expect(service.join(request('Alice'))).rejects.toThrow('database down');
+      await sleep(GRACE_MS * 3);
+      expect(service.roomIds()).toEqual([]);
+    });
+
+    it('tells people waiting in the lobby when the room closes', async () => {
+      const { service, media } = setup({}, policies({ meeting: { lobby: true } }));
+      await enter(service, as('Host', 'moderator'));
+      const outcome = await service.join(as('Guest', 'guest'));
+      const left = jest.fn();
+      service.events.on('lobbyLeft', left);
+      media.events.emit('roomMediaLost', 'meeting');
+      expect(left).toHaveBeenCalledWith('waiting' in outcome && outcome.waiting, 'closed');
+      expect(service.lobbyOf('meeting')).toEqual([]);
     });
   });
 });
