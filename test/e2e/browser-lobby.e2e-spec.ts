@@ -1,6 +1,7 @@
 /**
- * The meeting flow in real Chromium through a real shard: a host signs in, creates a
- * meeting with a password and a lobby, and starts it; a guest opens the link, gives a
+ * The meeting flow in real Chromium through a real shard: a host signs in (a refused
+ * access token is renewed with the refresh token), creates a meeting with a password
+ * and a lobby, and starts it; a guest opens the link, gives a
  * name and the password and waits in the lobby until the host admits them; then both
  * decode each other's video. A second guest is turned away. Shard and browser share
  * one loopback-only network namespace (test/support/netns-shard).
@@ -114,6 +115,19 @@ describe('meetings in the browser: sign in, create, start, lobby', () => {
     await host.waitForURL('**/meetings');
     await visible(host, '#meetings');
     expect(await host.textContent('#signed-in-as')).toBe(HOST.displayName);
+
+    // An access token the server refuses is renewed with the refresh token.
+    const session = () => host.evaluate(() => sessionStorage.getItem('videoWindow.session')!);
+    const signedIn = JSON.parse(await session());
+    await host.evaluate(
+      (stale) => sessionStorage.setItem('videoWindow.session', stale),
+      JSON.stringify({ ...signedIn, accessToken: 'not-a-valid-token' }),
+    );
+    await host.reload();
+    await visible(host, '#meetings');
+    const renewed = JSON.parse(await session());
+    expect(renewed.accessToken).not.toBe('not-a-valid-token');
+    expect(renewed.refreshToken).not.toBe(signedIn.refreshToken);
 
     // Create a meeting with a password and a lobby.
     const room = `standup-${Date.now().toString(36)}`;
