@@ -114,6 +114,12 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       const taken = await meetings(tokens.guest, 'POST', '', { title: 'x', room: 'board-meeting' });
       expect(taken.status).toBe(409);
       expect(taken.body.message).toBe('the room name "board-meeting" is taken');
+      const racing = await Promise.all(
+        [tokens.host, tokens.guest].map((token) =>
+          meetings(token, 'POST', '', { title: 'Race', room: 'contested' }),
+        ),
+      );
+      expect(racing.map((answer) => answer.status).sort()).toEqual([201, 409]);
       for (const bad of [
         { room: '../etc' },
         { password: 'abc' },

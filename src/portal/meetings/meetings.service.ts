@@ -45,9 +45,6 @@ export class MeetingsService implements RoomPolicyProvider {
 
   async create(host: AuthenticatedUser, dto: MeetingDto): Promise<MeetingView> {
     const room = dto.room ?? randomBytes(12).toString('base64url').replace(/^[-_]/, 'm');
-    if (await this.meetings.existsBy({ room })) {
-      throw new ConflictException(`the room name "${room}" is taken`);
-    }
     const meeting = this.meetings.create({
       id: randomUUID(),
       room,
@@ -59,7 +56,15 @@ export class MeetingsService implements RoomPolicyProvider {
       createdAt: new Date(),
     });
     await this.applySettings(meeting, dto);
-    return toView(await this.meetings.save(meeting));
+    try {
+      return toView(await this.meetings.save(meeting));
+    } catch (error) {
+      // The unique index on room decides, also between two concurrent requests.
+      if (await this.meetings.existsBy({ room })) {
+        throw new ConflictException(`the room name "${room}" is taken`);
+      }
+      throw error;
+    }
   }
 
   /** The caller's meetings; an admin sees every meeting. */
