@@ -245,11 +245,7 @@ export class ConferenceService implements OnModuleDestroy {
   }
 
   /** Makes someone a participant of the room, with a media peer. */
-  private enter(
-    room: Room,
-    media: RoomMedia,
-    who: Omit<Participant, 'joinedAt'> & { password?: string },
-  ): Participant {
+  private enter(room: Room, media: RoomMedia, who: Omit<Participant, 'joinedAt'>): Participant {
     const participant: Participant = {
       id: who.id,
       roomId: room.id,
