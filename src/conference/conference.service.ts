@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { RoomDirectory } from '../cluster/room-directory';
@@ -12,7 +12,7 @@ import { ConferenceEvents, LeaveReason, LobbyLeaveReason } from './conference-ev
 import { DomainError } from './domain-error';
 import { canModerate, Door, Participant, Role } from './participant';
 import { ChatMessage, LobbyEntry, Room, ROOM_ID_PATTERN } from './room';
-import { OPEN_ROOM, RoomPolicy, RoomPolicyProvider, ROOM_POLICY_PROVIDER } from './room-policy';
+import { OPEN_ROOM, RoomPolicy, RoomPolicyProvider } from './room-policy';
 
 /** Wrong meeting passwords a room takes within the window before it refuses attempts. */
 const PASSWORD_FAILURES_PER_WINDOW = 10;
@@ -44,15 +44,20 @@ export class ConferenceService implements OnModuleDestroy {
   private readonly waiting = new Map<string, LobbyEntry>();
   /** Per room: when recent wrong passwords were given (kept across room reopenings). */
   private readonly passwordFailures = new Map<string, number[]>();
+  private policies?: RoomPolicyProvider;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly media: MediaService,
     private readonly directory: RoomDirectory,
     @InjectLogger() private readonly logger: Logger,
-    @Optional() @Inject(ROOM_POLICY_PROVIDER) private readonly policies?: RoomPolicyProvider,
   ) {
     media.events.on('roomMediaLost', (roomId) => this.resetRoom(roomId));
+  }
+
+  /** Where rooms opened from now on get their rules; without one every room is open. */
+  usePolicies(provider: RoomPolicyProvider): void {
+    this.policies = provider;
   }
 
   async join(request: JoinRequest): Promise<JoinOutcome> {

@@ -13,9 +13,11 @@ export interface RoomPolicy {
 
 export const OPEN_ROOM: RoomPolicy = { lobby: false };
 
-/** The port through which the conference learns a room's rules when the room opens. */
+/**
+ * The port through which the conference learns a room's rules when the room opens. The
+ * portal registers its meetings with ConferenceService.usePolicies at start-up, so the
+ * domain depends on no portal module.
+ */
 export interface RoomPolicyProvider {
   policyFor(roomId: string): Promise<RoomPolicy | undefined>;
 }
-
-export const ROOM_POLICY_PROVIDER = Symbol('RoomPolicyProvider');

@@ -3,7 +3,7 @@ import { PassportModule } from '@nestjs/passport';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG } from '../config/config.module';
-import { ROOM_POLICY_PROVIDER } from '../conference/room-policy';
+import { ConferenceModule } from '../conference/conference.module';
 import { AppConfig } from '../config/config.schema';
 import { AccessTokenStrategy } from './auth/access-token.strategy';
 import { AuthController } from './auth/auth.controller';
@@ -22,6 +22,7 @@ import { UsersService } from './users/users.service';
 
 @Module({
   imports: [
+    ConferenceModule,
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => databaseOptions(config.database),
@@ -45,8 +46,7 @@ import { UsersService } from './users/users.service';
     AccessTokenStrategy,
     AdminSeeder,
     MeetingsService,
-    { provide: ROOM_POLICY_PROVIDER, useExisting: MeetingsService },
   ],
-  exports: [JoinTokenService, ROOM_POLICY_PROVIDER],
+  exports: [JoinTokenService],
 })
 export class PortalModule {}

@@ -34,8 +34,8 @@ function setup(env: Record<string, string> = {}, provider = policies({})) {
     media as unknown as MediaService,
     directory,
     pino({ level: 'silent' }),
-    provider,
   );
+  service.usePolicies(provider);
   return { service, media, roomMedia, directory };
 }
 

@@ -4,6 +4,7 @@ import {
   Inject,
   Injectable,
   NotFoundException,
+  OnModuleInit,
 } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -15,6 +16,7 @@ import { JoinTokenService } from '../join-token.service';
 import { UsersService } from '../users/users.service';
 import { Meeting } from './meeting.entity';
 import { MeetingDto, MeetingJoinToken, MeetingView, UpdateMeetingDto } from './meeting.dto';
+import { ConferenceService } from '../../conference/conference.service';
 import { RoomPolicy, RoomPolicyProvider } from '../../conference/room-policy';
 import { hashPassword, verifyPassword } from '../users/password-hasher';
 
@@ -35,13 +37,19 @@ const toView = (meeting: Meeting): MeetingView => ({
  * meetings table.
  */
 @Injectable()
-export class MeetingsService implements RoomPolicyProvider {
+export class MeetingsService implements RoomPolicyProvider, OnModuleInit {
   constructor(
     @InjectRepository(Meeting) private readonly meetings: Repository<Meeting>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly users: UsersService,
     private readonly joinTokens: JoinTokenService,
+    private readonly conference: ConferenceService,
   ) {}
+
+  /** Meeting rooms follow their meeting's rules. */
+  onModuleInit() {
+    this.conference.usePolicies(this);
+  }
 
   async create(host: AuthenticatedUser, dto: MeetingDto): Promise<MeetingView> {
     const room = dto.room ?? randomBytes(12).toString('base64url').replace(/^[-_]/, 'm');
