@@ -13,6 +13,8 @@ export interface ChatMessage {
 export class Room {
   readonly participants = new Map<string, Participant>();
   readonly createdAt = new Date();
+  /** A locked room refuses new participants, except moderators. */
+  locked = false;
   /** Pending close once the room is empty; cancelled when someone joins in time. */
   closeTimer?: NodeJS.Timeout;
 

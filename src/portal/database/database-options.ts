@@ -7,6 +7,8 @@ import { User } from '../users/user.entity';
 import { Meeting } from '../meetings/meeting.entity';
 import { CreateUsers1764040000000 } from './migrations/1764040000000-create-users';
 import { CreateMeetings1764050000000 } from './migrations/1764050000000-create-meetings';
+import { CreateApiKeys1764070000000 } from './migrations/1764070000000-create-api-keys';
+import { ApiKey } from '../api-keys/api-key.entity';
 
 const IN_MEMORY_SQLITE = ':memory:';
 
@@ -19,8 +21,8 @@ export function databaseOptions(database: AppConfig['database']): DataSourceOpti
     DataSourceOptions,
     'entities' | 'migrations' | 'migrationsRun' | 'synchronize' | 'logging'
   > = {
-    entities: [User, RefreshToken, Meeting],
-    migrations: [CreateUsers1764040000000, CreateMeetings1764050000000],
+    entities: [User, RefreshToken, Meeting, ApiKey],
+    migrations: [CreateUsers1764040000000, CreateMeetings1764050000000, CreateApiKeys1764070000000],
     migrationsRun: true,
     synchronize: false,
     logging: false,

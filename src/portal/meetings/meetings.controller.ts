@@ -14,6 +14,7 @@ import {
 } from '@nestjs/common';
 import { AccessTokenGuard } from '../auth/access-token.strategy';
 import { AuthenticatedUser } from '../auth/access-tokens';
+import { RateLimit } from '../auth/rate-limits';
 import { MeetingDto, MeetingJoinToken, MeetingView } from './meeting.dto';
 import { MeetingsService } from './meetings.service';
 
@@ -58,6 +59,7 @@ export class MeetingsController {
   }
 
   @Post(':id/join-token')
+  @RateLimit('token')
   joinToken(
     @Req() request: AuthenticatedRequest,
     @Param('id', ParseUUIDPipe) id: string,
