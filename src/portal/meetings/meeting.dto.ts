@@ -1,7 +1,9 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { Role } from '../../conference/participant';
 
 export class MeetingDto {
+  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Weekly stand-up' })
   @IsString()
   @MinLength(1)
   @MaxLength(200)
