@@ -541,6 +541,18 @@ export class Call {
       void this.join(RETRY_DELAYS_MS.length);
     });
     this.signaling.on('removed', ({ reason }) => this.end('removed', reason));
+    // A moderator paused our producers on the server: show ourselves muted until we unmute.
+    this.signaling.on('muted', ({ kind }) => {
+      const track = kind === 'audio' ? this.local?.mic : this.local?.camera;
+      if (track) track.enabled = false;
+      if (kind === 'audio') this.micOn = false;
+      else this.cameraOn = false;
+      this.listener.devices();
+      this.updateLocalMember();
+      this.listener.notice(
+        `A moderator turned off your ${kind === 'audio' ? 'microphone' : 'camera'}`,
+      );
+    });
   }
 
   private listenToSocket() {
