@@ -7,7 +7,7 @@
  */
 import autocannon from 'autocannon';
 import { parseArgs } from 'node:util';
-import { portalApi } from '../test/support/portal-api';
+import { apiKeyAuthorization, portalApi } from '../test/support/portal-api';
 import { startShard } from '../test/support/shard';
 import type { Bench, Row } from './run';
 
@@ -61,7 +61,7 @@ export const portal: Bench = {
             method: 'POST',
             headers: {
               ...json,
-              authorization: `Basic ${Buffer.from(`${key.keyId}:${key.secret}`).toString('base64')}`,
+              authorization: apiKeyAuthorization(key.keyId, key.secret),
             },
             body: JSON.stringify({ room: 'bench', identity: 'u', name: 'U', role: 'participant' }),
           },

@@ -6,14 +6,13 @@
 import { DataSource } from 'typeorm';
 import { ApiKey } from '../../src/portal/api-keys/api-key.entity';
 import { JoinTokenService } from '../../src/portal/join-token.service';
-import { portalApi } from '../support/portal-api';
+import { apiKeyAuthorization, portalApi } from '../support/portal-api';
 import { startShard, TestShard } from '../support/shard';
 import { TEST_DATABASES, TestDatabase } from '../support/test-databases';
 
 const ADMIN = { email: 'admin@example.org', password: 'admin-password-1' };
 
-export const basic = (keyId: string, secret: string) =>
-  `Basic ${Buffer.from(`${keyId}:${secret}`).toString('base64')}`;
+const basic = apiKeyAuthorization;
 
 /** Every admin API route that API keys may call, with a harmless request body. */
 const ADMIN_ROUTES: [string, string, unknown?][] = [

@@ -4,7 +4,7 @@
  * kick and ending a room.
  */
 import { eventually, NodeParticipant, RequestError } from '../support/node-participant';
-import { portalApi } from '../support/portal-api';
+import { apiKeyAuthorization, portalApi } from '../support/portal-api';
 import { startShard, TestShard } from '../support/shard';
 
 const ADMIN = { email: 'admin@example.org', password: 'admin-password-1' };
@@ -58,7 +58,7 @@ describe('moderation through the admin API, seen by real clients', () => {
     shard = await startShard({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
     const adminToken = (await http.login(ADMIN)).body.accessToken;
     const key = await http.call('POST', '/admin/api-keys', { name: 'moderator bot' }, adminToken);
-    authorization = `Basic ${Buffer.from(`${key.body.keyId}:${key.body.secret}`).toString('base64')}`;
+    authorization = apiKeyAuthorization(key.body.keyId, key.body.secret);
   });
   afterAll(async () => {
     clients.forEach((client) => client.close());
