@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { Counter } from 'prom-client';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { LeaveReason } from '../conference/conference-events';
@@ -7,6 +8,7 @@ import { ConferenceService } from '../conference/conference.service';
 import { Participant } from '../conference/participant';
 import { InjectLogger } from '../observability/logging.module';
 import type { Logger } from '../observability/logger';
+import { MetricsService } from '../observability/metrics.service';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature';
 
 export type WebhookEventName =
@@ -41,12 +43,20 @@ export class WebhooksService implements OnModuleDestroy {
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private pending = 0;
   private closed = false;
+  private readonly attempts: Counter<'result'>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     conference: ConferenceService,
+    metrics: MetricsService,
     @InjectLogger() private readonly logger: Logger,
   ) {
+    this.attempts = new Counter({
+      name: 'videowindow_webhook_attempts_total',
+      help: 'Webhook delivery attempts by result: delivered, retried (failed, will retry), dropped',
+      labelNames: ['result'],
+      registers: [metrics.registry],
+    });
     if (config.webhooks.urls.length === 0) return;
     const events = conference.events;
     events.on('roomOpened', (roomId) => this.publish('room_started', roomId));
@@ -86,6 +96,7 @@ export class WebhooksService implements OnModuleDestroy {
     for (const url of this.config.webhooks.urls) {
       if (this.pending >= MAX_PENDING_DELIVERIES) {
         this.logger.warn({ url, event, id: body.id }, 'webhook dropped: too many pending');
+        this.attempts.inc({ result: 'dropped' });
         continue;
       }
       this.pending += 1;
@@ -112,6 +123,7 @@ export class WebhooksService implements OnModuleDestroy {
       await response.body?.cancel();
       if (response.ok) {
         this.pending -= 1;
+        this.attempts.inc({ result: 'delivered' });
         return;
       }
       failure = `HTTP ${response.status}`;
@@ -121,9 +133,11 @@ export class WebhooksService implements OnModuleDestroy {
     const log = { url, event: event.event, id: event.id, attempt, failure };
     if (attempt >= maxAttempts || this.closed) {
       this.pending -= 1;
+      this.attempts.inc({ result: 'dropped' });
       this.logger.warn(log, 'webhook delivery failed for good');
       return;
     }
+    this.attempts.inc({ result: 'retried' });
     const delayMs = retryBaseMs * 2 ** (attempt - 1);
     this.logger.info({ ...log, delayMs }, 'webhook delivery failed; retrying');
     const timer = setTimeout(() => {

@@ -89,6 +89,10 @@ describe('webhooks', () => {
     const left = received.find((r) => r.event.event === 'participant_left')!.event;
     expect(left).toMatchObject({ participant: { id: participantId }, reason: 'left' });
     expect(new Set(received.map((r) => r.event.id)).size).toBe(4);
+
+    const metrics = await (await fetch(`${shard.baseUrl}/metrics`)).text();
+    expect(metrics).toContain('videowindow_webhook_attempts_total{result="delivered"} 4');
+    expect(metrics).toContain('videowindow_webhook_attempts_total{result="retried"} 1');
   });
 
   it('signatures fail for a tampered body or another secret', () => {
@@ -107,5 +111,45 @@ describe('webhooks', () => {
     expect(() =>
       loadConfig({ ...env, WEBHOOK_URLS: 'ftp://x/', WEBHOOK_SECRET: SECRET }, configDir),
     ).toThrow(/webhooks\.urls/);
+  });
+});
+
+describe('webhooks to a receiver that never answers', () => {
+  let receiver: Server;
+  let shard: TestShard;
+  const hanging: string[] = [];
+
+  beforeAll(async () => {
+    receiver = createServer((request) => {
+      hanging.push(String(request.headers['x-video-window-event']));
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const { port } = receiver.address() as AddressInfo;
+    shard = await startShard({
+      WEBHOOK_URLS: `http://127.0.0.1:${port}/hooks`,
+      WEBHOOK_SECRET: SECRET,
+      // Longer than the test itself: waiting on a delivery would stall the join.
+      WEBHOOK_TIMEOUT_MS: '600000',
+    });
+  });
+  afterAll(async () => {
+    await shard?.close();
+    receiver?.closeAllConnections();
+    receiver?.close();
+  });
+
+  it('never holds up signaling', async () => {
+    const client = await NodeParticipant.connect(shard.baseUrl);
+    await client.join('stalled', 'Patient');
+    await client.request('chat', { text: 'still answering' });
+    await client.request('leave', {});
+    client.close();
+    await eventually(
+      () => hanging,
+      (events) => events.includes('participant_left'),
+    );
+    expect(hanging).toEqual(
+      expect.arrayContaining(['room_started', 'participant_joined', 'participant_left']),
+    );
   });
 });
