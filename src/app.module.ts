@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AdminModule } from './admin/admin.module';
 import { ConferenceModule } from './conference/conference.module';
 import { ConfigModule } from './config/config.module';
 import { AppConfig } from './config/config.schema';
@@ -7,6 +8,7 @@ import { ObservabilityModule } from './observability/observability.module';
 import { PortalModule } from './portal/portal.module';
 import { SocketIoModule } from './signaling/socketio/socketio.module';
 import { WebModule } from './web/web.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -19,8 +21,10 @@ export class AppModule {
         ObservabilityModule,
         ConferenceModule,
         PortalModule,
+        AdminModule,
         SocketIoModule,
         WebModule,
+        WebhooksModule,
       ],
     };
   }

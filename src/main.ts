@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/config.schema';
@@ -18,10 +19,29 @@ export async function createShard(config: AppConfig): Promise<NestExpressApplica
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
+  setUpOpenApi(app);
   app.useWebSocketAdapter(new SocketIoAdapter(app, config.signaling.maxMessageBytes));
   app.useStaticAssets(WEB_ASSETS_DIR, { index: false, prefix: '/assets/' });
   app.enableShutdownHooks();
   return app;
+}
+
+/** Swagger UI at /api/docs and the OpenAPI document at /api/docs-json, from the DTOs. */
+function setUpOpenApi(app: NestExpressApplication) {
+  const document = new DocumentBuilder()
+    .setTitle('Video Window')
+    .setDescription(
+      'Portal and admin REST API of a Video Window shard. Users send their access token ' +
+        '(Authorization: Bearer); servers send an API key as HTTP Basic credentials ' +
+        '(key id as the user name, secret as the password).',
+    )
+    .setVersion('1')
+    .addBearerAuth()
+    .addBasicAuth({ type: 'http', scheme: 'basic', description: 'API key id : secret' }, 'apiKey')
+    .build();
+  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, document), {
+    jsonDocumentUrl: 'api/docs-json',
+  });
 }
 
 async function main() {

@@ -2,8 +2,11 @@ import type { RoomMedia } from '../media/room-media';
 import { Participant } from './participant';
 import { ChatMessage, LobbyEntry } from './room';
 
-export type LeaveReason = 'left' | 'disconnected' | 'kicked';
+/** Why a participant left: on its own, lost, removed by a moderator, or the room was ended. */
+export type LeaveReason = 'left' | 'disconnected' | 'kicked' | 'room_ended';
 export type LobbyLeaveReason = 'admitted' | 'rejected' | 'left' | 'disconnected' | 'closed';
+
+export type MediaKind = 'audio' | 'video';
 
 /** Domain events that the doors render to their protocols. */
 export interface ConferenceEvents {
@@ -12,6 +15,8 @@ export interface ConferenceEvents {
   participantJoined: [participant: Participant];
   participantLeft: [participant: Participant, reason: LeaveReason];
   chatMessage: [message: ChatMessage];
+  /** A moderator paused these producers of the participant's on the server. */
+  participantMuted: [participant: Participant, kind: MediaKind, producerIds: string[]];
   /** The room's media was lost (its worker died): these participants must join again. */
   rejoinRequired: [roomId: string, participants: Participant[]];
   /** Someone waits in the lobby for a moderator. */

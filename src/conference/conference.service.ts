@@ -8,7 +8,7 @@ import { MediaService } from '../media/media.service';
 import { RoomMedia } from '../media/room-media';
 import { InjectLogger } from '../observability/logging.module';
 import type { Logger } from '../observability/logger';
-import { ConferenceEvents, LeaveReason, LobbyLeaveReason } from './conference-events';
+import { ConferenceEvents, LeaveReason, LobbyLeaveReason, MediaKind } from './conference-events';
 import { DomainError } from './domain-error';
 import { canModerate, Door, Participant, Role } from './participant';
 import { ChatMessage, LobbyEntry, Room, ROOM_ID_PATTERN } from './room';
@@ -30,6 +30,13 @@ export interface JoinRequest {
 
 /** In the room with media, or waiting in its lobby for a moderator. */
 export type JoinOutcome = { participant: Participant; media: RoomMedia } | { waiting: LobbyEntry };
+
+export interface RoomInfo {
+  id: string;
+  createdAt: Date;
+  locked: boolean;
+  participants: Participant[];
+}
 
 /**
  * The conferences on this shard: rooms open on first join and close a grace period
@@ -70,6 +77,9 @@ export class ConferenceService implements OnModuleDestroy {
     try {
       const policy = await room.policy;
       const isModerator = request.role === 'moderator';
+      if (room.locked && !isModerator) {
+        throw new DomainError('room_locked', `room ${roomId} is locked`);
+      }
       if (!isModerator) await this.checkPassword(room, policy, request.password);
       if (policy.lobby && !isModerator) return { waiting: this.knock(room, request) };
       const media = await this.media.openRoom(roomId);
@@ -161,6 +171,56 @@ export class ConferenceService implements OnModuleDestroy {
 
   roomIds(): string[] {
     return [...this.rooms.keys()];
+  }
+
+  /** A live room as moderation sees it. */
+  roomInfo(roomId: string): RoomInfo {
+    const room = this.liveRoom(roomId);
+    return {
+      id: room.id,
+      createdAt: room.createdAt,
+      locked: room.locked,
+      participants: [...room.participants.values()],
+    };
+  }
+
+  /** Removes a participant from its room; the doors tell it why ('kicked'). */
+  async kick(roomId: string, participantId: string): Promise<void> {
+    this.participantIn(roomId, participantId);
+    await this.leave(participantId, 'kicked');
+  }
+
+  /**
+   * Pauses the participant's producers of one kind on the server. The others see them
+   * paused as usual; the participant is told and may unmute itself again.
+   */
+  async mute(roomId: string, participantId: string, kind: MediaKind): Promise<string[]> {
+    const participant = this.participantIn(roomId, participantId);
+    const media = await this.media.room(roomId);
+    const producerIds = media
+      .producersOf(participantId)
+      .filter((producer) => producer.kind === kind && !producer.paused)
+      .map((producer) => producer.id);
+    for (const producerId of producerIds) {
+      await media.setProducerPaused(participantId, producerId, true);
+    }
+    this.logger.info({ roomId, participantId, kind, producerIds }, 'muted');
+    this.events.emit('participantMuted', participant, kind, producerIds);
+    return producerIds;
+  }
+
+  /** Everyone is removed ('room_ended') and the room closes at once. */
+  async endRoom(roomId: string): Promise<void> {
+    const room = this.liveRoom(roomId);
+    for (const participantId of [...room.participants.keys()]) {
+      await this.leave(participantId, 'room_ended');
+    }
+    if (this.rooms.get(roomId) === room) await this.closeRoom(room);
+  }
+
+  setLocked(roomId: string, locked: boolean): void {
+    this.liveRoom(roomId).locked = locked;
+    this.logger.info({ roomId, locked }, locked ? 'room locked' : 'room unlocked');
   }
 
   async onModuleDestroy() {
@@ -264,6 +324,20 @@ export class ConferenceService implements OnModuleDestroy {
     this.participants.set(participant.id, participant);
     media.addPeer(participant.id);
     this.logger.info({ roomId: room.id, participantId: participant.id, door: who.door }, 'joined');
+    return participant;
+  }
+
+  private liveRoom(roomId: string): Room {
+    const room = this.rooms.get(roomId);
+    if (!room) throw new DomainError('not_found', `no live room ${roomId}`);
+    return room;
+  }
+
+  private participantIn(roomId: string, participantId: string): Participant {
+    const participant = this.liveRoom(roomId).participants.get(participantId);
+    if (!participant) {
+      throw new DomainError('not_found', `no participant ${participantId} in room ${roomId}`);
+    }
     return participant;
   }
 

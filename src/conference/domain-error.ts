@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'room_full'
+  | 'room_locked'
   | 'not_joined'
   | 'unknown_request'
   | 'too_many_requests'

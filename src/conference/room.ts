@@ -19,6 +19,8 @@ export class Room {
   /** Who waits to be admitted, in order of arrival. */
   readonly lobby = new Map<string, LobbyEntry>();
   readonly createdAt = new Date();
+  /** A locked room refuses new participants, except moderators. */
+  locked = false;
   /** Pending close once the room is empty; cancelled when someone joins in time. */
   closeTimer?: NodeJS.Timeout;
 

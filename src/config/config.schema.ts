@@ -30,6 +30,8 @@ export const configSchema = z
       loginMaxFailures: z.coerce.number().int().positive(),
       loginLockoutMinutes: z.coerce.number().positive(),
       loginRateLimitPerMinute: z.coerce.number().int().positive(),
+      registrationRateLimitPerMinute: z.coerce.number().int().positive(),
+      tokenRateLimitPerMinute: z.coerce.number().int().positive(),
     }),
     conference: z.object({
       emptyRoomGraceMs: z.coerce.number().int().min(0),
@@ -56,6 +58,13 @@ export const configSchema = z
       secret: z.string(),
       urls: z.array(z.string().regex(/^turns?:/, 'must be a turn: or turns: URL')),
       credentialTtlSeconds: z.coerce.number().int().positive(),
+    }),
+    webhooks: z.object({
+      urls: z.array(z.url({ protocol: /^https?$/ })),
+      secret: z.string(),
+      maxAttempts: z.coerce.number().int().positive(),
+      retryBaseMs: z.coerce.number().int().positive(),
+      timeoutMs: z.coerce.number().int().positive(),
     }),
     ice: z.object({
       servers: z.array(
@@ -86,6 +95,10 @@ export const configSchema = z
   .refine((c) => c.turn.mode === 'off' || (c.turn.secret.length >= 16 && c.turn.urls.length > 0), {
     message: 'an external TURN server needs turn.secret (16+ characters) and turn.urls',
     path: ['turn'],
+  })
+  .refine((c) => c.webhooks.urls.length === 0 || c.webhooks.secret.length >= 16, {
+    message: 'webhook URLs need a signing secret of 16+ characters: set WEBHOOK_SECRET',
+    path: ['webhooks', 'secret'],
   })
   .refine((c) => c.mode !== 'production' || c.auth.jwtSecret.length >= 32, {
     message: 'must be at least 32 characters in production mode',

@@ -111,6 +111,18 @@ export class RoomMedia {
     return [...(this.peers.get(participantId)?.producers.values() ?? [])].map(producerInfo);
   }
 
+  /** The participant's producers with the bitrate (bits/s) mediasoup measures on each. */
+  async producerBitrates(participantId: string): Promise<(ProducerInfo & { bitrate: number })[]> {
+    const producers = [...(this.peers.get(participantId)?.producers.values() ?? [])];
+    return Promise.all(
+      producers.map(async (producer) => {
+        const streams = await producer.getStats().catch(() => []);
+        const bitrate = streams.reduce((sum, stream) => sum + stream.bitrate, 0);
+        return { ...producerInfo(producer), bitrate };
+      }),
+    );
+  }
+
   async createWebRtcTransport(
     participantId: string,
     direction: TransportDirection,

@@ -5,9 +5,12 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import { ConferenceModule } from '../conference/conference.module';
 import { AppConfig } from '../config/config.schema';
+import { ApiKey } from './api-keys/api-key.entity';
+import { ApiKeysService } from './api-keys/api-keys.service';
 import { AccessTokenStrategy } from './auth/access-token.strategy';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
+import { rateLimits } from './auth/rate-limits';
 import { RefreshTokensService } from './auth/refresh-tokens.service';
 import { databaseOptions } from './database/database-options';
 import { JoinTokenService } from './join-token.service';
@@ -27,14 +30,11 @@ import { UsersService } from './users/users.service';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => databaseOptions(config.database),
     }),
-    TypeOrmModule.forFeature([User, RefreshToken, Meeting]),
+    TypeOrmModule.forFeature([User, RefreshToken, Meeting, ApiKey]),
     PassportModule,
     ThrottlerModule.forRootAsync({
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
-        throttlers: [{ ttl: 60_000, limit: config.portal.loginRateLimitPerMinute }],
-        errorMessage: 'too many login attempts from this address; try again in a minute',
-      }),
+      useFactory: (config: AppConfig) => rateLimits(config.portal),
     }),
   ],
   controllers: [AuthController, MeController, MeetingsController],
@@ -46,7 +46,8 @@ import { UsersService } from './users/users.service';
     AccessTokenStrategy,
     AdminSeeder,
     MeetingsService,
+    ApiKeysService,
   ],
-  exports: [JoinTokenService],
+  exports: [JoinTokenService, ApiKeysService],
 })
 export class PortalModule {}

@@ -1,4 +1,5 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { join } from 'node:path';
 import { ROOM_ID_PATTERN } from '../conference/room';
@@ -7,6 +8,7 @@ import { ROOM_ID_PATTERN } from '../conference/room';
 export const WEB_ASSETS_DIR = join(__dirname, '..', 'public');
 
 /** Serves the browser client's page: landing, portal pages and every room link. */
+@ApiExcludeController()
 @Controller()
 export class WebController {
   @Get()

@@ -60,6 +60,21 @@ describe('npm run bench', () => {
     expect(row['rss MiB']).toBeGreaterThan(0);
   });
 
+  it('portal --tiny: requests per second and latency of a GET, token minting and login', async () => {
+    const { report, progress } = await runTiny('portal');
+    expect(report.rows.map((row) => row.request)).toEqual([
+      'GET /api/v1/me (bearer)',
+      'POST /api/v1/admin/join-tokens (API key)',
+      'POST /api/v1/auth/login',
+    ]);
+    for (const row of report.rows) {
+      expect(row.requests).toBeGreaterThan(0);
+      expect(row).toMatchObject({ non2xx: 0, errors: 0 });
+      for (const column of ['req/s', 'p50 ms', 'p99 ms']) expect(typeof row[column]).toBe('number');
+    }
+    expect(progress).toContain('done');
+  });
+
   it('names the known benches when asked for an unknown one', async () => {
     await expect(runBench('no-such-bench', [], { resultsDir })).rejects.toThrow(/join-latency/);
   });

@@ -7,6 +7,10 @@ export interface Answer {
   body: any;
 }
 
+/** The Authorization header of an API key: HTTP Basic with the key id and its secret. */
+export const apiKeyAuthorization = (keyId: string, secret: string) =>
+  `Basic ${Buffer.from(`${keyId}:${secret}`).toString('base64')}`;
+
 export function portalApi(shard: () => TestShard) {
   const call = async (
     method: string,

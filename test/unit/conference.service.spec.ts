@@ -341,3 +341,50 @@ describe('ConferenceService', () => {
     });
   });
 });
+
+describe('ConferenceService moderation', () => {
+  it('locks a room against everyone but moderators, and unlocks it', async () => {
+    const { service } = setup();
+    await service.join(request('Alice'));
+    service.setLocked('demo', true);
+    expect(service.roomInfo('demo').locked).toBe(true);
+    await expect(service.join(request('Bob'))).rejects.toMatchObject({ code: 'room_locked' });
+    await service.join({ ...request('Host'), role: 'moderator' });
+    service.setLocked('demo', false);
+    await service.join(request('Bob'));
+    expect(service.participantsOf('demo').map((p) => p.displayName)).toEqual([
+      'Alice',
+      'Host',
+      'Bob',
+    ]);
+    expect(() => service.setLocked('nowhere', true)).toThrow('no live room nowhere');
+  });
+
+  it('kicks a participant of that room only, as participantLeft "kicked"', async () => {
+    const { service } = setup();
+    const { participant: alice } = await enter(service, request('Alice'));
+    await service.join(request('Other', 'elsewhere'));
+    const left = jest.fn();
+    service.events.on('participantLeft', left);
+    await expect(service.kick('elsewhere', alice.id)).rejects.toMatchObject({ code: 'not_found' });
+    await service.kick('demo', alice.id);
+    expect(left).toHaveBeenCalledWith(alice, 'kicked');
+    expect(service.participantsOf('demo')).toEqual([]);
+  });
+
+  it('ends a room: everyone leaves with "room_ended" and the room closes at once', async () => {
+    const { service, media } = setup();
+    await service.join(request('Alice'));
+    await service.join(request('Bob'));
+    const reasons: string[] = [];
+    service.events.on('participantLeft', (_p, reason) => reasons.push(reason));
+    const closed = jest.fn();
+    service.events.on('roomClosed', closed);
+    await service.endRoom('demo');
+    expect(reasons).toEqual(['room_ended', 'room_ended']);
+    expect(closed).toHaveBeenCalledWith('demo');
+    expect(media.closeRoom).toHaveBeenCalledWith('demo');
+    expect(service.roomIds()).toEqual([]);
+    await expect(service.endRoom('demo')).rejects.toMatchObject({ code: 'not_found' });
+  });
+});

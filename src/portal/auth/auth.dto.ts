@@ -1,15 +1,19 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
 
 export class RegisterDto {
+  @ApiProperty({ format: 'email', maxLength: 254 })
   @IsEmail()
   @MaxLength(254)
   email!: string;
 
+  @ApiProperty({ minLength: 8, maxLength: 128 })
   @IsString()
   @MinLength(8)
   @MaxLength(128)
   password!: string;
 
+  @ApiProperty({ minLength: 1, maxLength: 100 })
   @IsString()
   @MinLength(1)
   @MaxLength(100)
@@ -17,10 +21,12 @@ export class RegisterDto {
 }
 
 export class LoginDto {
+  @ApiProperty({ format: 'email', maxLength: 254 })
   @IsEmail()
   @MaxLength(254)
   email!: string;
 
+  @ApiProperty({ minLength: 1, maxLength: 128 })
   @IsString()
   @MinLength(1)
   @MaxLength(128)
@@ -28,6 +34,7 @@ export class LoginDto {
 }
 
 export class RefreshTokenDto {
+  @ApiProperty({ minLength: 1, maxLength: 200 })
   @IsString()
   @MinLength(1)
   @MaxLength(200)
@@ -35,9 +42,10 @@ export class RefreshTokenDto {
 }
 
 /** What login and refresh answer. */
-export interface TokenPair {
-  tokenType: 'Bearer';
-  accessToken: string;
-  expiresIn: number;
-  refreshToken: string;
+export class TokenPair {
+  @ApiProperty({ enum: ['Bearer'] }) tokenType!: 'Bearer';
+  @ApiProperty() accessToken!: string;
+  @ApiProperty({ description: "The access token's lifetime in seconds" }) expiresIn!: number;
+  @ApiProperty({ description: 'Single use: each refresh answers a new one' })
+  refreshToken!: string;
 }

@@ -7,7 +7,9 @@ import { User } from '../users/user.entity';
 import { Meeting } from '../meetings/meeting.entity';
 import { CreateUsers1764040000000 } from './migrations/1764040000000-create-users';
 import { CreateMeetings1764050000000 } from './migrations/1764050000000-create-meetings';
+import { ApiKey } from '../api-keys/api-key.entity';
 import { MeetingSettings1764060000000 } from './migrations/1764060000000-meeting-settings';
+import { CreateApiKeys1764070000000 } from './migrations/1764070000000-create-api-keys';
 
 const IN_MEMORY_SQLITE = ':memory:';
 
@@ -20,11 +22,12 @@ export function databaseOptions(database: AppConfig['database']): DataSourceOpti
     DataSourceOptions,
     'entities' | 'migrations' | 'migrationsRun' | 'synchronize' | 'logging'
   > = {
-    entities: [User, RefreshToken, Meeting],
+    entities: [User, RefreshToken, Meeting, ApiKey],
     migrations: [
       CreateUsers1764040000000,
       CreateMeetings1764050000000,
       MeetingSettings1764060000000,
+      CreateApiKeys1764070000000,
     ],
     migrationsRun: true,
     synchronize: false,

@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsBoolean,
   IsInt,
@@ -14,6 +15,7 @@ import { ROOM_ID_PATTERN } from '../../conference/room';
 
 /** A meeting's changeable settings; absent fields keep their value. */
 export class UpdateMeetingDto {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200, example: 'Weekly stand-up' })
   @IsOptional()
   @IsString()
   @MinLength(1)
@@ -21,6 +23,7 @@ export class UpdateMeetingDto {
   title?: string;
 
   /** Non-moderators must give it to join; null removes it. */
+  @ApiPropertyOptional({ type: String, nullable: true, minLength: 4, maxLength: 128 })
   @IsOptional()
   @IsString()
   @MinLength(4)
@@ -28,11 +31,13 @@ export class UpdateMeetingDto {
   password?: string | null;
 
   /** Non-moderators wait in the lobby until a moderator admits them. */
+  @ApiPropertyOptional()
   @IsOptional()
   @IsBoolean()
   lobby?: boolean;
 
   /** At most this many people in the room, moderators aside; null: no meeting cap. */
+  @ApiPropertyOptional({ type: Number, nullable: true, minimum: 1, maximum: 1000 })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -41,12 +46,14 @@ export class UpdateMeetingDto {
 }
 
 export class MeetingDto extends UpdateMeetingDto {
+  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Weekly stand-up' })
   @IsString()
   @MinLength(1)
   @MaxLength(200)
   declare title: string;
 
   /** The room slug (its link is /r/<room>); random when absent. */
+  @ApiPropertyOptional({ pattern: ROOM_ID_PATTERN.source, example: 'weekly-standup' })
   @IsOptional()
   @Matches(ROOM_ID_PATTERN, {
     message: 'room must be 1-64 letters, digits, "_", "-" or "." starting with a letter or digit',

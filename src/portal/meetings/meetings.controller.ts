@@ -12,13 +12,27 @@ import {
   Req,
   UseGuards,
 } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { AccessTokenGuard } from '../auth/access-token.strategy';
 import { AuthenticatedUser } from '../auth/access-tokens';
+import { RateLimit } from '../auth/rate-limits';
 import { MeetingDto, MeetingJoinToken, MeetingView, UpdateMeetingDto } from './meeting.dto';
 import { MeetingsService } from './meetings.service';
 
 type AuthenticatedRequest = { user: AuthenticatedUser };
 
+@ApiTags('meetings')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'No or invalid access token' })
+@ApiNotFoundResponse({ description: 'No such meeting' })
+@ApiForbiddenResponse({ description: 'Neither the host nor an admin' })
 @Controller('api/v1/meetings')
 @UseGuards(AccessTokenGuard)
 export class MeetingsController {
@@ -58,6 +72,8 @@ export class MeetingsController {
   }
 
   @Post(':id/join-token')
+  @RateLimit('token')
+  @ApiTooManyRequestsResponse({ description: 'Token rate limit reached' })
   joinToken(
     @Req() request: AuthenticatedRequest,
     @Param('id', ParseUUIDPipe) id: string,

@@ -1,8 +1,12 @@
 import { Controller, Get, NotFoundException, Req, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { AccessTokenGuard } from '../auth/access-token.strategy';
 import { AuthenticatedUser } from '../auth/access-tokens';
 import { toProfile, UserProfile, UsersService } from './users.service';
 
+@ApiTags('users')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'No or invalid access token' })
 @Controller('api/v1/me')
 @UseGuards(AccessTokenGuard)
 export class MeController {

@@ -356,6 +356,9 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
         .to(roomChannel(participant.roomId))
         .emit('participantLeft', { participantId: participant.id, reason });
     });
+    events.on('participantMuted', (participant, kind, producerIds) =>
+      this.sockets.get(participant.id)?.emit('muted', { kind, producerIds }),
+    );
     events.on('chatMessage', (message) =>
       this.toRoomExcept(message.roomId, message.from.participantId).emit('chat', chatView(message)),
     );

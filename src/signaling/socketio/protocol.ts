@@ -139,7 +139,10 @@ export interface ServerEvents {
   chat: (message: ChatMessageView) => void;
   /** The room's media restarted: leave and join again. */
   rejoin: (event: { reason: string }) => void;
-  /** The server removed this participant from the room. */
+  /**
+   * The server removed this participant from the room; reason 'kicked' (by a
+   * moderator or the admin API) or 'room_ended' (the room was ended).
+   */
   removed: (event: { reason: string }) => void;
   /** To moderators: someone knocked; `waiting` is the whole lobby now. */
   lobbyKnock: (event: { entry: LobbyEntryView; waiting: LobbyEntryView[] }) => void;
@@ -149,4 +152,10 @@ export interface ServerEvents {
   admitted: (result: JoinResult) => void;
   /** To the one waiting: a moderator turned them away (or the room closed). */
   rejected: (event: { reason: string }) => void;
+  /**
+   * A moderator paused this participant's producers of one kind on the server (the
+   * others get producerPaused for each). The client should show itself muted; it may
+   * resume the producers itself (resumeProducer).
+   */
+  muted: (event: { kind: 'audio' | 'video'; producerIds: string[] }) => void;
 }

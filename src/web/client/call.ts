@@ -602,6 +602,18 @@ export class Call {
       this.listener.notice(`${entry.displayName} is waiting in the lobby`);
     });
     this.signaling.on('lobbyLeft', ({ waiting }) => this.setWaiting(waiting));
+    // A moderator paused our producers on the server: show ourselves muted until we unmute.
+    this.signaling.on('muted', ({ kind }) => {
+      const track = kind === 'audio' ? this.local?.mic : this.local?.camera;
+      if (track) track.enabled = false;
+      if (kind === 'audio') this.micOn = false;
+      else this.cameraOn = false;
+      this.listener.devices();
+      this.updateLocalMember();
+      this.listener.notice(
+        `A moderator turned off your ${kind === 'audio' ? 'microphone' : 'camera'}`,
+      );
+    });
   }
 
   private listenToSocket() {

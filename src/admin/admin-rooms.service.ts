@@ -1,0 +1,72 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { hostname } from 'node:os';
+import { APP_CONFIG } from '../config/config.module';
+import { AppConfig } from '../config/config.schema';
+import { ConferenceService } from '../conference/conference.service';
+import { DomainError } from '../conference/domain-error';
+import { MediaService } from '../media/media.service';
+import { RoomAdminView, ShardInfo } from './admin.dto';
+
+/** The admin API's view of the live conferences on this shard. */
+@Injectable()
+export class AdminRoomsService {
+  private readonly startedAt = new Date();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly conference: ConferenceService,
+    private readonly media: MediaService,
+  ) {}
+
+  async rooms(): Promise<RoomAdminView[]> {
+    const rooms = await Promise.all(
+      this.conference.roomIds().map((roomId) =>
+        this.room(roomId).catch((error: unknown) => {
+          // A room that closed while being listed is simply no longer live.
+          if (error instanceof DomainError && error.code === 'not_found') return undefined;
+          throw error;
+        }),
+      ),
+    );
+    return rooms.filter((room) => room !== undefined);
+  }
+
+  async room(roomId: string): Promise<RoomAdminView> {
+    const room = this.conference.roomInfo(roomId);
+    const media = await this.media.room(roomId).catch(() => undefined);
+    const participants = await Promise.all(
+      room.participants.map(async (participant) => ({
+        id: participant.id,
+        identity: participant.identity,
+        displayName: participant.displayName,
+        role: participant.role,
+        door: participant.door,
+        joinedAt: participant.joinedAt.toISOString(),
+        tracks: ((await media?.producerBitrates(participant.id)) ?? []).map(
+          ({ id, kind, source, paused, bitrate }) => ({ id, kind, source, paused, bitrate }),
+        ),
+      })),
+    );
+    return {
+      id: room.id,
+      createdAt: room.createdAt.toISOString(),
+      locked: room.locked,
+      participants,
+    };
+  }
+
+  async shard(): Promise<ShardInfo> {
+    const roomIds = this.conference.roomIds();
+    return {
+      hostname: hostname(),
+      pid: process.pid,
+      nodeVersion: process.version,
+      mode: this.config.mode,
+      startedAt: this.startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      rooms: roomIds.length,
+      participants: roomIds.reduce((n, id) => n + this.conference.participantsOf(id).length, 0),
+      media: await this.media.stats(),
+    };
+  }
+}

@@ -1,0 +1,131 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { ROLES, Role } from '../conference/participant';
+import { ROOM_ID_PATTERN } from '../conference/room';
+
+export class CreateApiKeyDto {
+  @ApiProperty({ description: 'What the key is for', example: 'recording service' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  name!: string;
+}
+
+export class ApiKeyView {
+  @ApiProperty({ example: 'VW3F9A0C1D2E4B5A6C7D8' }) keyId!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) revokedAt!: string | null;
+}
+
+export class CreatedApiKey extends ApiKeyView {
+  @ApiProperty({ description: 'Shown only in this answer; the server keeps a hash' })
+  secret!: string;
+}
+
+export class MintJoinTokenDto {
+  @ApiProperty({ pattern: ROOM_ID_PATTERN.source, example: 'standup' })
+  @IsString()
+  @Matches(ROOM_ID_PATTERN, { message: 'room must be 1-64 letters, digits, "_", "-", "."' })
+  room!: string;
+
+  @ApiProperty({ description: "The participant's identity (the token's subject)" })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  identity!: string;
+
+  @ApiProperty({ description: 'Display name' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  name!: string;
+
+  @ApiProperty({ enum: ROLES })
+  @IsIn(ROLES)
+  role!: Role;
+
+  @ApiPropertyOptional({ description: 'Lifetime in seconds (default TOKEN_TTL_SECONDS)' })
+  @IsOptional()
+  @IsInt()
+  @Min(60)
+  @Max(7 * 24 * 3600)
+  ttlSeconds?: number;
+}
+
+export class MintedJoinToken {
+  @ApiProperty() token!: string;
+  @ApiProperty() room!: string;
+  @ApiProperty() identity!: string;
+  @ApiProperty({ enum: ROLES }) role!: Role;
+  @ApiProperty({ description: 'Seconds' }) expiresIn!: number;
+  @ApiProperty({ description: 'Web client link that joins with this token' }) url!: string;
+}
+
+export class MuteDto {
+  @ApiProperty({ enum: ['audio', 'video'] })
+  @IsIn(['audio', 'video'])
+  kind!: 'audio' | 'video';
+}
+
+export class MuteResult {
+  @ApiProperty({ type: [String], description: 'The producers paused now' })
+  producerIds!: string[];
+}
+
+export class TrackView {
+  @ApiProperty() id!: string;
+  @ApiProperty({ enum: ['audio', 'video'] }) kind!: string;
+  @ApiProperty({ example: 'camera' }) source!: string;
+  @ApiProperty() paused!: boolean;
+  @ApiProperty({ description: 'Incoming bits per second, as mediasoup measures it' })
+  bitrate!: number;
+}
+
+export class ParticipantAdminView {
+  @ApiProperty() id!: string;
+  @ApiProperty() identity!: string;
+  @ApiProperty() displayName!: string;
+  @ApiProperty({ enum: ROLES }) role!: Role;
+  @ApiProperty({ enum: ['socketio', 'xmpp'] }) door!: string;
+  @ApiProperty({ format: 'date-time' }) joinedAt!: string;
+  @ApiProperty({ type: [TrackView] }) tracks!: TrackView[];
+}
+
+export class RoomAdminView {
+  @ApiProperty() id!: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ description: 'A locked room refuses new joins except moderators' })
+  locked!: boolean;
+  @ApiProperty({ type: [ParticipantAdminView] }) participants!: ParticipantAdminView[];
+}
+
+export class MediaStatsView {
+  @ApiProperty() rooms!: number;
+  @ApiProperty() peers!: number;
+  @ApiProperty() transports!: number;
+  @ApiProperty() producers!: number;
+  @ApiProperty() consumers!: number;
+}
+
+export class ShardInfo {
+  @ApiProperty() hostname!: string;
+  @ApiProperty() pid!: number;
+  @ApiProperty({ example: 'v22.0.0' }) nodeVersion!: string;
+  @ApiProperty({ enum: ['development', 'production', 'test'] }) mode!: string;
+  @ApiProperty({ format: 'date-time' }) startedAt!: string;
+  @ApiProperty() uptimeSeconds!: number;
+  @ApiProperty() rooms!: number;
+  @ApiProperty() participants!: number;
+  @ApiProperty({ type: MediaStatsView }) media!: MediaStatsView;
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { ConferenceModule } from '../conference/conference.module';
+import { PortalModule } from '../portal/portal.module';
+import { AdminGuard } from './admin-auth.guard';
+import { AdminRoomsController } from './admin-rooms.controller';
+import { AdminRoomsService } from './admin-rooms.service';
+import { ApiKeysController } from './api-keys.controller';
+import { JoinTokensController } from './join-tokens.controller';
+
+/** The admin REST API (/api/v1/admin): administrators' access tokens or API keys. */
+@Module({
+  imports: [ConferenceModule, PortalModule],
+  controllers: [ApiKeysController, JoinTokensController, AdminRoomsController],
+  providers: [AdminGuard, AdminRoomsService],
+})
+export class AdminModule {}

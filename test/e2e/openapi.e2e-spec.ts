@@ -1,0 +1,77 @@
+/** The OpenAPI document and Swagger UI, generated from the controllers and DTOs. */
+import { startShard, TestShard } from '../support/shard';
+
+describe('OpenAPI', () => {
+  let shard: TestShard;
+  beforeAll(async () => {
+    shard = await startShard();
+  });
+  afterAll(() => shard.close());
+
+  it('lists every REST endpoint with its security and request schemas', async () => {
+    const response = await fetch(`${shard.baseUrl}/api/docs-json`);
+    expect(response.status).toBe(200);
+    const document = await response.json();
+    expect(document.openapi).toMatch(/^3\./);
+    const operations = Object.entries(document.paths as Record<string, object>).flatMap(
+      ([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(operations).toEqual(
+      expect.arrayContaining([
+        'POST /api/v1/auth/register',
+        'POST /api/v1/auth/login',
+        'POST /api/v1/auth/refresh',
+        'POST /api/v1/auth/logout',
+        'GET /api/v1/me',
+        'POST /api/v1/meetings',
+        'GET /api/v1/meetings',
+        'GET /api/v1/meetings/{id}',
+        'PATCH /api/v1/meetings/{id}',
+        'DELETE /api/v1/meetings/{id}',
+        'POST /api/v1/meetings/{id}/join-token',
+        'GET /api/v1/turn/credentials',
+        'POST /api/v1/admin/api-keys',
+        'GET /api/v1/admin/api-keys',
+        'DELETE /api/v1/admin/api-keys/{keyId}',
+        'POST /api/v1/admin/join-tokens',
+        'GET /api/v1/admin/shard',
+        'GET /api/v1/admin/rooms',
+        'GET /api/v1/admin/rooms/{room}',
+        'DELETE /api/v1/admin/rooms/{room}',
+        'POST /api/v1/admin/rooms/{room}/lock',
+        'DELETE /api/v1/admin/rooms/{room}/lock',
+        'POST /api/v1/admin/rooms/{room}/participants/{participantId}/kick',
+        'POST /api/v1/admin/rooms/{room}/participants/{participantId}/mute',
+      ]),
+    );
+    expect(operations.some((operation) => operation.includes('/r/'))).toBe(false);
+
+    expect(document.components.securitySchemes).toEqual({
+      bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+      apiKey: expect.objectContaining({ type: 'http', scheme: 'basic' }),
+    });
+    const mint = document.paths['/api/v1/admin/join-tokens'].post;
+    expect(mint.security).toEqual(expect.arrayContaining([{ bearer: [] }, { apiKey: [] }]));
+    const schemas = document.components.schemas;
+    expect(schemas.MintJoinTokenDto.required).toEqual(['room', 'identity', 'name', 'role']);
+    expect(schemas.MintJoinTokenDto.properties.role.enum).toEqual([
+      'moderator',
+      'participant',
+      'guest',
+    ]);
+    expect(Object.keys(schemas.RegisterDto.properties)).toEqual([
+      'email',
+      'password',
+      'displayName',
+    ]);
+    expect(schemas.RoomAdminView.properties.participants.items.$ref).toBe(
+      '#/components/schemas/ParticipantAdminView',
+    );
+  });
+
+  it('serves Swagger UI', async () => {
+    const response = await fetch(`${shard.baseUrl}/api/docs`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('swagger-ui');
+  });
+});
