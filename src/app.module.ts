@@ -6,6 +6,7 @@ import { LoggingModule } from './observability/logging.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { PortalModule } from './portal/portal.module';
 import { SocketIoModule } from './signaling/socketio/socketio.module';
+import { XmppModule } from './signaling/xmpp/xmpp.module';
 import { WebModule } from './web/web.module';
 
 @Module({})
@@ -20,6 +21,7 @@ export class AppModule {
         ConferenceModule,
         PortalModule,
         SocketIoModule,
+        XmppModule,
         WebModule,
       ],
     };

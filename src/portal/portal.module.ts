@@ -45,6 +45,6 @@ import { UsersService } from './users/users.service';
     AdminSeeder,
     MeetingsService,
   ],
-  exports: [JoinTokenService],
+  exports: [JoinTokenService, UsersService],
 })
 export class PortalModule {}

@@ -7,6 +7,9 @@ import { User } from '../users/user.entity';
 import { Meeting } from '../meetings/meeting.entity';
 import { CreateUsers1764040000000 } from './migrations/1764040000000-create-users';
 import { CreateMeetings1764050000000 } from './migrations/1764050000000-create-meetings';
+import { CreateXmppStorage1764060000000 } from './migrations/1764060000000-create-xmpp-storage';
+import { RosterItem } from '../../signaling/xmpp/roster/roster-item.entity';
+import { OfflineMessage } from '../../signaling/xmpp/message/offline-message.entity';
 
 const IN_MEMORY_SQLITE = ':memory:';
 
@@ -19,8 +22,12 @@ export function databaseOptions(database: AppConfig['database']): DataSourceOpti
     DataSourceOptions,
     'entities' | 'migrations' | 'migrationsRun' | 'synchronize' | 'logging'
   > = {
-    entities: [User, RefreshToken, Meeting],
-    migrations: [CreateUsers1764040000000, CreateMeetings1764050000000],
+    entities: [User, RefreshToken, Meeting, RosterItem, OfflineMessage],
+    migrations: [
+      CreateUsers1764040000000,
+      CreateMeetings1764050000000,
+      CreateXmppStorage1764060000000,
+    ],
     migrationsRun: true,
     synchronize: false,
     logging: false,
