@@ -3,7 +3,8 @@
  * a SCRAM-SHA-256 mechanism for its SASL factory (xmpp.js ships SCRAM-SHA-1 only).
  * xmpp.js is ESM-only, and a dynamic import() inside jest needs Node's
  * --experimental-vm-modules; its own single-file build (dist/xmpp.js, the same code
- * with the WebSocket transport) loads without it.
+ * with the WebSocket transport) loads without it. That build leaves out SCRAM-SHA-1, so
+ * the SCRAM-SHA-1 mechanism xmpp.js uses on Node (npm sasl-scram-sha-1) is added back.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -63,7 +64,8 @@ export function loadXmpp(): Promise<XmppModule> {
 
 /** SCRAM-SHA-256 (RFC 7677) for xmpp.js's saslmechanisms factory. */
 export class ScramSha256 {
-  name = 'SCRAM-SHA-256';
+  static readonly prototypeName = ((ScramSha256.prototype as unknown as { name: string }).name =
+    'SCRAM-SHA-256');
   clientFirst = true;
   private stage: 'initial' | 'challenge' | 'final' = 'initial';
   private gs2Header = 'n,,';
@@ -130,6 +132,8 @@ export async function connectXmpp(login: XmppLogin): Promise<XmppClient> {
       await authenticate({ username, password }, chosen);
     },
   });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  xmpp.saslFactory.use(require('sasl-scram-sha-1'));
   xmpp.saslFactory.use(ScramSha256);
   xmpp.reconnect.stop();
   xmpp.on('error', () => undefined);
