@@ -14,7 +14,8 @@ import WebSocket from 'ws';
 export type XmppElement = Element;
 
 export interface XmppClient {
-  jid: { toString(): string; bare(): { toString(): string }; local: string } | null;
+  /** Set once the client is online. */
+  jid: { toString(): string; bare(): { toString(): string }; local: string };
   status: string;
   start(): Promise<unknown>;
   stop(): Promise<void>;

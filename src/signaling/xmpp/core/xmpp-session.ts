@@ -23,7 +23,11 @@ export interface StreamManagementState {
   unacked: Element[];
 }
 
-export type SessionEndReason = 'closed' | 'replaced' | 'timeout' | 'error' | 'shutdown';
+/**
+ * closed: the client closed its stream; dropped: the connection broke and the session
+ * could not wait for resumption; timeout: nobody resumed it in time.
+ */
+export type SessionEndReason = 'closed' | 'dropped' | 'replaced' | 'timeout' | 'error' | 'shutdown';
 
 /**
  * One bound resource: a JID with a way to reach its client. The stream that carries it

@@ -40,8 +40,10 @@ export class MessageHandler implements OnModuleInit {
         session.send(copyStanza(stanza, { to: session.full }));
     });
     // Messages a client never acknowledged (XEP-0198) go to the user's other resources
-    // or to offline storage, instead of being lost with the session.
-    this.router.onSessionEnded(async (session) => {
+    // or to offline storage, instead of being lost with a broken connection. (A client
+    // that closes its stream itself has read what came before its <close/>.)
+    this.router.onSessionEnded(async (session, reason) => {
+      if (reason !== 'dropped' && reason !== 'timeout') return;
       const unacked = session.sm?.unacked ?? [];
       for (const stanza of unacked) {
         if (stanza.name !== 'message' || !['normal', 'chat'].includes(typeOf(stanza))) continue;

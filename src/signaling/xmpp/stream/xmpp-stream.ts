@@ -245,7 +245,7 @@ export class XmppStream {
       if (!session.isCarriedBy(this)) return;
       if (reason === 'replaced') this.fail('conflict', 'replaced by a new session');
       else if (reason === 'shutdown') this.fail('system-shutdown');
-      else if (reason !== 'closed') this.fail('connection-timeout');
+      else if (reason === 'timeout' || reason === 'error') this.fail('connection-timeout');
     });
   }
 
@@ -282,7 +282,8 @@ export class XmppStream {
     const session = this.session;
     if (!session || !session.isCarriedBy(this)) return;
     session.detach(this);
-    if (wasClosed || !this.services.sm.hibernate(session)) session.end('closed');
+    if (wasClosed) session.end('closed');
+    else if (!this.services.sm.hibernate(session)) session.end('dropped');
   }
 
   private endSession(reason: SessionEndReason) {
