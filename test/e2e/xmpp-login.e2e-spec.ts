@@ -131,6 +131,17 @@ describe('XMPP login', () => {
     await expect(rawXmpp(`${service}?token=not-a-token`)).rejects.toThrow('HTTP 401');
   });
 
+  it('counts open connections in videowindow_xmpp_connections', async () => {
+    const gauge = async () => {
+      const text = await (await fetch(`${shard.baseUrl}/metrics`)).text();
+      return Number(/^videowindow_xmpp_connections (\d+)$/m.exec(text)?.[1]);
+    };
+    const before = await gauge();
+    await connect({ service, domain: 'localhost', mechanism: 'ANONYMOUS' });
+    await connect({ service, domain: 'localhost', mechanism: 'ANONYMOUS' });
+    expect(await gauge()).toBe(before + 2);
+  });
+
   it('refuses a WebSocket without the xmpp subprotocol', async () => {
     await expect(rawXmpp(service, ['chat'])).rejects.toThrow('HTTP 400');
   });
