@@ -24,7 +24,10 @@ describe('XMPP conformance with Prosody', () => {
   const clients: XmppClient[] = [];
 
   beforeAll(async () => {
-    prosody = await startProsody();
+    // Without Stream Management on the Prosody side: xmpp.js 0.14 now and then answers
+    // an <r/> with a lower count than before, which Prosody punishes by ending the
+    // stream (undefined-condition), making runs flaky. SM is tested on its own.
+    prosody = await startProsody({ streamManagement: false });
     shard = await startShard({ LOGIN_RATE_LIMIT_PER_MINUTE: '1000' });
     const http = portalApi(() => shard);
     for (let index = 0; index < XMPP_SCENARIOS.length; index++) {

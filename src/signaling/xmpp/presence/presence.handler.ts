@@ -62,8 +62,10 @@ export class PresenceHandler implements OnModuleInit {
     const targets = wasAvailable ? await this.broadcastTargets(origin) : [];
     for (const target of targets)
       target.send(copyStanza(stanza, { to: this.addressFor(origin, target) }));
-    for (const jid of origin.directedPresence) this.deliver(copyStanza(stanza, { to: jid }));
+    // Through the router: directed presence may have gone to a component (a MUC room).
+    const directed = [...origin.directedPresence];
     origin.directedPresence.clear();
+    for (const jid of directed) await this.router.route(copyStanza(stanza, { to: jid }), origin);
   }
 
   /** Available sessions of subscribed contacts, and of the user (the sender included). */
