@@ -43,6 +43,15 @@ export const configSchema = z
       requestsPerSecond: z.coerce.number().positive(),
       requestBurst: z.coerce.number().int().positive(),
     }),
+    xmpp: z.object({
+      domain: z.string().regex(/^[a-z0-9.-]+$/i, 'must be a DNS-style domain name'),
+      maxStanzaBytes: z.coerce.number().int().min(4096),
+      maxDepth: z.coerce.number().int().min(4).max(1000),
+      stanzasPerSecond: z.coerce.number().positive(),
+      stanzaBurst: z.coerce.number().int().positive(),
+      resumeSeconds: z.coerce.number().int().min(0),
+      maxOfflineMessages: z.coerce.number().int().min(0),
+    }),
     media: z.object({
       numWorkers: z.coerce.number().int().min(0),
       workerLogLevel: z.enum(['debug', 'warn', 'error', 'none']),

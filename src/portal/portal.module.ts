@@ -48,6 +48,6 @@ import { UsersService } from './users/users.service';
     MeetingsService,
     ApiKeysService,
   ],
-  exports: [JoinTokenService, ApiKeysService],
+  exports: [JoinTokenService, ApiKeysService, UsersService],
 })
 export class PortalModule {}

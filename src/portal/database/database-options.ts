@@ -10,6 +10,9 @@ import { CreateMeetings1764050000000 } from './migrations/1764050000000-create-m
 import { ApiKey } from '../api-keys/api-key.entity';
 import { MeetingSettings1764060000000 } from './migrations/1764060000000-meeting-settings';
 import { CreateApiKeys1764070000000 } from './migrations/1764070000000-create-api-keys';
+import { CreateXmppStorage1764080000000 } from './migrations/1764080000000-create-xmpp-storage';
+import { RosterItem } from '../../signaling/xmpp/roster/roster-item.entity';
+import { OfflineMessage } from '../../signaling/xmpp/message/offline-message.entity';
 
 const IN_MEMORY_SQLITE = ':memory:';
 
@@ -22,12 +25,13 @@ export function databaseOptions(database: AppConfig['database']): DataSourceOpti
     DataSourceOptions,
     'entities' | 'migrations' | 'migrationsRun' | 'synchronize' | 'logging'
   > = {
-    entities: [User, RefreshToken, Meeting, ApiKey],
+    entities: [User, RefreshToken, Meeting, ApiKey, RosterItem, OfflineMessage],
     migrations: [
       CreateUsers1764040000000,
       CreateMeetings1764050000000,
       MeetingSettings1764060000000,
       CreateApiKeys1764070000000,
+      CreateXmppStorage1764080000000,
     ],
     migrationsRun: true,
     synchronize: false,

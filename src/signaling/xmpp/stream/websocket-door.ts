@@ -1,0 +1,125 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { IncomingMessage, Server } from 'node:http';
+import { Duplex } from 'node:stream';
+import { Gauge } from 'prom-client';
+import { WebSocketServer } from 'ws';
+import { APP_CONFIG } from '../../../config/config.module';
+import { AppConfig } from '../../../config/config.schema';
+import type { Logger } from '../../../observability/logger';
+import { InjectLogger } from '../../../observability/logging.module';
+import { MetricsService } from '../../../observability/metrics.service';
+import { StanzaRouter } from '../core/stanza-router';
+import { XmppAccount } from '../core/xmpp-session';
+import { SaslAuthenticator } from '../sasl/sasl-authenticator';
+import { XmppAccounts } from '../sasl/xmpp-accounts';
+import { StreamManagement } from '../sm/stream-management';
+import { XmppStream } from './xmpp-stream';
+
+export const XMPP_WEBSOCKET_PATH = '/xmpp-websocket';
+
+/** How much larger than a stanza a WebSocket message may be before ws itself refuses it. */
+const WEBSOCKET_PAYLOAD_FACTOR = 4;
+/** Silent connections are pinged this often; one that misses a pong is dropped. */
+const HEARTBEAT_MS = 30_000;
+
+/**
+ * The XMPP door on the shard's HTTP server: WebSocket upgrades of /xmpp-websocket with
+ * the `xmpp` subprotocol (RFC 7395) become XmppStreams; every other upgrade (socket.io)
+ * is left alone.
+ */
+@Injectable()
+export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly wss: WebSocketServer;
+  private readonly streams = new Set<XmppStream>();
+  private server: Server | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+    this.upgrade(request, socket, head);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly router: StanzaRouter,
+    private readonly sasl: SaslAuthenticator,
+    private readonly accounts: XmppAccounts,
+    private readonly sm: StreamManagement,
+    @InjectLogger() private readonly logger: Logger,
+    metrics: MetricsService,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.xmpp.maxStanzaBytes * WEBSOCKET_PAYLOAD_FACTOR,
+      handleProtocols: (protocols) => (protocols.has('xmpp') ? 'xmpp' : false),
+    });
+    const streams = this.streams;
+    new Gauge({
+      name: 'videowindow_xmpp_connections',
+      help: 'Open XMPP WebSocket connections',
+      registers: [metrics.registry],
+      collect() {
+        this.set(streams.size);
+      },
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.server = this.adapterHost.httpAdapter.getHttpServer() as Server;
+    this.server.on('upgrade', this.onUpgrade);
+    this.heartbeat = setInterval(() => {
+      for (const stream of this.streams) stream.heartbeat();
+    }, HEARTBEAT_MS).unref();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.server?.off('upgrade', this.onUpgrade);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const session of this.router.allSessions()) session.end('shutdown');
+    for (const stream of this.streams) stream.fail('system-shutdown');
+    this.wss.close();
+  }
+
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer) {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== XMPP_WEBSOCKET_PATH) return;
+    const protocols = (request.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((protocol) => protocol.trim());
+    if (!protocols.includes('xmpp'))
+      return this.refuse(socket, 400, 'the xmpp WebSocket subprotocol is required');
+    let urlAccount: XmppAccount | null = null;
+    const token = url.searchParams.get('token');
+    if (token !== null) {
+      urlAccount = this.accounts.tokenAccount(token);
+      if (!urlAccount) return this.refuse(socket, 401, 'invalid or expired join token');
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      const stream = new XmppStream(
+        ws,
+        {
+          config: this.config.xmpp,
+          router: this.router,
+          sasl: this.sasl,
+          sm: this.sm,
+          logger: this.logger,
+        },
+        urlAccount,
+      );
+      this.streams.add(stream);
+      ws.on('close', () => this.streams.delete(stream));
+    });
+  }
+
+  private refuse(socket: Duplex, status: 400 | 401, reason: string) {
+    const title = status === 400 ? 'Bad Request' : 'Unauthorized';
+    socket.end(
+      `HTTP/1.1 ${status} ${title}\r\nContent-Type: text/plain\r\nConnection: close\r\n` +
+        `Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
+    );
+  }
+}

@@ -1,0 +1,49 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ObservabilityModule } from '../../observability/observability.module';
+import { PortalModule } from '../../portal/portal.module';
+import { SessionEstablishment } from './bind/session-establishment';
+import { StanzaRouter } from './core/stanza-router';
+import { ServiceDiscovery } from './disco/service-discovery';
+import { MessageHandler } from './message/message.handler';
+import { OfflineMessage } from './message/offline-message.entity';
+import { OfflineStore } from './message/offline-store';
+import { PingHandler } from './ping/ping.handler';
+import { PresenceHandler } from './presence/presence.handler';
+import { RosterItem } from './roster/roster-item.entity';
+import { RosterService } from './roster/roster.service';
+import { Subscriptions } from './roster/subscriptions';
+import { SaslAuthenticator } from './sasl/sasl-authenticator';
+import { XmppAccounts } from './sasl/xmpp-accounts';
+import { StreamManagement } from './sm/stream-management';
+import { WebSocketDoor } from './stream/websocket-door';
+
+/**
+ * The XMPP door: a small core (StanzaRouter) and one provider per concern, each
+ * registering its handlers on the router at start-up. Extensions such as MUC import this
+ * module and do the same with the exported router and service discovery.
+ */
+@Module({
+  imports: [
+    ObservabilityModule,
+    PortalModule,
+    TypeOrmModule.forFeature([RosterItem, OfflineMessage]),
+  ],
+  providers: [
+    StanzaRouter,
+    XmppAccounts,
+    SaslAuthenticator,
+    StreamManagement,
+    WebSocketDoor,
+    SessionEstablishment,
+    ServiceDiscovery,
+    PingHandler,
+    RosterService,
+    Subscriptions,
+    PresenceHandler,
+    OfflineStore,
+    MessageHandler,
+  ],
+  exports: [StanzaRouter, ServiceDiscovery, XmppAccounts],
+})
+export class XmppModule {}

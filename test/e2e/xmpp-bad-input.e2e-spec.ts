@@ -1,0 +1,161 @@
+/**
+ * Hostile input on the XMPP door, from a raw WebSocket: each case ends in the protocol's
+ * own error (a stream error, a stanza error or the WebSocket's close code) and a client
+ * that was connected all along keeps working.
+ */
+import { OPEN, rawGuest, rawXmpp, RawXmpp, saslAuth } from '../support/raw-xmpp';
+import { startShard, TestShard } from '../support/shard';
+import { connectXmpp, loadXmpp, XmppClient } from '../support/xmpp-client';
+
+const STREAM_ERROR = (condition: string) =>
+  new RegExp(`<stream:error[^>]*><${condition} xmlns="urn:ietf:params:xml:ns:xmpp-streams"`);
+
+describe('XMPP bad input', () => {
+  let shard: TestShard;
+  let service: string;
+  let bystander: XmppClient;
+
+  beforeAll(async () => {
+    shard = await startShard({
+      XMPP_MAX_STANZA_BYTES: '65536',
+      XMPP_MAX_DEPTH: '16',
+      XMPP_STANZAS_PER_SECOND: '20',
+      XMPP_STANZA_BURST: '100',
+    });
+    service = `${shard.baseUrl.replace('http', 'ws')}/xmpp-websocket`;
+    bystander = await connectXmpp({ service, domain: 'localhost', mechanism: 'ANONYMOUS' });
+  });
+
+  afterEach(async () => {
+    // The shard is healthy and the bystander's session still answers.
+    const { xml } = await loadXmpp();
+    const pong = await bystander.iqCaller.request(
+      xml('iq', { type: 'get', to: 'localhost' }, xml('ping', { xmlns: 'urn:xmpp:ping' })),
+    );
+    expect(pong.attrs.type).toBe('result');
+    expect((await fetch(`${shard.baseUrl}/health/live`)).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    await bystander.stop();
+    await shard.close();
+  });
+
+  const endsWith = async (raw: RawXmpp, condition: string) => {
+    await raw.waitFor(STREAM_ERROR(condition));
+    await raw.waitFor(/<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"\/>/);
+    expect(await raw.closed).toBe(1000);
+  };
+
+  it('refuses an entity-expansion bomb with restricted-xml', async () => {
+    const raw = await rawGuest(service);
+    const entities = Array.from(
+      { length: 9 },
+      (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i};`.repeat(10)}">`,
+    ).join('');
+    raw.send(
+      `<!DOCTYPE lolz [<!ENTITY lol0 "lol">${entities}]>` +
+        '<message xmlns="jabber:client" to="localhost"><body>&lol9;</body></message>',
+    );
+    await endsWith(raw, 'restricted-xml');
+  });
+
+  it('refuses an undefined entity and broken XML with not-well-formed', async () => {
+    const entity = await rawGuest(service);
+    entity.send('<message xmlns="jabber:client" to="localhost"><body>&lol9;</body></message>');
+    await endsWith(entity, 'not-well-formed');
+    const broken = await rawGuest(service);
+    broken.send('<message xmlns="jabber:client"><body>unclosed</message>');
+    await endsWith(broken, 'not-well-formed');
+  });
+
+  it('ends a stanza over the size limit with policy-violation, and 10 MB at the WebSocket', async () => {
+    const large = await rawGuest(service);
+    large.send(
+      `<message xmlns="jabber:client" to="localhost"><body>${'x'.repeat(70_000)}</body></message>`,
+    );
+    await endsWith(large, 'policy-violation');
+    const huge = await rawGuest(service);
+    huge.send(
+      `<message xmlns="jabber:client" to="localhost"><body>${'x'.repeat(10 * 1024 * 1024)}</body></message>`,
+    );
+    // RFC 6455 "message too big": the WebSocket layer refuses it before any parsing.
+    expect(await huge.closed).toBe(1009);
+  });
+
+  it('ends deep nesting with policy-violation', async () => {
+    const raw = await rawGuest(service);
+    raw.send(
+      `<message xmlns="jabber:client" to="localhost">${'<x>'.repeat(500)}${'</x>'.repeat(500)}</message>`,
+    );
+    await endsWith(raw, 'policy-violation');
+  });
+
+  it('ends a stanza flood with policy-violation', async () => {
+    const raw = await rawGuest(service);
+    for (let i = 0; i < 400; i++)
+      raw.send(`<presence xmlns="jabber:client" to="nobody@localhost/${i}"/>`);
+    await endsWith(raw, 'policy-violation');
+  });
+
+  it('answers bad JIDs with jid-malformed and keeps the stream', async () => {
+    const raw = await rawGuest(service);
+    raw.send('<message xmlns="jabber:client" id="m1" to="a@b@c"><body>x</body></message>');
+    await raw.waitFor(/id="m1"[^]*<jid-malformed xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/);
+    raw.send(
+      '<iq xmlns="jabber:client" type="get" id="p1" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>',
+    );
+    await raw.waitFor(/type="result"[^>]*id="p1"|id="p1"[^>]*type="result"/);
+    raw.close();
+  });
+
+  it('ends a stream opened for another domain with host-unknown', async () => {
+    const raw = await rawXmpp(service);
+    raw.send(OPEN('elsewhere.example'));
+    await endsWith(raw, 'host-unknown');
+  });
+
+  it('ends stanzas before authentication or before binding with not-authorized', async () => {
+    const early = await rawXmpp(service);
+    early.send(OPEN());
+    await early.waitFor(/<mechanisms/);
+    early.send('<message xmlns="jabber:client" to="someone@localhost"><body>hi</body></message>');
+    await endsWith(early, 'not-authorized');
+
+    const unbound = await rawXmpp(service);
+    unbound.send(OPEN());
+    await unbound.waitFor(/<mechanisms/);
+    unbound.send(saslAuth('ANONYMOUS', ''));
+    await unbound.waitFor(/<success/);
+    unbound.send(OPEN());
+    await unbound.waitFor(/<bind/);
+    unbound.send('<presence xmlns="jabber:client"/>');
+    await endsWith(unbound, 'not-authorized');
+  });
+
+  it('answers a resumption of an unknown session with <failed/>, and binding still works', async () => {
+    const raw = await rawXmpp(service);
+    raw.send(OPEN());
+    await raw.waitFor(/<mechanisms/);
+    raw.send(saslAuth('ANONYMOUS', ''));
+    await raw.waitFor(/<success/);
+    raw.send(OPEN());
+    await raw.waitFor(/<sm xmlns="urn:xmpp:sm:3"/);
+    raw.send('<resume xmlns="urn:xmpp:sm:3" previd="no-such-session" h="0"/>');
+    await raw.waitFor(/<failed xmlns="urn:xmpp:sm:3"><item-not-found/);
+    raw.send(
+      '<iq xmlns="jabber:client" type="set" id="b1"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></iq>',
+    );
+    await raw.waitFor(/id="b1"[^]*<jid>guest-/);
+    raw.close();
+  });
+
+  it('ends a stream with binary messages or one without <open/> first', async () => {
+    const binary = await rawXmpp(service);
+    binary.socket.send(Buffer.from(OPEN()));
+    await endsWith(binary, 'bad-format');
+    const noOpen = await rawXmpp(service);
+    noOpen.send('<presence xmlns="jabber:client"/>');
+    await endsWith(noOpen, 'invalid-namespace');
+  });
+});
