@@ -19,7 +19,6 @@ const DENIED_RANGES: [string, number, 'ipv4' | 'ipv6'][] = [
   ['240.0.0.0', 4, 'ipv4'], // reserved, broadcast
   ['::', 128, 'ipv6'], // unspecified
   ['::1', 128, 'ipv6'],
-  ['::ffff:0:0', 96, 'ipv6'], // IPv4-mapped: would bypass the IPv4 rules
   ['64:ff9b::', 96, 'ipv6'], // NAT64
   ['fc00::', 7, 'ipv6'], // unique local
   ['fe80::', 10, 'ipv6'], // link-local
@@ -47,6 +46,9 @@ export class PeerAddressPolicy {
     const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
     if (!family) return false;
     if (this.allowed.check(address, family)) return true;
+    // IPv4-mapped IPv6 (::ffff:a.b.c.d) would sidestep the IPv4 rules: refused outright.
+    // (Not a BlockList rule: BlockList also matches plain IPv4 addresses against it.)
+    if (family === 'ipv6' && /^(0{0,4}:){0,5}:?ffff:/i.test(address)) return false;
     return !this.denied.check(address, family);
   }
 }
