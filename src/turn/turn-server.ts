@@ -4,11 +4,11 @@
  * long-term mechanism with TURN REST API passwords derived from the shared secret.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createSocket, Socket as UdpSocket } from 'node:dgram';
+import { Socket as UdpSocket } from 'node:dgram';
 import { createServer, Server, Socket } from 'node:net';
 import { createServer as createTlsServer, Server as TlsServer } from 'node:tls';
 import type { Logger } from '../observability/logger';
-import { Allocation, bindUdp, OddPortError } from './allocation';
+import { Allocation, bindUdp, createUdpSocket, OddPortError } from './allocation';
 import { PeerAddressPolicy } from './peer-address-policy';
 import {
   Attr,
@@ -65,6 +65,11 @@ interface Credentials {
 
 const STREAM_BUFFER_LIMIT = 1 << 20;
 const RESERVATION_LIFETIME_MS = 30_000;
+/**
+ * All UDP clients share one socket: a large buffer rides out moments when the process
+ * is not scheduled (the kernel caps it at net.core.rmem_max / wmem_max).
+ */
+const SERVER_SOCKET_BUFFER_BYTES = 4 << 20;
 const isAddressInUse = (error: unknown) => (error as { code?: string }).code === 'EADDRINUSE';
 const udpKey = (address: string, port: number) => `${address}|${port}`;
 
@@ -99,7 +104,7 @@ export class TurnServer {
   async start(): Promise<void> {
     const { listenIp, port } = this.options;
     for (let attempt = 0; ; attempt++) {
-      const udp = createSocket({ type: 'udp4' });
+      const udp = createUdpSocket(SERVER_SOCKET_BUFFER_BYTES);
       const bound = await bindUdp(udp, port, listenIp);
       const tcp = createServer((socket) => this.acceptStream(socket, 'tcp'));
       try {
@@ -392,7 +397,7 @@ export class TurnServer {
    * with the returned RESERVATION-TOKEN, for 30 seconds.
    */
   private async reserve(port: number): Promise<Buffer> {
-    const socket = createSocket({ type: 'udp4' });
+    const socket = createUdpSocket();
     try {
       await bindUdp(socket, port, this.options.relayIp);
     } catch (error) {
