@@ -65,6 +65,7 @@ interface Credentials {
 
 const STREAM_BUFFER_LIMIT = 1 << 20;
 const RESERVATION_LIFETIME_MS = 30_000;
+const STREAM_IDLE_MS = 30_000;
 /**
  * All UDP clients share one socket: a large buffer rides out moments when the process
  * is not scheduled (the kernel caps it at net.core.rmem_max / wmem_max).
@@ -207,6 +208,10 @@ export class TurnServer {
       }
       if (pending.length > 0x10000 + 20) socket.destroy();
     });
+    // Connections that never allocate do not hold a connection slot for long.
+    socket.setTimeout(STREAM_IDLE_MS, () => {
+      if (!allocation) socket.destroy();
+    });
     socket.on('error', () => undefined);
     socket.on('close', () => {
       this.connections.delete(socket);
@@ -326,7 +331,8 @@ export class TurnServer {
     const existing = client.allocation();
     if (existing && !existing.isClosed) {
       const last = this.lastAllocate.get(existing);
-      if (last?.id.equals(message.transactionId)) return client.send(last.response);
+      if (!last) return; // still binding: a retransmission gets the answer on its way
+      if (last.id.equals(message.transactionId)) return client.send(last.response);
       return this.error(message, client, 437, 'Allocation Mismatch', credentials.key);
     }
     const transport = message.attributes.get(Attr.RequestedTransport);

@@ -221,6 +221,7 @@ describe('embedded TURN server alone: expiry, capacity and cleanup', () => {
     peerPort = await randomPort();
     peer = await startPeer('127.0.0.1', peerPort);
     server = await startStandaloneTurn({
+      LOG_LEVEL: 'debug',
       TURN_SECRET: SECRET,
       TURN_ALLOWED_PEER_RANGES: '127.0.0.1',
       // Short lifetimes: allocations the client leaves behind expire within seconds.
@@ -249,13 +250,16 @@ describe('embedded TURN server alone: expiry, capacity and cleanup', () => {
     expect(result.ok).toBe(true);
     expect(result.lost).toBe(0);
 
+    // Allocations the client left expire after 10 s; ports reserved for RTCP pairs
+    // (EVEN-PORT) that were never claimed after 30 s.
     expect(
       await waitFor(
         () => socketCount(server.pid),
         (count) => count === baseline,
+        45_000,
       ),
     ).toBe(baseline);
-  });
+  }, 90_000);
 
   it('refuses allocations beyond its total capacity with 508, then recovers', async () => {
     const baseline = socketCount(server.pid);
@@ -270,5 +274,9 @@ describe('embedded TURN server alone: expiry, capacity and cleanup', () => {
     ).toBe(baseline);
     const after = await relay(['-c', '-n', '5', '-m', '1']);
     expect(after.lost).toBe(0);
+
+    // Everything it logged, at debug level, names users but never the secret.
+    expect(server.output()).toMatch(/TURN allocation created/);
+    expect(server.output()).not.toContain(SECRET);
   });
 });
