@@ -113,10 +113,10 @@ export async function startStandaloneTurn(env: Record<string, string>): Promise<
   const lines: string[] = [];
   child.stderr!.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
   const listening = await new Promise<{ port: number; tlsPort?: number }>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no TURN server: ${lines.join('\n')}`)),
-      20_000,
-    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no TURN server: ${lines.join('\n')}`));
+    }, 20_000);
     child.once('exit', (code) =>
       reject(new Error(`TURN server exited ${code}: ${lines.join('\n')}`)),
     );
