@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { joinLatency } from './join-latency';
 import { portal } from './portal';
 import { signalingCapacity } from './signaling-capacity';
+import { turnBench } from './turn';
 
 export type Row = Record<string, string | number>;
 
@@ -35,6 +36,7 @@ const BENCHES: Record<string, Bench> = {
   'join-latency': joinLatency,
   'signaling-capacity': signalingCapacity,
   portal,
+  turn: turnBench,
 };
 
 const DEFAULT_RESULTS_DIR = join(__dirname, 'results');

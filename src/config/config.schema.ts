@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isAddressRange } from '../turn/peer-address-policy';
 
 export const DEVELOPMENT_JWT_SECRET = 'video-window-development-secret';
 
@@ -63,10 +64,27 @@ export const configSchema = z
       maxIncomingBitrate: z.coerce.number().int().positive(),
     }),
     turn: z.object({
-      mode: z.enum(['off', 'external']),
+      mode: z.enum(['off', 'embedded', 'external']),
       secret: z.string(),
       urls: z.array(z.string().regex(/^turns?:/, 'must be a turn: or turns: URL')),
       credentialTtlSeconds: z.coerce.number().int().positive(),
+      realm: z.string().min(1),
+      listenIp: z.ipv4(),
+      port: listenPort,
+      tlsPort: listenPort,
+      tlsCertFile: z.string(),
+      tlsKeyFile: z.string(),
+      relayIp: z.ipv4(),
+      publicAddress: z.string(),
+      defaultLifetimeSeconds: z.coerce.number().int().positive(),
+      maxLifetimeSeconds: z.coerce.number().int().positive(),
+      nonceLifetimeSeconds: z.coerce.number().int().positive(),
+      userQuota: z.coerce.number().int().positive(),
+      totalQuota: z.coerce.number().int().positive(),
+      maxAllocationKbps: z.coerce.number().int().min(0),
+      allowedPeerRanges: z.array(
+        z.string().refine(isAddressRange, 'must be an address or CIDR range'),
+      ),
     }),
     webhooks: z.object({
       urls: z.array(z.url({ protocol: /^https?$/ })),
@@ -101,9 +119,24 @@ export const configSchema = z
     message: 'production mode refuses the development secret: set JWT_SECRET',
     path: ['auth', 'jwtSecret'],
   })
-  .refine((c) => c.turn.mode === 'off' || (c.turn.secret.length >= 16 && c.turn.urls.length > 0), {
-    message: 'an external TURN server needs turn.secret (16+ characters) and turn.urls',
-    path: ['turn'],
+  .refine(
+    (c) => c.turn.mode !== 'external' || (c.turn.secret.length >= 16 && c.turn.urls.length > 0),
+    {
+      message: 'an external TURN server needs turn.secret (16+ characters) and turn.urls',
+      path: ['turn'],
+    },
+  )
+  .refine((c) => c.turn.secret === '' || c.turn.secret.length >= 16, {
+    message: 'must be empty (a random secret per start) or 16+ characters',
+    path: ['turn', 'secret'],
+  })
+  .refine((c) => (c.turn.tlsCertFile === '') === (c.turn.tlsKeyFile === ''), {
+    message: 'set both TURN_TLS_CERT_FILE and TURN_TLS_KEY_FILE, or neither',
+    path: ['turn', 'tlsKeyFile'],
+  })
+  .refine((c) => c.turn.defaultLifetimeSeconds <= c.turn.maxLifetimeSeconds, {
+    message: 'must not be greater than turn.maxLifetimeSeconds',
+    path: ['turn', 'defaultLifetimeSeconds'],
   })
   .refine((c) => c.webhooks.urls.length === 0 || c.webhooks.secret.length >= 16, {
     message: 'webhook URLs need a signing secret of 16+ characters: set WEBHOOK_SECRET',

@@ -34,8 +34,9 @@ function parseEnvValue(name: string, raw: string): unknown {
       throw new ConfigError(`${name}: expected a JSON array of {urls, username?, credential?}`);
     }
   }
-  if (name === 'TURN_URLS' || name === 'WEBHOOK_URLS')
-    return raw.split(',').map((url) => url.trim());
+  if (name === 'TURN_URLS' || name === 'TURN_ALLOWED_PEER_RANGES' || name === 'WEBHOOK_URLS') {
+    return raw.split(',').map((item) => item.trim());
+  }
   if (raw === 'true' || raw === 'false') return raw === 'true';
   return raw;
 }

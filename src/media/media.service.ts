@@ -1,22 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import { networkInterfaces } from 'node:os';
 import type { types } from 'mediasoup';
+import { detectAnnouncedAddress } from '../config/announced-address';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { DomainError } from '../conference/domain-error';
 import { MediaEvents } from './media-events';
 import { RoomMedia, TransportOptions } from './room-media';
 import { WorkerPool } from './worker-pool.service';
-
-/** The first non-internal IPv4 address of this host, or loopback when it has none. */
-export function detectAnnouncedAddress(): string {
-  for (const addresses of Object.values(networkInterfaces())) {
-    const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
-    if (found) return found.address;
-  }
-  return '127.0.0.1';
-}
 
 /** Owns one RoomMedia (one router) per room that has media on this shard. */
 @Injectable()

@@ -1,6 +1,13 @@
 import { Module } from '@nestjs/common';
+import { ObservabilityModule } from '../observability/observability.module';
+import { EmbeddedTurnService } from './embedded-turn.service';
 import { TurnController } from './turn.controller';
 import { TurnService } from './turn.service';
 
-@Module({ controllers: [TurnController], providers: [TurnService], exports: [TurnService] })
+@Module({
+  imports: [ObservabilityModule],
+  controllers: [TurnController],
+  providers: [TurnService, EmbeddedTurnService],
+  exports: [TurnService],
+})
 export class TurnModule {}

@@ -75,6 +75,17 @@ describe('npm run bench', () => {
     expect(progress).toContain('done');
   });
 
+  it('turn --tiny: Video Window and coturn relay the same messages, and both are measured', async () => {
+    const { report, progress } = await runTiny('turn');
+    expect(report.rows.map((row) => row.server)).toEqual(['Video Window', 'coturn']);
+    for (const row of report.rows) {
+      expect(row).toMatchObject({ 'packets relayed': 80, 'loss %': 0 });
+      expect(row['peak sockets']).toBeGreaterThan(0);
+      expect(typeof row['server CPU s']).toBe('number');
+    }
+    expect(progress.some((line) => line.startsWith('packets per CPU-second'))).toBe(true);
+  });
+
   it('names the known benches when asked for an unknown one', async () => {
     await expect(runBench('no-such-bench', [], { resultsDir })).rejects.toThrow(/join-latency/);
   });

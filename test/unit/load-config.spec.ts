@@ -27,6 +27,26 @@ describe('loadConfig', () => {
     expect(() => load({ ICE_SERVERS: '[oops' })).toThrow(/ICE_SERVERS: expected a JSON array/);
   });
 
+  it('runs the embedded TURN server by default and checks its settings', () => {
+    const turn = load({}).turn;
+    expect(turn).toMatchObject({ mode: 'embedded', port: 3478, secret: '', allowedPeerRanges: [] });
+    expect(turn.defaultLifetimeSeconds).toBe(600);
+    expect(load({ TURN_ALLOWED_PEER_RANGES: '127.0.0.1/32, ::1' }).turn.allowedPeerRanges).toEqual([
+      '127.0.0.1/32',
+      '::1',
+    ]);
+    expect(() => load({ TURN_ALLOWED_PEER_RANGES: '10.0.0.0/33' })).toThrow(
+      /turn.allowedPeerRanges.0: must be an address or CIDR range/,
+    );
+    expect(() => load({ TURN_TLS_CERT_FILE: '/tmp/cert.pem' })).toThrow(
+      /set both TURN_TLS_CERT_FILE and TURN_TLS_KEY_FILE/,
+    );
+    expect(() => load({ TURN_SECRET: 'short' })).toThrow(/turn.secret: must be empty/);
+    expect(() =>
+      load({ TURN_DEFAULT_LIFETIME_SECONDS: '900', TURN_MAX_LIFETIME_SECONDS: '600' }),
+    ).toThrow(/turn.defaultLifetimeSeconds: must not be greater/);
+  });
+
   it('names every invalid setting', () => {
     expect(() => load({ PORT: 'eighty', LOG_LEVEL: 'loud' })).toThrow(ConfigError);
     expect(() => load({ PORT: 'eighty', LOG_LEVEL: 'loud' })).toThrow(

@@ -55,6 +55,8 @@ export interface CallOptions {
   displayName?: string;
   token?: string;
   password?: string;
+  /** Relay all media through the TURN servers handed out (iceTransportPolicy 'relay'). */
+  relayOnly?: boolean;
 }
 
 export interface ReceiveStats {
@@ -351,7 +353,11 @@ export class Call {
   ): Promise<msc.Transport> {
     const params = await this.signaling.request('createWebRtcTransport', { direction });
     if (session.closed) throw new Error('left the room');
-    const options: msc.TransportOptions = { ...params, iceServers };
+    const options: msc.TransportOptions = {
+      ...params,
+      iceServers,
+      iceTransportPolicy: this.options.relayOnly ? 'relay' : 'all',
+    };
     const transport =
       direction === 'send'
         ? session.device.createSendTransport(options)

@@ -68,7 +68,7 @@ async function enterRoom(room: string, params: URLSearchParams) {
   }
 
   const call: Call = new Call(
-    { room, displayName, token },
+    { room, displayName, token, relayOnly: params.get('relay') === '1' },
     {
       phase: (phase, detail) => {
         view.phase(phase);

@@ -1,0 +1,218 @@
+import { randomBytes } from 'node:crypto';
+import { createSocket, RemoteInfo, Socket } from 'node:dgram';
+import { Attr, Class, Method, StunBuilder, TransportAddress } from './stun-message';
+
+export const PERMISSION_LIFETIME_MS = 300_000;
+export const CHANNEL_LIFETIME_MS = 600_000;
+
+/** Sends a framed message to the allocation's client over its own transport. */
+export type ClientSender = (message: Buffer) => void;
+
+interface Channel {
+  number: number;
+  peer: TransportAddress;
+  expiresAt: number;
+}
+
+/** Token bucket over relayed bytes, both directions together. */
+class ByteBudget {
+  private tokens: number;
+  private last = Date.now();
+
+  constructor(private readonly bytesPerSecond: number) {
+    this.tokens = bytesPerSecond; // one second of burst
+  }
+
+  take(bytes: number): boolean {
+    if (this.bytesPerSecond <= 0) return true;
+    const now = Date.now();
+    if (now !== this.last) {
+      this.tokens = Math.min(
+        this.bytesPerSecond,
+        this.tokens + ((now - this.last) * this.bytesPerSecond) / 1000,
+      );
+      this.last = now;
+    }
+    if (this.tokens < bytes) return false;
+    this.tokens -= bytes;
+    return true;
+  }
+}
+
+const peerKey = (address: string, port: number) => `${address}|${port}`;
+
+/**
+ * One TURN allocation: a relay socket, its permissions and channel bindings, and its
+ * lifetime. Relays peer datagrams to the client as ChannelData or Data indications.
+ */
+export class Allocation {
+  readonly relay: Socket;
+  relayedAddress!: TransportAddress;
+  private readonly permissions = new Map<string, number>();
+  private readonly channels = new Map<number, Channel>();
+  private readonly channelsByPeer = new Map<string, Channel>();
+  private readonly budget: ByteBudget;
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly user: string,
+    private readonly sendToClient: ClientSender,
+    private readonly framedForStream: boolean,
+    bytesPerSecond: number,
+    private readonly onExpired: (allocation: Allocation) => void,
+    /** A relay socket already bound (a reserved port), or none to bind one. */
+    reserved?: Socket,
+  ) {
+    this.budget = new ByteBudget(bytesPerSecond);
+    this.relay = reserved ?? createUdpSocket();
+    this.relay.on('message', (data, rinfo) => this.fromPeer(data, rinfo));
+    this.relay.on('error', () => this.close());
+  }
+
+  /**
+   * Binds the relay socket on `address` (unless it came bound), announced as
+   * `advertised`. With `even`, an odd port throws OddPortError: dgram sockets cannot
+   * rebind, so the caller retries with a new allocation.
+   */
+  async bind(address: string, advertised: string, even: boolean): Promise<void> {
+    const bound = (() => {
+      try {
+        return this.relay.address().port;
+      } catch {
+        return 0;
+      }
+    })();
+    const port = bound || (await bindUdp(this.relay, 0, address));
+    if (even && port % 2 !== 0) throw new OddPortError();
+    this.relayedAddress = { address: advertised, port };
+  }
+
+  /** (Re)starts the lifetime; 0 ends the allocation now. */
+  setLifetime(seconds: number) {
+    clearTimeout(this.timer);
+    if (seconds <= 0) return this.close();
+    this.timer = setTimeout(() => {
+      this.close();
+      this.onExpired(this);
+    }, seconds * 1000);
+    this.timer.unref();
+  }
+
+  permit(address: string, now = Date.now()) {
+    this.permissions.set(address, now + PERMISSION_LIFETIME_MS);
+  }
+
+  private permitted(address: string, now: number): boolean {
+    const expiresAt = this.permissions.get(address);
+    if (expiresAt === undefined) return false;
+    if (expiresAt > now) return true;
+    this.permissions.delete(address);
+    return false;
+  }
+
+  /**
+   * Binds (or refreshes) channel `number` to `peer`. False when either is already
+   * bound to something else (RFC 8656 12.2: 400).
+   */
+  bindChannel(number: number, peer: TransportAddress, now = Date.now()): boolean {
+    const key = peerKey(peer.address, peer.port);
+    const byNumber = this.channels.get(number);
+    const byPeer = this.channelsByPeer.get(key);
+    if (byNumber && byNumber.expiresAt <= now) this.unbind(byNumber);
+    if (byPeer && byPeer.expiresAt <= now) this.unbind(byPeer);
+    const current = this.channels.get(number);
+    if (current !== this.channelsByPeer.get(key)) return false;
+    const channel = current ?? { number, peer, expiresAt: 0 };
+    channel.expiresAt = now + CHANNEL_LIFETIME_MS;
+    this.channels.set(number, channel);
+    this.channelsByPeer.set(key, channel);
+    this.permit(peer.address, now);
+    return true;
+  }
+
+  private unbind(channel: Channel) {
+    this.channels.delete(channel.number);
+    this.channelsByPeer.delete(peerKey(channel.peer.address, channel.peer.port));
+  }
+
+  /** A Send indication's payload, or a ChannelData message's, towards a peer. */
+  toPeer(peer: TransportAddress, data: Buffer) {
+    const now = Date.now();
+    if (this.closed || !this.permitted(peer.address, now) || !this.budget.take(data.length)) return;
+    this.relay.send(data, peer.port, peer.address);
+  }
+
+  channelToPeer(number: number, data: Buffer) {
+    const channel = this.channels.get(number);
+    if (!channel) return;
+    if (channel.expiresAt <= Date.now()) return this.unbind(channel);
+    this.toPeer(channel.peer, data);
+  }
+
+  private fromPeer(data: Buffer, rinfo: RemoteInfo) {
+    const now = Date.now();
+    if (!this.permitted(rinfo.address, now) || !this.budget.take(data.length)) return;
+    const channel = this.channelsByPeer.get(peerKey(rinfo.address, rinfo.port));
+    if (channel && channel.expiresAt > now) {
+      const padded = this.framedForStream ? (data.length + 3) & ~3 : data.length;
+      const message = Buffer.allocUnsafe(4 + padded);
+      message.writeUInt16BE(channel.number, 0);
+      message.writeUInt16BE(data.length, 2);
+      data.copy(message, 4);
+      message.fill(0, 4 + data.length);
+      this.sendToClient(message);
+      return;
+    }
+    const indication = new StunBuilder(Method.Data, Class.Indication, randomBytes(12))
+      .addXorAddress(Attr.XorPeerAddress, { address: rinfo.address, port: rinfo.port })
+      .add(Attr.Data, data)
+      .build();
+    this.sendToClient(indication);
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.relay.removeAllListeners('message');
+    try {
+      this.relay.close();
+    } catch {
+      // never bound
+    }
+  }
+
+  get isClosed() {
+    return this.closed;
+  }
+}
+
+export class OddPortError extends Error {}
+
+/**
+ * Addresses here are always IP literals: answering the lookup at once spares every
+ * datagram sent a trip through dns.lookup and process.nextTick (a measurable share of
+ * the relay's CPU time).
+ */
+const literalLookup = (address: string, _family: unknown, callback: (...args: unknown[]) => void) =>
+  callback(null, address, 4);
+
+export const createUdpSocket = (bufferBytes?: number) =>
+  createSocket({
+    type: 'udp4',
+    lookup: literalLookup as never,
+    recvBufferSize: bufferBytes,
+    sendBufferSize: bufferBytes,
+  });
+
+export function bindUdp(socket: Socket, port: number, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, address, () => {
+      socket.off('error', reject);
+      resolve(socket.address().port);
+    });
+  });
+}

@@ -1,0 +1,590 @@
+/**
+ * The embedded TURN/STUN server (RFC 5389/8489 STUN, RFC 5766/8656 TURN with UDP
+ * relaying) over UDP, TCP (same port, RFC 5766 framing) and TLS. Authentication is the
+ * long-term mechanism with TURN REST API passwords derived from the shared secret.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Socket as UdpSocket } from 'node:dgram';
+import { createServer, Server, Socket } from 'node:net';
+import { createServer as createTlsServer, Server as TlsServer } from 'node:tls';
+import type { Logger } from '../observability/logger';
+import { Allocation, bindUdp, createUdpSocket, OddPortError } from './allocation';
+import { PeerAddressPolicy } from './peer-address-policy';
+import {
+  Attr,
+  Class,
+  decode,
+  framedLength,
+  integrityValid,
+  isChannelData,
+  longTermKey,
+  Method,
+  StunBuilder,
+  StunMessage,
+  TransportAddress,
+} from './stun-message';
+
+export interface TurnServerOptions {
+  listenIp: string;
+  /** UDP and TCP port; 0 picks a free one for both. */
+  port: number;
+  tls?: { port: number; cert: Buffer; key: Buffer };
+  /** Address relay sockets bind to, and the address announced for them. */
+  relayIp: string;
+  relayAnnouncedIp: string;
+  realm: string;
+  secret: string;
+  defaultLifetimeSeconds: number;
+  maxLifetimeSeconds: number;
+  nonceLifetimeSeconds: number;
+  userQuota: number;
+  totalQuota: number;
+  /** Per allocation, both directions; 0: unlimited. */
+  maxBitsPerSecond: number;
+  allowedPeerRanges: string[];
+  logger: Logger;
+}
+
+type TransportKind = 'udp' | 'tcp' | 'tls';
+
+/** Where a request came from and how to answer it. */
+interface Client {
+  kind: TransportKind;
+  remote: TransportAddress;
+  send(message: Buffer): void;
+  allocation(): Allocation | undefined;
+  attach(allocation: Allocation): void;
+  detach(allocation: Allocation): void;
+}
+
+interface Credentials {
+  username: string;
+  user: string;
+  key: Buffer;
+}
+
+const STREAM_BUFFER_LIMIT = 1 << 20;
+const RESERVATION_LIFETIME_MS = 30_000;
+const STREAM_IDLE_MS = 30_000;
+/**
+ * All UDP clients share one socket: a large buffer rides out moments when the process
+ * is not scheduled (the kernel caps it at net.core.rmem_max / wmem_max).
+ */
+const SERVER_SOCKET_BUFFER_BYTES = 4 << 20;
+const isAddressInUse = (error: unknown) => (error as { code?: string }).code === 'EADDRINUSE';
+const udpKey = (address: string, port: number) => `${address}|${port}`;
+
+export class TurnServer {
+  private udp?: UdpSocket;
+  private tcp?: Server;
+  private tls?: TlsServer;
+  private readonly connections = new Set<Socket>();
+  private readonly udpAllocations = new Map<string, Allocation>();
+  private readonly allocations = new Set<Allocation>();
+  private readonly perUser = new Map<string, number>();
+  private readonly keys = new Map<string, Buffer>();
+  private readonly nonceKey = randomBytes(32);
+  private readonly policy: PeerAddressPolicy;
+  private readonly lastAllocate = new WeakMap<Allocation, { id: Buffer; response: Buffer }>();
+  private readonly clients = new WeakMap<Allocation, Client>();
+  private readonly reservations = new Map<string, { socket: UdpSocket; timer: NodeJS.Timeout }>();
+  private allocationCounter = 0;
+  port = 0;
+  /** 0 when TLS is off. */
+  tlsPort = 0;
+  refreshCount = 0;
+
+  constructor(private readonly options: TurnServerOptions) {
+    this.policy = new PeerAddressPolicy(options.allowedPeerRanges);
+  }
+
+  get allocationCount() {
+    return this.allocations.size;
+  }
+
+  async start(): Promise<void> {
+    const { listenIp, port } = this.options;
+    for (let attempt = 0; ; attempt++) {
+      const udp = createUdpSocket(SERVER_SOCKET_BUFFER_BYTES);
+      const bound = await bindUdp(udp, port, listenIp);
+      const tcp = createServer((socket) => this.acceptStream(socket, 'tcp'));
+      try {
+        await listen(tcp, bound, listenIp);
+      } catch (error) {
+        udp.close();
+        if (port !== 0 || attempt >= 10) throw error;
+        continue;
+      }
+      this.udp = udp;
+      this.tcp = tcp;
+      this.port = bound;
+      break;
+    }
+    this.udp.on('message', (message, rinfo) => this.fromUdp(message, rinfo.address, rinfo.port));
+    this.udp.on('error', (error) => this.options.logger.error({ err: error }, 'TURN UDP error'));
+    const { tls } = this.options;
+    if (tls) {
+      this.tls = createTlsServer({ cert: tls.cert, key: tls.key }, (socket) =>
+        this.acceptStream(socket, 'tls'),
+      );
+      await listen(this.tls, tls.port, listenIp);
+      this.tlsPort = (this.tls.address() as { port: number }).port;
+    }
+    const maxConnections = this.options.totalQuota * 2 + 16;
+    this.tcp!.maxConnections = maxConnections;
+    if (this.tls) this.tls.maxConnections = maxConnections;
+  }
+
+  async stop(): Promise<void> {
+    for (const allocation of this.allocations) allocation.close();
+    this.allocations.clear();
+    this.udpAllocations.clear();
+    this.perUser.clear();
+    for (const socket of this.connections) socket.destroy();
+    for (const { socket, timer } of this.reservations.values()) {
+      clearTimeout(timer);
+      socket.close();
+    }
+    this.reservations.clear();
+    this.udp?.close();
+    await Promise.all(
+      [this.tcp, this.tls].map(
+        (server) => server && new Promise((resolve) => server.close(() => resolve(undefined))),
+      ),
+    );
+  }
+
+  private fromUdp(message: Buffer, address: string, port: number) {
+    const key = udpKey(address, port);
+    if (isChannelData(message)) {
+      const payload = channelPayload(message);
+      if (payload) this.udpAllocations.get(key)?.channelToPeer(message.readUInt16BE(0), payload);
+      return;
+    }
+    this.handle(message, {
+      kind: 'udp',
+      remote: { address, port },
+      send: (reply) => this.udp?.send(reply, port, address),
+      allocation: () => this.udpAllocations.get(key),
+      attach: (allocation) => this.udpAllocations.set(key, allocation),
+      detach: (allocation) => {
+        if (this.udpAllocations.get(key) === allocation) this.udpAllocations.delete(key);
+      },
+    });
+  }
+
+  private acceptStream(socket: Socket, kind: 'tcp' | 'tls') {
+    this.connections.add(socket);
+    socket.setNoDelay(true);
+    let allocation: Allocation | undefined;
+    const client: Client = {
+      kind,
+      remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+      send: (message) => {
+        // A stalled client loses datagrams, as it would over UDP, instead of our memory.
+        if (socket.writableLength < STREAM_BUFFER_LIMIT) socket.write(message);
+      },
+      allocation: () => allocation,
+      attach: (created) => (allocation = created),
+      detach: (released) => {
+        if (allocation === released) allocation = undefined;
+      },
+    };
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      for (;;) {
+        if (pending.length >= 1 && (pending[0] & 0x80) !== 0) return socket.destroy();
+        const length = framedLength(pending);
+        if (length === 0) break;
+        const message = pending.subarray(0, length);
+        pending = pending.subarray(length);
+        if (isChannelData(message)) {
+          const payload = channelPayload(message);
+          if (payload) allocation?.channelToPeer(message.readUInt16BE(0), payload);
+        } else {
+          this.handle(message, client);
+        }
+      }
+      if (pending.length > 0x10000 + 20) socket.destroy();
+    });
+    // Connections that never allocate do not hold a connection slot for long.
+    socket.setTimeout(STREAM_IDLE_MS, () => {
+      if (!allocation) socket.destroy();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.connections.delete(socket);
+      if (allocation) this.release(allocation);
+    });
+  }
+
+  private handle(raw: Buffer, client: Client) {
+    const message = decode(raw);
+    if (!message) return;
+    if (message.cls === Class.Indication) return this.indication(message, client);
+    if (message.cls !== Class.Request) return;
+    if (message.method === Method.Binding) {
+      if (message.unknown.length) return this.replyUnknown(message, client);
+      const reply = new StunBuilder(Method.Binding, Class.Success, message.transactionId)
+        .addXorAddress(Attr.XorMappedAddress, client.remote)
+        .build(undefined, message.hasFingerprint);
+      return client.send(reply);
+    }
+    const credentials = this.authenticate(message, client);
+    if (!credentials) return;
+    if (message.unknown.length) return this.replyUnknown(message, client, credentials.key);
+    switch (message.method) {
+      case Method.Allocate:
+        return void this.allocate(message, client, credentials);
+      case Method.Refresh:
+        return this.refresh(message, client, credentials);
+      case Method.CreatePermission:
+        return this.createPermission(message, client, credentials);
+      case Method.ChannelBind:
+        return this.channelBind(message, client, credentials);
+      default:
+        return this.error(message, client, 400, 'Bad Request', credentials.key);
+    }
+  }
+
+  private indication(message: StunMessage, client: Client) {
+    if (message.method !== Method.Send || message.unknown.length) return;
+    const data = message.attributes.get(Attr.Data);
+    const [peer] = message.peerAddresses;
+    if (data && peer) client.allocation()?.toPeer(peer, data);
+  }
+
+  // --- authentication (RFC 5389 10.2, TURN REST API passwords) ---
+
+  private authenticate(message: StunMessage, client: Client): Credentials | undefined {
+    const { realm } = this.options;
+    const challenge = (code: number, reason: string) => {
+      const reply = new StunBuilder(message.method, Class.Error, message.transactionId)
+        .addError(code, reason)
+        .addString(Attr.Realm, realm)
+        .addString(Attr.Nonce, this.nonce(client))
+        .build(undefined, message.hasFingerprint);
+      client.send(reply);
+      return undefined;
+    };
+    if (message.integrityOffset < 0) return challenge(401, 'Unauthorized');
+    const username = message.attributes.get(Attr.Username)?.toString('utf8');
+    const nonce = message.attributes.get(Attr.Nonce)?.toString('utf8');
+    if (!username || !nonce || !message.attributes.has(Attr.Realm)) {
+      this.error(message, client, 400, 'Bad Request');
+      return undefined;
+    }
+    if (!this.nonceValid(nonce, client)) return challenge(438, 'Stale Nonce');
+    const separator = username.indexOf(':');
+    const expiry = Number(username.slice(0, separator));
+    if (separator < 1 || !(expiry * 1000 > Date.now())) return challenge(401, 'Unauthorized');
+    const key = this.keyFor(username);
+    if (!integrityValid(message, key)) return challenge(401, 'Unauthorized');
+    return { username, user: username.slice(separator + 1), key };
+  }
+
+  private keyFor(username: string): Buffer {
+    let key = this.keys.get(username);
+    if (!key) {
+      const password = createHmac('sha1', this.options.secret).update(username).digest('base64');
+      key = longTermKey(username, this.options.realm, password);
+      if (this.keys.size >= 10_000) this.keys.clear();
+      this.keys.set(username, key);
+    }
+    return key;
+  }
+
+  /** Stateless nonce: its expiry, signed together with the client's address. */
+  private nonce(client: Client): string {
+    const expiry = (Math.floor(Date.now() / 1000) + this.options.nonceLifetimeSeconds).toString(16);
+    return `${expiry}.${this.nonceSignature(expiry, client)}`;
+  }
+
+  private nonceSignature(expiry: string, client: Client): string {
+    return createHmac('sha256', this.nonceKey)
+      .update(`${expiry}|${client.kind}|${client.remote.address}`)
+      .digest('hex')
+      .slice(0, 24);
+  }
+
+  private nonceValid(nonce: string, client: Client): boolean {
+    const [expiry, signature] = nonce.split('.');
+    if (!expiry || !signature || signature.length !== 24) return false;
+    const expected = Buffer.from(this.nonceSignature(expiry, client));
+    if (!timingSafeEqual(expected, Buffer.from(signature))) return false;
+    return parseInt(expiry, 16) * 1000 > Date.now();
+  }
+
+  // --- TURN methods ---
+
+  private lifetimeOf(message: StunMessage): number {
+    const { defaultLifetimeSeconds, maxLifetimeSeconds } = this.options;
+    const requested = message.attributes.get(Attr.Lifetime);
+    if (!requested || requested.length !== 4) return defaultLifetimeSeconds;
+    const seconds = requested.readUInt32BE(0);
+    if (seconds === 0) return 0;
+    return Math.max(defaultLifetimeSeconds, Math.min(seconds, maxLifetimeSeconds));
+  }
+
+  private async allocate(message: StunMessage, client: Client, credentials: Credentials) {
+    const existing = client.allocation();
+    if (existing && !existing.isClosed) {
+      const last = this.lastAllocate.get(existing);
+      if (!last) return; // still binding: a retransmission gets the answer on its way
+      if (last.id.equals(message.transactionId)) return client.send(last.response);
+      return this.error(message, client, 437, 'Allocation Mismatch', credentials.key);
+    }
+    const transport = message.attributes.get(Attr.RequestedTransport);
+    if (!transport || transport.length !== 4) {
+      return this.error(message, client, 400, 'Bad Request', credentials.key);
+    }
+    if (transport[0] !== 17) {
+      return this.error(message, client, 442, 'Unsupported Transport Protocol', credentials.key);
+    }
+    const family = message.attributes.get(Attr.RequestedAddressFamily);
+    if (family && family[0] !== 0x01) {
+      return family[0] === 0x02
+        ? this.error(message, client, 440, 'Address Family not Supported', credentials.key)
+        : this.error(message, client, 400, 'Bad Request', credentials.key);
+    }
+    const evenPort = message.attributes.get(Attr.EvenPort);
+    const token = message.attributes.get(Attr.ReservationToken);
+    if (evenPort && token) return this.error(message, client, 400, 'Bad Request', credentials.key);
+    const reserved = token && this.takeReservation(token);
+    if (token && !reserved) {
+      return this.error(message, client, 508, 'Insufficient Capacity', credentials.key);
+    }
+    const reserveNext = !!evenPort && (evenPort[0] & 0x80) !== 0;
+    const { userQuota, totalQuota } = this.options;
+    if ((this.perUser.get(credentials.user) ?? 0) >= userQuota) {
+      return this.error(message, client, 486, 'Allocation Quota Reached', credentials.key);
+    }
+    if (this.allocations.size >= totalQuota) {
+      return this.error(message, client, 508, 'Insufficient Capacity', credentials.key);
+    }
+    const lifetime = this.lifetimeOf(message) || this.options.defaultLifetimeSeconds;
+
+    let allocation: Allocation | undefined;
+    let reservation: Buffer | undefined;
+    for (let attempt = 0; !allocation; attempt++) {
+      const candidate = this.newAllocation(client, credentials.user, reserved || undefined);
+      try {
+        const { relayIp, relayAnnouncedIp } = this.options;
+        await candidate.bind(relayIp, relayAnnouncedIp, !!evenPort);
+        if (reserveNext) reservation = await this.reserve(candidate.relayedAddress.port + 1);
+        allocation = candidate;
+      } catch (error) {
+        this.release(candidate);
+        const retry = error instanceof OddPortError || isAddressInUse(error);
+        if (!retry || reserved || attempt >= 32) {
+          return this.error(message, client, 508, 'Insufficient Capacity', credentials.key);
+        }
+      }
+    }
+    if (allocation.isClosed) return; // the client went away meanwhile
+    allocation.setLifetime(lifetime);
+    const builder = new StunBuilder(Method.Allocate, Class.Success, message.transactionId)
+      .addXorAddress(Attr.XorRelayedAddress, allocation.relayedAddress)
+      .addUInt32(Attr.Lifetime, lifetime)
+      .addXorAddress(Attr.XorMappedAddress, client.remote);
+    if (reservation) builder.add(Attr.ReservationToken, reservation);
+    const response = builder.build(credentials.key, message.hasFingerprint);
+    this.lastAllocate.set(allocation, { id: Buffer.from(message.transactionId), response });
+    this.options.logger.debug(
+      { user: credentials.user, transport: client.kind, relayPort: allocation.relayedAddress.port },
+      'TURN allocation created',
+    );
+    client.send(response);
+  }
+
+  /**
+   * EVEN-PORT with the R bit (RFC 5766 6.2): holds the next port for a later Allocate
+   * with the returned RESERVATION-TOKEN, for 30 seconds.
+   */
+  private async reserve(port: number): Promise<Buffer> {
+    const socket = createUdpSocket();
+    try {
+      await bindUdp(socket, port, this.options.relayIp);
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+    const token = randomBytes(8);
+    const key = token.toString('hex');
+    const timer = setTimeout(() => {
+      this.reservations.delete(key);
+      socket.close();
+    }, RESERVATION_LIFETIME_MS);
+    timer.unref();
+    this.reservations.set(key, { socket, timer });
+    return token;
+  }
+
+  private takeReservation(token: Buffer): UdpSocket | undefined {
+    const key = token.toString('hex');
+    const reservation = this.reservations.get(key);
+    if (!reservation) return undefined;
+    this.reservations.delete(key);
+    clearTimeout(reservation.timer);
+    return reservation.socket;
+  }
+
+  /** Registers an allocation at once, so that quotas count it while it binds. */
+  private newAllocation(client: Client, user: string, reserved?: UdpSocket): Allocation {
+    const allocation = new Allocation(
+      String(++this.allocationCounter),
+      user,
+      (message) => client.send(message),
+      client.kind !== 'udp',
+      this.options.maxBitsPerSecond / 8,
+      (expired) => this.release(expired),
+      reserved,
+    );
+    this.allocations.add(allocation);
+    this.perUser.set(user, (this.perUser.get(user) ?? 0) + 1);
+    client.attach(allocation);
+    this.clients.set(allocation, client);
+    return allocation;
+  }
+
+  private release(allocation: Allocation) {
+    allocation.close();
+    if (!this.allocations.delete(allocation)) return;
+    const left = (this.perUser.get(allocation.user) ?? 1) - 1;
+    if (left > 0) this.perUser.set(allocation.user, left);
+    else this.perUser.delete(allocation.user);
+    this.clients.get(allocation)?.detach(allocation);
+    this.options.logger.debug({ user: allocation.user }, 'TURN allocation released');
+  }
+
+  /** The client's allocation, or an error answer (437 none, 441 another user's). */
+  private ownAllocation(message: StunMessage, client: Client, credentials: Credentials) {
+    const allocation = client.allocation();
+    if (!allocation || allocation.isClosed) {
+      this.error(message, client, 437, 'Allocation Mismatch', credentials.key);
+      return undefined;
+    }
+    if (allocation.user !== credentials.user) {
+      this.error(message, client, 441, 'Wrong Credentials', credentials.key);
+      return undefined;
+    }
+    return allocation;
+  }
+
+  private refresh(message: StunMessage, client: Client, credentials: Credentials) {
+    const allocation = this.ownAllocation(message, client, credentials);
+    if (!allocation) return;
+    const lifetime = this.lifetimeOf(message);
+    if (lifetime === 0) this.release(allocation);
+    else {
+      allocation.setLifetime(lifetime);
+      this.refreshCount++;
+    }
+    client.send(
+      new StunBuilder(Method.Refresh, Class.Success, message.transactionId)
+        .addUInt32(Attr.Lifetime, lifetime)
+        .build(credentials.key, message.hasFingerprint),
+    );
+  }
+
+  /** 403 for a peer the policy refuses, 443 for an IPv6 peer of this IPv4 relay. */
+  private peerRefusal(peer: TransportAddress): [number, string] | undefined {
+    if (peer.address.includes(':')) return [443, 'Peer Address Family Mismatch'];
+    if (!this.policy.permits(peer.address)) return [403, 'Forbidden'];
+    return undefined;
+  }
+
+  private createPermission(message: StunMessage, client: Client, credentials: Credentials) {
+    const allocation = this.ownAllocation(message, client, credentials);
+    if (!allocation) return;
+    if (!message.peerAddresses.length) {
+      return this.error(message, client, 400, 'Bad Request', credentials.key);
+    }
+    for (const peer of message.peerAddresses) {
+      const refusal = this.peerRefusal(peer);
+      if (refusal) return this.refusePeer(message, client, credentials, peer, refusal);
+    }
+    for (const peer of message.peerAddresses) allocation.permit(peer.address);
+    this.success(message, client, credentials.key);
+  }
+
+  private channelBind(message: StunMessage, client: Client, credentials: Credentials) {
+    const allocation = this.ownAllocation(message, client, credentials);
+    if (!allocation) return;
+    const number = message.attributes.get(Attr.ChannelNumber);
+    const [peer] = message.peerAddresses;
+    const channel = number?.length === 4 ? number.readUInt16BE(0) : 0;
+    if (!peer || channel < 0x4000 || channel > 0x7fff) {
+      return this.error(message, client, 400, 'Bad Request', credentials.key);
+    }
+    const refusal = this.peerRefusal(peer);
+    if (refusal) return this.refusePeer(message, client, credentials, peer, refusal);
+    if (!allocation.bindChannel(channel, peer)) {
+      return this.error(message, client, 400, 'Bad Request', credentials.key);
+    }
+    this.success(message, client, credentials.key);
+  }
+
+  private refusePeer(
+    message: StunMessage,
+    client: Client,
+    credentials: Credentials,
+    peer: TransportAddress,
+    [code, reason]: [number, string],
+  ) {
+    this.options.logger.info(
+      { user: credentials.user, peer: peer.address, code },
+      'TURN peer refused',
+    );
+    this.error(message, client, code, reason, credentials.key);
+  }
+
+  private success(message: StunMessage, client: Client, key: Buffer) {
+    client.send(
+      new StunBuilder(message.method, Class.Success, message.transactionId).build(
+        key,
+        message.hasFingerprint,
+      ),
+    );
+  }
+
+  private error(message: StunMessage, client: Client, code: number, reason: string, key?: Buffer) {
+    client.send(
+      new StunBuilder(message.method, Class.Error, message.transactionId)
+        .addError(code, reason)
+        .build(key, message.hasFingerprint),
+    );
+  }
+
+  private replyUnknown(message: StunMessage, client: Client, key?: Buffer) {
+    this.options.logger.debug(
+      { method: message.method, attributes: message.unknown },
+      'STUN request with unknown comprehension-required attributes',
+    );
+    const list = Buffer.alloc(message.unknown.length * 2);
+    message.unknown.forEach((type, i) => list.writeUInt16BE(type, i * 2));
+    client.send(
+      new StunBuilder(message.method, Class.Error, message.transactionId)
+        .addError(420, 'Unknown Attribute')
+        .add(Attr.UnknownAttributes, list)
+        .build(key, message.hasFingerprint),
+    );
+  }
+}
+
+/** A ChannelData message's data, or undefined when it claims more than it carries. */
+function channelPayload(message: Buffer): Buffer | undefined {
+  const length = message.readUInt16BE(2);
+  return length <= message.length - 4 ? message.subarray(4, 4 + length) : undefined;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
