@@ -3,8 +3,9 @@
  * access token is renewed with the refresh token), creates a meeting with a password
  * and a lobby, and starts it; a guest opens the link, gives a
  * name and the password and waits in the lobby until the host admits them; then both
- * decode each other's video. A second guest is turned away. Shard and browser share
- * one loopback-only network namespace (test/support/netns-shard).
+ * decode each other's video. A second guest is turned away. Then an administrator mutes
+ * and kicks the guest through the admin API, and both pages show it. Shard and browser
+ * share one loopback-only network namespace (test/support/netns-shard).
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -24,6 +25,7 @@ declare const window: { videoWindow?: VideoWindowHook };
 
 const BUILT = [join(REPO_ROOT, 'dist/main.js'), join(REPO_ROOT, 'dist/public/app.js')];
 const HOST = { email: 'host@example.org', password: 'host-password', displayName: 'Hosting Hal' };
+const ADMIN = { email: 'admin@example.org', password: 'admin-password-1' };
 
 const visible = (page: Page, selector: string, timeoutMs = 10_000) =>
   page.waitForSelector(selector, { state: 'visible', timeout: timeoutMs });
@@ -56,7 +58,7 @@ const decodesVideoFrom = (page: Page, from: string) =>
     { polling: 250, timeout: 20_000 },
   );
 
-describe('meetings in the browser: sign in, create, start, lobby', () => {
+describe('meetings in the browser: sign in, create, start, lobby, moderation', () => {
   let shard: NetnsShard | undefined;
   let chromium: NetnsBrowser | undefined;
   const pageErrors: string[] = [];
@@ -68,7 +70,9 @@ describe('meetings in the browser: sign in, create, start, lobby', () => {
         `missing ${missing.join(', ')}: run "npx tsc -p tsconfig.build.json && node scripts/build-web.mjs"`,
       );
     }
-    shard = await startShardInNetns();
+    shard = await startShardInNetns({
+      env: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
+    });
     chromium = await launchChromiumInNetns(shard.pid);
   }, 30_000);
 
@@ -84,7 +88,7 @@ describe('meetings in the browser: sign in, create, start, lobby', () => {
     return page;
   };
 
-  it('lets a guest in from the lobby once the host admits them', async () => {
+  it('lets a guest in from the lobby; an administrator mutes and kicks them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vw-browser-lobby-'));
     const shot = (page: Page, name: string) => page.screenshot({ path: join(dir, `${name}.png`) });
     const browser = chromium!.browser;
@@ -190,6 +194,61 @@ describe('meetings in the browser: sign in, create, start, lobby', () => {
     await host.click('#lobby-panel li .reject');
     await visible(other, '#ended');
     expect(await other.textContent('#ended-title')).toBe('The host did not let you in');
+
+    // An administrator mutes the guest through the admin API (called from a browser page:
+    // the shard is reachable only inside its namespace).
+    const admin = await newPage(browser, 'admin');
+    await admin.goto(`${shard!.url}/login`);
+    const adminApi = (method: string, path: string, body?: unknown) =>
+      admin.evaluate(
+        async ({ method, path, body, account }) => {
+          const login = await fetch('/api/v1/auth/login', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(account),
+          });
+          const { accessToken } = await login.json();
+          const response = await fetch(`/api/v1/admin${path}`, {
+            method,
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          });
+          const text = await response.text();
+          return { status: response.status, body: text ? JSON.parse(text) : null };
+        },
+        { method, path, body, account: ADMIN },
+      );
+    const live = await adminApi('GET', `/rooms/${room}`);
+    expect(live.status).toBe(200);
+    const guestId: string = live.body.participants.find(
+      (p: { displayName: string }) => p.displayName === 'Guest Gina',
+    ).id;
+    const guestTile = `.tile[data-name="Guest Gina"]`;
+    expect(
+      (await adminApi('POST', `/rooms/${room}/participants/${guestId}/mute`, { kind: 'audio' }))
+        .status,
+    ).toBe(200);
+    // The guest is told, and sees their microphone off; the host sees the guest muted.
+    await guest.getByText('A moderator turned off your microphone').waitFor({ timeout: 10_000 });
+    await guest.waitForSelector('#mic-button.off[aria-pressed="false"]', { timeout: 10_000 });
+    await visible(guest, '.tile.local.audio-muted .mic-off');
+    await visible(host, `${guestTile}.audio-muted .mic-off`);
+    expect(await host.isVisible(`.tile.local .mic-off`)).toBe(false);
+    await shot(guest, 'guest-muted');
+    await shot(host, 'host-sees-guest-muted');
+
+    // Then kicks the guest: the guest is told why; the host's page loses the guest's tile.
+    expect((await adminApi('POST', `/rooms/${room}/participants/${guestId}/kick`)).status).toBe(
+      204,
+    );
+    await visible(guest, '#ended');
+    expect(await guest.textContent('#ended-title')).toBe('You were removed from the meeting');
+    expect(await guest.textContent('#ended-detail')).toBe('A moderator removed you.');
+    await host.waitForSelector(guestTile, { state: 'detached', timeout: 10_000 });
+    expect(await host.$$eval('.tile', (tiles) => tiles.map((tile) => tile.dataset.name))).toEqual([
+      HOST.displayName,
+    ]);
+    await shot(host, 'host-after-kick');
     console.log(`browser-lobby screenshots in ${dir}`);
 
     expect(pageErrors).toEqual([]);

@@ -67,6 +67,49 @@ describe('OpenAPI', () => {
     expect(schemas.RoomAdminView.properties.participants.items.$ref).toBe(
       '#/components/schemas/ParticipantAdminView',
     );
+
+    // Responses name their schemas: the meetings list, a created meeting and the profile.
+    const okSchema = (path: string, method: string, status: string) =>
+      document.paths[path][method].responses[status].content['application/json'].schema;
+    expect(okSchema('/api/v1/meetings', 'get', '200')).toEqual({
+      type: 'array',
+      items: { $ref: '#/components/schemas/MeetingView' },
+    });
+    expect(okSchema('/api/v1/meetings', 'post', '201')).toEqual({
+      $ref: '#/components/schemas/MeetingView',
+    });
+    expect(Object.keys(schemas.MeetingView.properties)).toEqual([
+      'id',
+      'room',
+      'title',
+      'hostId',
+      'createdAt',
+      'link',
+      'hasPassword',
+      'lobby',
+      'maxParticipants',
+    ]);
+    expect(schemas.MeetingView.properties.maxParticipants).toMatchObject({
+      type: 'number',
+      nullable: true,
+    });
+    expect(okSchema('/api/v1/me', 'get', '200')).toEqual({
+      $ref: '#/components/schemas/UserProfile',
+    });
+    expect(okSchema('/api/v1/auth/register', 'post', '201')).toEqual({
+      $ref: '#/components/schemas/UserProfile',
+    });
+    expect(Object.keys(schemas.UserProfile.properties)).toEqual([
+      'id',
+      'email',
+      'displayName',
+      'role',
+      'createdAt',
+    ]);
+    expect(schemas.UserProfile.properties.role.enum).toEqual(['admin', 'user']);
+    expect(okSchema('/api/v1/meetings/{id}/join-token', 'post', '201')).toEqual({
+      $ref: '#/components/schemas/MeetingJoinToken',
+    });
   });
 
   it('serves Swagger UI', async () => {

@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
+  ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiTags,
@@ -21,6 +22,7 @@ export class AuthController {
 
   @Post('register')
   @RateLimit('registration')
+  @ApiCreatedResponse({ type: UserProfile })
   @ApiConflictResponse({ description: 'E-mail address taken' })
   @ApiTooManyRequestsResponse({ description: 'Registration rate limit reached' })
   register(@Body() dto: RegisterDto): Promise<UserProfile> {

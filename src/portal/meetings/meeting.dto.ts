@@ -10,7 +10,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { Role } from '../../conference/participant';
+import { ROLES, Role } from '../../conference/participant';
 import { ROOM_ID_PATTERN } from '../../conference/room';
 
 /** A meeting's changeable settings; absent fields keep their value. */
@@ -62,24 +62,27 @@ export class MeetingDto extends UpdateMeetingDto {
 }
 
 /** What the API shows of a meeting. */
-export interface MeetingView {
-  id: string;
-  room: string;
-  title: string;
-  hostId: string;
-  createdAt: string;
-  /** The shareable link's path: /r/<room>. */
-  link: string;
-  hasPassword: boolean;
-  lobby: boolean;
-  maxParticipants: number | null;
+export class MeetingView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: 'weekly-standup' }) room!: string;
+  @ApiProperty({ example: 'Weekly stand-up' }) title!: string;
+  @ApiProperty({ format: 'uuid', description: "The host's user id" }) hostId!: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({
+    description: "The shareable link's path: /r/<room>",
+    example: '/r/weekly-standup',
+  })
+  link!: string;
+  @ApiProperty() hasPassword!: boolean;
+  @ApiProperty({ description: 'Non-moderators wait in the lobby' }) lobby!: boolean;
+  @ApiProperty({ type: Number, nullable: true }) maxParticipants!: number | null;
 }
 
 /** A join token for a meeting's room, with the role it grants and a ready link. */
-export interface MeetingJoinToken {
-  token: string;
-  room: string;
-  role: Role;
-  expiresIn: number;
-  url: string;
+export class MeetingJoinToken {
+  @ApiProperty() token!: string;
+  @ApiProperty() room!: string;
+  @ApiProperty({ enum: ROLES }) role!: Role;
+  @ApiProperty({ description: 'Seconds' }) expiresIn!: number;
+  @ApiProperty({ description: 'Web client link that joins with this token' }) url!: string;
 }

@@ -14,8 +14,11 @@ import {
 } from '@nestjs/common';
 import {
   ApiBearerAuth,
+  ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
@@ -39,21 +42,25 @@ export class MeetingsController {
   constructor(private readonly meetings: MeetingsService) {}
 
   @Post()
+  @ApiCreatedResponse({ type: MeetingView })
   create(@Req() request: AuthenticatedRequest, @Body() dto: MeetingDto): Promise<MeetingView> {
     return this.meetings.create(request.user, dto);
   }
 
   @Get()
+  @ApiOkResponse({ type: [MeetingView] })
   list(@Req() request: AuthenticatedRequest): Promise<MeetingView[]> {
     return this.meetings.list(request.user);
   }
 
   @Get(':id')
+  @ApiOkResponse({ type: MeetingView })
   get(@Param('id', ParseUUIDPipe) id: string): Promise<MeetingView> {
     return this.meetings.get(id);
   }
 
   @Patch(':id')
+  @ApiOkResponse({ type: MeetingView })
   update(
     @Req() request: AuthenticatedRequest,
     @Param('id', ParseUUIDPipe) id: string,
@@ -64,6 +71,7 @@ export class MeetingsController {
 
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiNoContentResponse({ description: 'Deleted' })
   remove(
     @Req() request: AuthenticatedRequest,
     @Param('id', ParseUUIDPipe) id: string,
@@ -73,6 +81,7 @@ export class MeetingsController {
 
   @Post(':id/join-token')
   @RateLimit('token')
+  @ApiCreatedResponse({ type: MeetingJoinToken })
   @ApiTooManyRequestsResponse({ description: 'Token rate limit reached' })
   joinToken(
     @Req() request: AuthenticatedRequest,

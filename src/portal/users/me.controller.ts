@@ -1,5 +1,5 @@
 import { Controller, Get, NotFoundException, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { AccessTokenGuard } from '../auth/access-token.strategy';
 import { AuthenticatedUser } from '../auth/access-tokens';
 import { toProfile, UserProfile, UsersService } from './users.service';
@@ -13,6 +13,7 @@ export class MeController {
   constructor(private readonly users: UsersService) {}
 
   @Get()
+  @ApiOkResponse({ type: UserProfile })
   async profile(@Req() request: { user: AuthenticatedUser }): Promise<UserProfile> {
     const user = await this.users.findById(request.user.id);
     if (!user) throw new NotFoundException('the account no longer exists');

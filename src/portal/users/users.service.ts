@@ -1,10 +1,11 @@
 import { ConflictException, Injectable } from '@nestjs/common';
+import { ApiProperty } from '@nestjs/swagger';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { QueryFailedError, Repository } from 'typeorm';
 import { hashPassword } from './password-hasher';
 import { createScramCredentials } from './scram-credentials';
-import { User, UserRole } from './user.entity';
+import { User, USER_ROLES, UserRole } from './user.entity';
 
 export interface NewUser {
   email: string;
@@ -14,12 +15,12 @@ export interface NewUser {
 }
 
 /** What the API shows of a user. */
-export interface UserProfile {
-  id: string;
-  email: string;
-  displayName: string;
-  role: UserRole;
-  createdAt: string;
+export class UserProfile {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'email' }) email!: string;
+  @ApiProperty() displayName!: string;
+  @ApiProperty({ enum: USER_ROLES }) role!: UserRole;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();

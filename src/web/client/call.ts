@@ -80,6 +80,12 @@ const LEAVE_TIMEOUT_MS = 2_000;
 /** Pauses between join attempts after a media restart or a reconnection. */
 const RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000];
 
+/** Why the server removed us, in words (reasons of the `removed` event). */
+const REMOVED_BECAUSE: Record<string, string> = {
+  kicked: 'A moderator removed you.',
+  room_ended: 'The meeting was ended.',
+};
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Failures worth another join attempt: the shard was busy or briefly without media. */
@@ -595,7 +601,9 @@ export class Call {
       this.teardown();
       void this.join(RETRY_DELAYS_MS.length);
     });
-    this.signaling.on('removed', ({ reason }) => this.end('removed', reason));
+    this.signaling.on('removed', ({ reason }) =>
+      this.end('removed', REMOVED_BECAUSE[reason] ?? reason),
+    );
     this.signaling.on('admitted', (result) => {
       this.admission?.resolve(result);
       this.admission = undefined;
