@@ -6,6 +6,7 @@ import { LoggingModule } from './observability/logging.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { PortalModule } from './portal/portal.module';
 import { SocketIoModule } from './signaling/socketio/socketio.module';
+import { MucModule } from './signaling/xmpp/muc/muc.module';
 import { XmppModule } from './signaling/xmpp/xmpp.module';
 import { WebModule } from './web/web.module';
 
@@ -22,6 +23,7 @@ export class AppModule {
         PortalModule,
         SocketIoModule,
         XmppModule,
+        MucModule,
         WebModule,
       ],
     };

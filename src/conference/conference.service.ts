@@ -10,7 +10,7 @@ import { InjectLogger } from '../observability/logging.module';
 import type { Logger } from '../observability/logger';
 import { ConferenceEvents, LeaveReason } from './conference-events';
 import { DomainError } from './domain-error';
-import { Door, Participant, Role } from './participant';
+import { canModerate, Door, Participant, Role } from './participant';
 import { ChatMessage, Room, ROOM_ID_PATTERN } from './room';
 
 export interface JoinRequest {
@@ -19,6 +19,8 @@ export interface JoinRequest {
   displayName: string;
   role: Role;
   door: Door;
+  /** The meeting password, for rooms that ask for one. */
+  password?: string;
 }
 
 /**
@@ -105,8 +107,27 @@ export class ConferenceService implements OnModuleDestroy {
       text: trimmed,
       sentAt: new Date().toISOString(),
     };
+    this.rooms.get(from.roomId)?.remember(message);
     this.events.emit('chatMessage', message);
     return message;
+  }
+
+  /** The room's last chat messages, oldest first (for newcomers, whatever their door). */
+  recentChat(roomId: string): ChatMessage[] {
+    return [...(this.rooms.get(roomId)?.history ?? [])];
+  }
+
+  /** A moderator removes another participant of the same room. */
+  async kick(moderatorId: string, participantId: string): Promise<Participant> {
+    const moderator = this.participant(moderatorId);
+    if (!canModerate(moderator)) throw new DomainError('forbidden', 'only moderators kick');
+    const target = this.participants.get(participantId);
+    if (!target || target.roomId !== moderator.roomId) {
+      throw new DomainError('not_found', 'no such participant in this room');
+    }
+    if (canModerate(target)) throw new DomainError('forbidden', 'moderators cannot be kicked');
+    await this.leave(participantId, 'kicked');
+    return target;
   }
 
   participant(participantId: string): Participant {

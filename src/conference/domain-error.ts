@@ -2,6 +2,7 @@ export type ErrorCode =
   | 'bad_request'
   | 'unauthorized'
   | 'forbidden'
+  | 'password_required'
   | 'not_found'
   | 'conflict'
   | 'room_full'
