@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/load-config';
 import { ConferenceService, JoinRequest } from '../../src/conference/conference.service';
 import { MediaEvents } from '../../src/media/media-events';
 import { MediaService } from '../../src/media/media.service';
+import { CHAT_HISTORY_SIZE } from '../../src/conference/room';
 
 const GRACE_MS = 50;
 
@@ -153,5 +154,38 @@ describe('ConferenceService', () => {
     expect(rejoin).toHaveBeenCalledWith('demo', [alice, bob]);
     expect(service.roomIds()).toEqual([]);
     expect(() => service.participant(alice.id)).toThrow(/join a room first/);
+  });
+
+  it('keeps the last chat messages of a room for newcomers', async () => {
+    const { service } = setup();
+    const { participant: alice } = await service.join(request('Alice'));
+    for (let i = 0; i < CHAT_HISTORY_SIZE + 5; i++) service.chat(alice.id, `message ${i}`);
+    const history = service.recentChat('demo');
+    expect(history).toHaveLength(CHAT_HISTORY_SIZE);
+    expect(history[0].text).toBe('message 5');
+    expect(history[CHAT_HISTORY_SIZE - 1].text).toBe(`message ${CHAT_HISTORY_SIZE + 4}`);
+    expect(service.recentChat('elsewhere')).toEqual([]);
+  });
+
+  it('lets moderators kick non-moderators of their own room only', async () => {
+    const { service } = setup();
+    const left: [string, string][] = [];
+    service.events.on('participantLeft', (p, reason) => left.push([p.displayName, reason]));
+    const { participant: boss } = await service.join({ ...request('Boss'), role: 'moderator' });
+    const { participant: other } = await service.join({ ...request('Other'), role: 'moderator' });
+    const { participant: alice } = await service.join(request('Alice'));
+    const { participant: bob } = await service.join(request('Bob'));
+    const { participant: far } = await service.join(request('Far', 'elsewhere'));
+
+    await expect(service.kick(alice.id, bob.id)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(service.kick(boss.id, other.id)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(service.kick(boss.id, far.id)).rejects.toMatchObject({ code: 'not_found' });
+    await service.kick(boss.id, bob.id);
+    expect(left).toEqual([['Bob', 'kicked']]);
+    expect(service.participantsOf('demo').map((p) => p.displayName)).toEqual([
+      'Boss',
+      'Other',
+      'Alice',
+    ]);
   });
 });
