@@ -7,6 +7,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { joinLatency } from './join-latency';
 import { signalingCapacity } from './signaling-capacity';
+import { xmppBench } from './xmpp';
 
 export type Row = Record<string, string | number>;
 
@@ -33,6 +34,7 @@ export interface BenchReport {
 const BENCHES: Record<string, Bench> = {
   'join-latency': joinLatency,
   'signaling-capacity': signalingCapacity,
+  xmpp: xmppBench,
 };
 
 const DEFAULT_RESULTS_DIR = join(__dirname, 'results');
