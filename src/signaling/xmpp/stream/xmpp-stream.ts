@@ -43,6 +43,8 @@ export class XmppStream {
   private readonly bucket: TokenBucket;
   private work: Promise<void> = Promise.resolve();
 
+  private corked = false;
+
   constructor(
     private readonly socket: WebSocket,
     private readonly services: StreamServices,
@@ -295,6 +297,23 @@ export class XmppStream {
   }
 
   private write(element: Element) {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(element.toString());
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    this.coalesceWrites();
+    this.socket.send(element.toString());
+  }
+
+  /**
+   * Frames written in one turn of the event loop leave in one TCP write: a MUC fan-out
+   * hands each stream many stanzas per turn, and a write per frame dominated its cost.
+   */
+  private coalesceWrites() {
+    const tcp = (this.socket as unknown as { _socket?: import('node:net').Socket })._socket;
+    if (this.corked || !tcp) return;
+    this.corked = true;
+    tcp.cork();
+    setImmediate(() => {
+      this.corked = false;
+      tcp.uncork();
+    });
   }
 }
