@@ -25,6 +25,8 @@ export interface ProsodyOptions {
   domain?: string;
   /** Lua appended to the global section (before the VirtualHost). */
   extraConfig?: string;
+  /** Load mod_smacks (XEP-0198); default true. */
+  streamManagement?: boolean;
 }
 
 const run = promisify(execFile);
@@ -66,7 +68,7 @@ data_path = ${JSON.stringify(join(dir, 'data'))}
 plugin_paths = {}
 admins = {}
 log = { warn = ${JSON.stringify(join(dir, 'prosody.log'))}; error = ${JSON.stringify(join(dir, 'prosody.log'))} }
-modules_enabled = { "roster", "saslauth", "disco", "ping", "websocket", "smacks", "offline" }
+modules_enabled = { "roster", "saslauth", "disco", "ping", "websocket", "offline"${options.streamManagement === false ? '' : ', "smacks"'} }
 modules_disabled = { "s2s", "s2s_auth_certs", "tls" }
 interfaces = { "127.0.0.1" }
 c2s_ports = { ${c2sPort} }

@@ -151,9 +151,13 @@ export function nextStanza(
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       xmpp.off('element', listener);
-      reject(new Error('no matching stanza arrived'));
+      reject(
+        new Error(`no matching stanza arrived; the last ones:\n${seen.slice(-10).join('\n')}`),
+      );
     }, timeoutMs);
+    const seen: string[] = [];
     const listener = (stanza: Element) => {
+      seen.push(stanza.toString());
       if (!match(stanza)) return;
       clearTimeout(timer);
       xmpp.off('element', listener);

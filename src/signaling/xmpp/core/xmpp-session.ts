@@ -36,7 +36,11 @@ export type SessionEndReason = 'closed' | 'dropped' | 'replaced' | 'timeout' | '
 export class XmppSession {
   /** The last available presence the client broadcast; null while unavailable. */
   presence: Element | null = null;
-  /** Full or bare JIDs this session sent directed available presence to. */
+  /**
+   * Full or bare JIDs this session sent directed available presence to. When the
+   * session becomes unavailable (or ends), each gets unavailable presence through the
+   * router; a component (MUC) adds the occupant JID here when the session joins a room.
+   */
   readonly directedPresence = new Set<string>();
   /** Whether the client fetched its roster (and so receives roster pushes). */
   interestedInRoster = false;

@@ -36,8 +36,7 @@ export class MessageHandler implements OnModuleInit {
       if (!isResponse(stanza)) this.router.bounce(stanza, origin, 'cancel', 'service-unavailable');
     });
     this.router.onInitialPresence(async (session) => {
-      for (const stanza of await this.offline.takeAll(session.bare))
-        session.send(copyStanza(stanza, { to: session.full }));
+      for (const stanza of await this.offline.takeAll(session.bare)) session.send(stanza);
     });
     // Messages a client never acknowledged (XEP-0198) go to the user's other resources
     // or to offline storage, instead of being lost with a broken connection. (A client
@@ -84,7 +83,8 @@ export class MessageHandler implements OnModuleInit {
     const sessions = this.router
       .availableSessions(bare)
       .filter((session) => priorityOf(session) >= 0);
-    for (const session of sessions) session.send(copyStanza(stanza, { to: session.full }));
+    // The 'to' is left as the sender wrote it (RFC 6121 section 8.5.2.1.1).
+    for (const session of sessions) session.send(copyStanza(stanza, {}));
     if (sessions.length > 0) return true;
     if (typeOf(stanza) === 'headline') return false;
     return this.offline.store(bare, stanza);

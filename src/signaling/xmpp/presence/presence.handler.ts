@@ -47,7 +47,7 @@ export class PresenceHandler implements OnModuleInit {
     const initial = !origin.available;
     origin.presence = copyStanza(stanza, { to: undefined });
     for (const target of await this.broadcastTargets(origin))
-      target.send(copyStanza(stanza, { to: target.full }));
+      target.send(copyStanza(stanza, { to: this.addressFor(origin, target) }));
     if (!initial) return;
     // Probe: the current presence of everyone the user is subscribed to.
     for (const contact of await this.roster.contactsWith(origin.bare, 'to', 'both'))
@@ -60,9 +60,12 @@ export class PresenceHandler implements OnModuleInit {
     const wasAvailable = origin.available;
     origin.presence = null;
     const targets = wasAvailable ? await this.broadcastTargets(origin) : [];
-    for (const target of targets) target.send(copyStanza(stanza, { to: target.full }));
-    for (const jid of origin.directedPresence) this.deliver(copyStanza(stanza, { to: jid }));
+    for (const target of targets)
+      target.send(copyStanza(stanza, { to: this.addressFor(origin, target) }));
+    // Through the router: directed presence may have gone to a component (a MUC room).
+    const directed = [...origin.directedPresence];
     origin.directedPresence.clear();
+    for (const jid of directed) await this.router.route(copyStanza(stanza, { to: jid }), origin);
   }
 
   /** Available sessions of subscribed contacts, and of the user (the sender included). */
@@ -73,6 +76,11 @@ export class PresenceHandler implements OnModuleInit {
     );
     if (!targets.includes(origin) && !origin.ended) targets.push(origin);
     return targets.filter((session) => !session.ended);
+  }
+
+  /** Contacts get presence addressed to their bare JID, the user's own resources to the full. */
+  private addressFor(origin: XmppSession, target: XmppSession): string {
+    return target.bare === origin.bare ? target.full : target.bare;
   }
 
   private async directed(stanza: Element, origin: XmppSession, to: Jid) {
@@ -100,7 +108,7 @@ export class PresenceHandler implements OnModuleInit {
     if (!to.isBare) return void this.router.deliverToFull(to.toString(), stanza);
     if (stanza.attrs.type === 'error') return;
     for (const session of this.router.availableSessions(to.toString()))
-      session.send(copyStanza(stanza, { to: session.full }));
+      session.send(copyStanza(stanza, {}));
   }
 
   private unavailable(session: XmppSession): Element {

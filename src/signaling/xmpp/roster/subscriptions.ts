@@ -108,7 +108,8 @@ export class Subscriptions implements OnModuleInit {
 
   private deliver(to: string, stanza: Element): boolean {
     const sessions = this.router.availableSessions(to);
-    for (const session of sessions) session.send(copyStanza(stanza, { to: session.full }));
+    // The 'to' stays the bare JID (RFC 6121 section 3.1.3).
+    for (const session of sessions) session.send(copyStanza(stanza, {}));
     return sessions.length > 0;
   }
 
@@ -116,7 +117,7 @@ export class Subscriptions implements OnModuleInit {
   private sendPresence(from: string, to: string) {
     for (const sender of this.router.availableSessions(from))
       for (const receiver of this.router.availableSessions(to))
-        receiver.send(copyStanza(sender.presence!, { from: sender.full, to: receiver.full }));
+        receiver.send(copyStanza(sender.presence!, { from: sender.full, to }));
   }
 
   private sendUnavailable(from: string, to: string) {
@@ -127,7 +128,7 @@ export class Subscriptions implements OnModuleInit {
             xmlns: NS.client,
             type: 'unavailable',
             from: sender.full,
-            to: receiver.full,
+            to,
           }),
         );
   }

@@ -58,14 +58,18 @@ export class StreamManagement implements OnApplicationShutdown {
     );
   }
 
-  /** Applies the client's <a h=.../>: drops what it has received. */
+  /**
+   * Applies the client's <a h=.../>: drops what it has received. False when it
+   * acknowledges stanzas never sent; a stale (lower) count is ignored, since some
+   * clients (xmpp.js 0.14) occasionally send one.
+   */
   acknowledge(session: XmppSession, h: number): boolean {
     const sm = session.sm;
-    if (!sm || !Number.isInteger(h)) return false;
+    if (!sm || !Number.isInteger(h) || h < 0) return false;
     const acknowledgedBefore = sm.sentOutbound - sm.unacked.length;
     const newlyAcknowledged = h - acknowledgedBefore;
-    if (newlyAcknowledged < 0 || newlyAcknowledged > sm.unacked.length) return false;
-    sm.unacked.splice(0, newlyAcknowledged);
+    if (newlyAcknowledged > sm.unacked.length) return false;
+    if (newlyAcknowledged > 0) sm.unacked.splice(0, newlyAcknowledged);
     return true;
   }
 
