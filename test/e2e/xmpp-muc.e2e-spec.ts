@@ -5,8 +5,10 @@
  * cross-door case with socket.io participants in the same conference room.
  */
 import { JoinTokenService } from '../../src/portal/join-token.service';
+import { ConferenceService } from '../../src/conference/conference.service';
 import { Role } from '../../src/conference/participant';
 import { NodeParticipant, connectSocket, request } from '../support/node-participant';
+import { portalApi } from '../support/portal-api';
 import { startShard, TestShard } from '../support/shard';
 import { connectXmpp, loadXmpp, XmppClient, XmppElement } from '../support/xmpp-client';
 
@@ -35,10 +37,19 @@ describe('XMPP multi-user chat', () => {
   const participants: NodeParticipant[] = [];
   let xml: Awaited<ReturnType<typeof loadXmpp>>['xml'];
 
-  const connect = async (login: { token?: string } = {}): Promise<Client> => {
+  const connect = async (
+    login: { token?: string; user?: { email: string; password: string } } = {},
+  ): Promise<Client> => {
+    const { token, user } = login;
     const xmpp = await connectXmpp(
-      login.token
-        ? { service, domain: 'localhost', username: 'x', password: login.token, mechanism: 'PLAIN' }
+      token || user
+        ? {
+            service,
+            domain: 'localhost',
+            username: user?.email ?? 'x',
+            password: user?.password ?? token,
+            mechanism: 'PLAIN',
+          }
         : { service, domain: 'localhost', mechanism: 'ANONYMOUS' },
     );
     clients.push(xmpp);
@@ -94,7 +105,10 @@ describe('XMPP multi-user chat', () => {
     xml('message', { to: roomJid(room), type: 'groupchat', id }, xml('body', {}, text));
 
   beforeAll(async () => {
-    shard = await startShard({ MAX_PARTICIPANTS_PER_ROOM: '4' });
+    shard = await startShard({
+      MAX_PARTICIPANTS_PER_ROOM: '4',
+      LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
+    });
     service = `${shard.baseUrl.replace('http', 'ws')}/xmpp-websocket`;
     ({ xml } = await loadXmpp());
   });
@@ -230,6 +244,40 @@ describe('XMPP multi-user chat', () => {
     await alice.send(groupchat('muc-mod', 'still here?', 'after-kick'));
     expect(errorCondition(await alice.waitFor((s) => s.attrs.id === 'after-kick'))).toBe(
       'not-acceptable',
+    );
+  });
+
+  it("a meeting's host is its room's moderator; other portal users are members", async () => {
+    const http = portalApi(() => shard);
+    const signUp = async (name: string) => {
+      const account = {
+        email: `${name}@example.org`,
+        password: `${name}-password`,
+        displayName: name,
+      };
+      expect((await http.register(account)).status).toBe(201);
+      return account;
+    };
+    const host = await signUp('muc-host');
+    const member = await signUp('muc-member');
+    const access = (await http.login({ email: host.email, password: host.password })).body
+      .accessToken as string;
+    const meeting = await http.call('POST', '/meetings', { title: 'Weekly' }, access);
+    expect(meeting.status).toBe(201);
+    const room = String(meeting.body.room).toLowerCase();
+    const hostClient = await connect({ user: host });
+    const memberClient = await connect({ user: member });
+    expect(item(await join(hostClient, room, 'host'))).toMatchObject({
+      affiliation: 'owner',
+      role: 'moderator',
+    });
+    expect(item(await join(memberClient, room, 'member'))).toMatchObject({
+      affiliation: 'member',
+      role: 'participant',
+    });
+    // The XMPP room is the meeting's conference room, whatever the case of its name.
+    expect(shard.app.get(ConferenceService).participantsOf(String(meeting.body.room))).toHaveLength(
+      2,
     );
   });
 
@@ -384,5 +432,30 @@ describe('XMPP multi-user chat', () => {
     const left = new Promise((resolve) => web.socket.on('participantLeft', resolve));
     await alice.xmpp.stop();
     await left;
+  });
+
+  it('an XMPP moderator kicks a socket.io participant out of the conference', async () => {
+    const boss = await connect({ token: token('muc-kick-web', 'boss', 'moderator') });
+    await join(boss, 'muc-kick-web', 'boss');
+    const web = await connectSocket(shard.baseUrl);
+    await request(web, 'join', { room: 'muc-kick-web', displayName: 'Webby' });
+    await presenceOf(boss, 'muc-kick-web', 'Webby');
+    const removed = new Promise((resolve) => web.on('removed', resolve));
+    await boss.xmpp.iqCaller.set(
+      xml(
+        'query',
+        { xmlns: 'http://jabber.org/protocol/muc#admin' },
+        xml('item', { nick: 'Webby', role: 'none' }),
+      ),
+      roomJid('muc-kick-web'),
+    );
+    expect(await removed).toEqual({ reason: 'kicked' });
+    expect(statusCodes(await presenceOf(boss, 'muc-kick-web', 'Webby', 'unavailable'))).toEqual([
+      307,
+    ]);
+    await expect(request(web, 'chat', { text: 'still here?' })).rejects.toMatchObject({
+      code: 'not_joined',
+    });
+    web.close();
   });
 });
