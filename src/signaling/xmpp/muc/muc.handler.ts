@@ -171,6 +171,8 @@ export class MultiUserChat implements OnModuleInit {
       return { roomId: account.grant.room, role: account.grant.role };
     }
     const open = this.rooms.get(local)?.roomId;
+    // Guests in an open room need no lookup; anyone else may be the meeting's host.
+    if (open && account.kind === 'guest') return { roomId: open, role: 'guest' };
     const meeting = await this.meetings
       .createQueryBuilder('meeting')
       .where('LOWER(meeting.room) = :local', { local })
