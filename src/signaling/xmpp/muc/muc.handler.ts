@@ -40,6 +40,7 @@ export class MultiUserChat implements OnModuleInit {
   private readonly rooms = new Map<string, MucRoom>();
   /** While a groupchat stanza is being sent: its id, reflected to every occupant. */
   private sendingId: string | undefined;
+  private readonly presenceCache = new WeakMap<Occupant, { plain: Element; withJid: Element }>();
   /** Reasons moderators gave for kicks in progress, by participant id. */
   private readonly kickReasons = new Map<string, string>();
 
@@ -96,6 +97,7 @@ export class MultiUserChat implements OnModuleInit {
       if (type === 'unavailable') return this.conference.leave(occupant.participant.id, 'left');
       if (type !== undefined) return this.router.bounce(stanza, origin, 'modify', 'bad-request');
       occupant.presence = copyStanza(stanza, {});
+      this.presenceCache.delete(occupant);
       return this.broadcastPresence(room!, occupant);
     }
     if (type !== undefined) return;
@@ -192,7 +194,7 @@ export class MultiUserChat implements OnModuleInit {
     const self = occupant.session;
     const moderator = isModeratorOccupant(occupant);
     for (const other of room.occupants)
-      self.send(this.addressed(occupantPresence(room, other, { showRealJid: moderator }), self));
+      self.send(this.addressed(this.currentPresence(room, other, moderator), self));
     room.add(occupant);
     this.broadcastPresence(room, occupant, {}, created ? [201] : []);
     const history = stanza.getChild('x', MUC.base)?.getChild('history');
@@ -219,8 +221,13 @@ export class MultiUserChat implements OnModuleInit {
     options: PresenceOptions = {},
     selfCodes: number[] = [],
   ) {
-    const plain = occupantPresence(room, occupant, options);
-    const withJid = occupantPresence(room, occupant, { ...options, showRealJid: true });
+    const current = !options.unavailable && !options.codes && !options.reason;
+    const plain = current
+      ? this.currentPresence(room, occupant, false)
+      : occupantPresence(room, occupant, options);
+    const withJid = current
+      ? this.currentPresence(room, occupant, true)
+      : occupantPresence(room, occupant, { ...options, showRealJid: true });
     for (const viewer of room.xmppOccupants) {
       if (viewer === occupant) continue;
       const presence = isModeratorOccupant(viewer) ? withJid : plain;
@@ -545,6 +552,7 @@ export class MultiUserChat implements OnModuleInit {
       const room = this.rooms.get(roomId.toLowerCase());
       const occupant = room?.ofParticipant(producer.participantId);
       if (!room || !occupant) return;
+      this.presenceCache.delete(occupant);
       if (gone) occupant.producers.delete(producer.id);
       else occupant.producers.set(producer.id, { kind: producer.kind, paused: producer.paused });
       this.broadcastPresence(room, occupant);
@@ -569,6 +577,22 @@ export class MultiUserChat implements OnModuleInit {
     let nicks = this.pending.get(local);
     if (!nicks) this.pending.set(local, (nicks = new Set()));
     return nicks;
+  }
+
+  /**
+   * An occupant's available presence as others see it, built once per change: a join
+   * burst would otherwise build every occupant's presence again for every newcomer.
+   */
+  private currentPresence(room: MucRoom, occupant: Occupant, showRealJid: boolean): Element {
+    let cached = this.presenceCache.get(occupant);
+    if (!cached) {
+      cached = {
+        plain: occupantPresence(room, occupant),
+        withJid: occupantPresence(room, occupant, { showRealJid: true }),
+      };
+      this.presenceCache.set(occupant, cached);
+    }
+    return showRealJid ? cached.withJid : cached.plain;
   }
 
   private addressed(stanza: Element, session: XmppSession): Element {
