@@ -133,6 +133,23 @@ describe('XMPP bad input', () => {
     await endsWith(unbound, 'not-authorized');
   });
 
+  it('answers a resumption of an unknown session with <failed/>, and binding still works', async () => {
+    const raw = await rawXmpp(service);
+    raw.send(OPEN());
+    await raw.waitFor(/<mechanisms/);
+    raw.send(saslAuth('ANONYMOUS', ''));
+    await raw.waitFor(/<success/);
+    raw.send(OPEN());
+    await raw.waitFor(/<sm xmlns="urn:xmpp:sm:3"/);
+    raw.send('<resume xmlns="urn:xmpp:sm:3" previd="no-such-session" h="0"/>');
+    await raw.waitFor(/<failed xmlns="urn:xmpp:sm:3"><item-not-found/);
+    raw.send(
+      '<iq xmlns="jabber:client" type="set" id="b1"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></iq>',
+    );
+    await raw.waitFor(/id="b1"[^]*<jid>guest-/);
+    raw.close();
+  });
+
   it('ends a stream with binary messages or one without <open/> first', async () => {
     const binary = await rawXmpp(service);
     binary.socket.send(Buffer.from(OPEN()));

@@ -131,6 +131,29 @@ describe('XMPP login', () => {
     await expect(rawXmpp(`${service}?token=not-a-token`)).rejects.toThrow('HTTP 401');
   });
 
+  it('a second login with the same full JID replaces the first with a conflict stream error', async () => {
+    const login = {
+      service,
+      domain: 'localhost',
+      username: ALICE.email,
+      password: ALICE.password,
+      mechanism: 'PLAIN' as const,
+      resource: 'same',
+    };
+    const first = await connect(login);
+    const conflict = new Promise((resolve) =>
+      first.on('error', (error) => resolve((error as { condition?: string }).condition)),
+    );
+    const second = await connect(login);
+    expect(await conflict).toBe('conflict');
+    expect(String(second.jid)).toBe(`${aliceId}@localhost/same`);
+    const { xml } = await loadXmpp();
+    const pong = await second.iqCaller.request(
+      xml('iq', { type: 'get', to: 'localhost' }, xml('ping', { xmlns: 'urn:xmpp:ping' })),
+    );
+    expect(pong.attrs.type).toBe('result');
+  });
+
   it('counts open connections in videowindow_xmpp_connections', async () => {
     const gauge = async () => {
       const text = await (await fetch(`${shard.baseUrl}/metrics`)).text();

@@ -62,7 +62,11 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
 
     beforeAll(async () => {
       database = await kind.create();
-      shard = await startShard({ ...database.env, LOGIN_RATE_LIMIT_PER_MINUTE: '1000' });
+      shard = await startShard({
+        ...database.env,
+        LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
+        XMPP_RESUME_SECONDS: '2',
+      });
       service = `${shard.baseUrl.replace('http', 'ws')}/xmpp-websocket`;
       for (const name of ['alice', 'bob'] as const) {
         const answer = await http.register({
@@ -277,6 +281,40 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       expect(alice.streamManagement.id).toBe(firstId);
       expect(unavailable).toEqual([]);
       alice.reconnect.stop();
+    });
+
+    it('stores what a session never acknowledged when nobody resumes it in time', async () => {
+      const { xml } = await loadXmpp();
+      const alice = await login('alice', 'mobile');
+      const bob = await login('bob');
+      if (!alice.streamManagement.enabled)
+        await nextStanza(alice, (element) => element.is('enabled', 'urn:xmpp:sm:3'));
+      await bob.send(xml('presence'));
+      await alice.send(xml('presence'));
+      // Directed presence, so Bob learns when Alice's session is finally over.
+      await alice.send(xml('presence', { to: `${jid('bob')}/desk` }));
+      await nextStanza(
+        bob,
+        (s) => s.is('presence') && String(s.attrs.from).startsWith(jid('alice')),
+      );
+
+      alice.socket!.socket!.terminate();
+      await bob.send(
+        xml(
+          'message',
+          { to: `${jid('alice')}/mobile`, type: 'chat' },
+          xml('body', {}, 'kept for later'),
+        ),
+      );
+      await presenceFrom(bob, `${jid('alice')}/mobile`, 'unavailable');
+
+      const again = await login('alice', 'tablet');
+      const kept = nextStanza(
+        again,
+        (s) => s.is('message') && s.getChildText('body') === 'kept for later',
+      );
+      await again.send(xml('presence'));
+      expect((await kept).getChild('delay', 'urn:xmpp:delay')).toBeDefined();
     });
   },
 );

@@ -260,6 +260,27 @@ export const XMPP_SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'a subscription request to an offline user waits for their next login',
+    async run(context) {
+      const { xml } = await loadXmpp();
+      const { jids, domain } = context.target;
+      const alice = await context.login('alice', 'one');
+      await rosterItems(alice, context);
+      await alice.send(xml('presence'));
+      await alice.send(xml('presence', { to: jids.bob, type: 'subscribe' }));
+      await sync(alice, domain);
+      const bob = await context.login('bob', 'later');
+      const request = nextStanza(bob, (s) => s.is('presence') && s.attrs.type === 'subscribe');
+      await bob.send(xml('presence'));
+      const approved = nextStanza(alice, (s) => s.is('presence') && s.attrs.type === 'subscribed');
+      const received = describe(await request, context);
+      await bob.send(xml('presence', { to: jids.alice, type: 'subscribed' }));
+      const answer = describe(await approved, context);
+      await sync(bob, domain);
+      return { received, answer, alice: await rosterItems(alice, context) };
+    },
+  },
+  {
     name: 'presence broadcast to own resources and directed presence',
     async run(context) {
       const { xml } = await loadXmpp();

@@ -40,9 +40,12 @@ export class PresenceHandler implements OnModuleInit {
       return;
     }
     const priority = stanza.getChildText('priority');
-    if (priority !== null && !/^-?\d{1,3}$/.test(priority.trim()))
-      return this.router.bounce(stanza, origin, 'modify', 'bad-request', 'bad priority');
-    if (priority !== null && Math.abs(Number(priority)) > 128)
+    // RFC 6121 section 4.7.2.3: an integer from -128 to +127.
+    const value = priority === null ? 0 : Number(priority.trim());
+    if (
+      priority !== null &&
+      (!/^[+-]?\d{1,3}$/.test(priority.trim()) || value < -128 || value > 127)
+    )
       return this.router.bounce(stanza, origin, 'modify', 'bad-request', 'bad priority');
     const initial = !origin.available;
     origin.presence = copyStanza(stanza, { to: undefined });

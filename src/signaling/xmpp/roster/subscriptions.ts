@@ -80,13 +80,13 @@ export class Subscriptions implements OnModuleInit {
         item.askSubscribe = false;
         item.subscription = item.subscription === 'from' ? 'both' : 'to';
         await this.roster.save(item);
-        this.deliver(to, stanza);
+        this.deliverToInterested(to, stanza);
         return this.sendPresence(from, to);
       case 'unsubscribe':
         if (item && (item.subscription === 'from' || item.subscription === 'both')) {
           revokeFrom(item);
           await this.roster.save(item);
-          this.deliver(to, stanza);
+          this.deliverToInterested(to, stanza);
         }
         return this.sendUnavailable(to, from);
       case 'unsubscribed':
@@ -96,7 +96,7 @@ export class Subscriptions implements OnModuleInit {
         ) {
           revokeTo(item);
           await this.roster.save(item);
-          this.deliver(to, stanza);
+          this.deliverToInterested(to, stanza);
         }
         return this.sendUnavailable(from, to);
     }
@@ -104,6 +104,15 @@ export class Subscriptions implements OnModuleInit {
 
   private async deliverOrStore(to: string, stanza: Element) {
     if (!this.deliver(to, stanza)) await this.offline.store(to, stanza);
+  }
+
+  /**
+   * Answers to subscriptions go to the resources that asked for the roster (RFC 6121
+   * section 3.1.5: "interested resources"), which also get the roster push.
+   */
+  private deliverToInterested(to: string, stanza: Element) {
+    for (const session of this.router.sessionsOf(to))
+      if (session.interestedInRoster) session.send(copyStanza(stanza, {}));
   }
 
   private deliver(to: string, stanza: Element): boolean {

@@ -25,8 +25,8 @@ export class PlainMechanism implements SaslExchange {
       account = this.accounts.tokenAccount(password);
     } else {
       const user = await this.accounts.findUser(authcid);
-      if (user && (await this.accounts.checkPassword(user, password)))
-        account = this.accounts.userAccount(user);
+      if (await this.accounts.checkPassword(user, password))
+        account = this.accounts.userAccount(user!);
     }
     if (!account) return failure('not-authorized');
     if (authzid && authzid.toLowerCase() !== `${account.localpart}@${this.domain}`)

@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../../../config/config.module';
 import { AppConfig } from '../../../config/config.schema';
 import { DomainError } from '../../../conference/domain-error';
 import { JoinGrant, JoinTokenService } from '../../../portal/join-token.service';
-import { verifyPassword } from '../../../portal/users/password-hasher';
+import { hashPassword, verifyPassword } from '../../../portal/users/password-hasher';
 import {
   ScramCredential,
   scramCredential,
@@ -26,6 +26,8 @@ const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
  */
 @Injectable()
 export class XmppAccounts {
+  private decoyHash: Promise<string> | undefined;
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly users: UsersService,
@@ -44,7 +46,13 @@ export class XmppAccounts {
     return user.lockedUntil !== null && user.lockedUntil.getTime() > Date.now();
   }
 
-  async checkPassword(user: User, password: string): Promise<boolean> {
+  /** Checks a password; for an unknown user the same work is done against a decoy. */
+  async checkPassword(user: User | null, password: string): Promise<boolean> {
+    if (!user) {
+      this.decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
+      await verifyPassword(password, await this.decoyHash);
+      return false;
+    }
     if (this.isLocked(user)) return false;
     const ok = await verifyPassword(password, user.passwordHash);
     await this.recordOutcome(user, ok);

@@ -25,6 +25,8 @@ export const XMPP_WEBSOCKET_PATH = '/xmpp-websocket';
 
 /** How much larger than a stanza a WebSocket message may be before ws itself refuses it. */
 const WEBSOCKET_PAYLOAD_FACTOR = 4;
+/** Silent connections are pinged this often; one that misses a pong is dropped. */
+const HEARTBEAT_MS = 30_000;
 
 /**
  * The XMPP door on the shard's HTTP server: WebSocket upgrades of /xmpp-websocket with
@@ -36,6 +38,7 @@ export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationS
   private readonly wss: WebSocketServer;
   private readonly streams = new Set<XmppStream>();
   private server: Server | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
     this.upgrade(request, socket, head);
 
@@ -68,10 +71,14 @@ export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationS
   onApplicationBootstrap(): void {
     this.server = this.adapterHost.httpAdapter.getHttpServer() as Server;
     this.server.on('upgrade', this.onUpgrade);
+    this.heartbeat = setInterval(() => {
+      for (const stream of this.streams) stream.heartbeat();
+    }, HEARTBEAT_MS).unref();
   }
 
   beforeApplicationShutdown(): void {
     this.server?.off('upgrade', this.onUpgrade);
+    if (this.heartbeat) clearInterval(this.heartbeat);
     for (const session of this.router.allSessions()) session.end('shutdown');
     for (const stream of this.streams) stream.fail('system-shutdown');
     this.wss.close();

@@ -42,6 +42,7 @@ export class XmppStream {
   private session: XmppSession | null = null;
   private readonly bucket: TokenBucket;
   private work: Promise<void> = Promise.resolve();
+  private answeredPing = true;
 
   private corked = false;
 
@@ -55,7 +56,18 @@ export class XmppStream {
     this.bucket = new TokenBucket(stanzasPerSecond, stanzaBurst);
     socket.on('message', (data, isBinary) => this.received(data, isBinary));
     socket.on('close', () => this.socketClosed());
+    socket.on('pong', () => (this.answeredPing = true));
     socket.on('error', (error) => services.logger.debug({ err: error }, 'XMPP WebSocket error'));
+  }
+
+  /**
+   * Called periodically: a connection that did not answer the previous WebSocket ping
+   * is dead (its session then waits for resumption, or ends); otherwise ping again.
+   */
+  heartbeat(): void {
+    if (!this.answeredPing) return void this.socket.terminate();
+    this.answeredPing = false;
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.ping();
   }
 
   /** Ends the stream with a stream error (RFC 6120 section 4.9), then closes. */
