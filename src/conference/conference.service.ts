@@ -10,7 +10,7 @@ import { InjectLogger } from '../observability/logging.module';
 import type { Logger } from '../observability/logger';
 import { ConferenceEvents, LeaveReason } from './conference-events';
 import { DomainError } from './domain-error';
-import { canModerate, Door, Participant, Role } from './participant';
+import { Door, Participant, Role } from './participant';
 import { ChatMessage, Room, ROOM_ID_PATTERN } from './room';
 
 export interface JoinRequest {
@@ -117,17 +117,13 @@ export class ConferenceService implements OnModuleDestroy {
     return [...(this.rooms.get(roomId)?.history ?? [])];
   }
 
-  /** A moderator removes another participant of the same room. */
-  async kick(moderatorId: string, participantId: string): Promise<Participant> {
-    const moderator = this.participant(moderatorId);
-    if (!canModerate(moderator)) throw new DomainError('forbidden', 'only moderators kick');
-    const target = this.participants.get(participantId);
-    if (!target || target.roomId !== moderator.roomId) {
-      throw new DomainError('not_found', 'no such participant in this room');
+  /** Removes a participant from its room; the doors tell it why ('kicked'). */
+  async kick(roomId: string, participantId: string): Promise<void> {
+    const participant = this.participants.get(participantId);
+    if (participant?.roomId !== roomId) {
+      throw new DomainError('not_found', `no participant ${participantId} in room ${roomId}`);
     }
-    if (canModerate(target)) throw new DomainError('forbidden', 'moderators cannot be kicked');
     await this.leave(participantId, 'kicked');
-    return target;
   }
 
   participant(participantId: string): Participant {

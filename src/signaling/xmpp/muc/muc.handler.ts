@@ -453,7 +453,7 @@ export class MultiUserChat implements OnModuleInit {
     const reason = items[0].getChildText('reason');
     if (reason) this.kickReasons.set(target.participant.id, reason.slice(0, 500));
     try {
-      await this.conference.kick(occupant.participant.id, target.participant.id);
+      await this.conference.kick(room.roomId, target.participant.id);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       return this.router.bounce(stanza, origin, 'cancel', 'not-allowed', error.message);
