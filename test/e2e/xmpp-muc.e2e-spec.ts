@@ -7,6 +7,7 @@
 import { JoinTokenService } from '../../src/portal/join-token.service';
 import { ConferenceService } from '../../src/conference/conference.service';
 import { Role } from '../../src/conference/participant';
+import { MAX_ROOMS_PER_SESSION } from '../../src/signaling/xmpp/muc/muc.handler';
 import { NodeParticipant, connectSocket, request } from '../support/node-participant';
 import { portalApi } from '../support/portal-api';
 import { startShard, TestShard } from '../support/shard';
@@ -383,6 +384,15 @@ describe('XMPP multi-user chat', () => {
     expect(alice.received.some((s) => /spam|mallory|tok/.test(String(s)))).toBe(false);
     await alice.send(groupchat('muc-bad', 'still fine', 'ok-1'));
     await alice.waitFor((s) => s.attrs.id === 'ok-1' && s.attrs.type === 'groupchat');
+  });
+
+  it('a session joins at most MAX_ROOMS_PER_SESSION rooms', async () => {
+    const alice = await connect();
+    for (let i = 0; i < MAX_ROOMS_PER_SESSION; i++)
+      expect(statusCodes(await join(alice, `muc-many-${i}`, 'alice'))).toContain(110);
+    const refused = await join(alice, 'muc-many-extra', 'alice');
+    expect(errorCondition(refused)).toBe('resource-constraint');
+    expect(shard.app.get(ConferenceService).roomIds()).not.toContain('muc-many-extra');
   });
 
   it('cross-door: socket.io and XMPP participants see each other, chat both ways, media state in presence', async () => {

@@ -26,6 +26,8 @@ import { MucRoom, Occupant } from './muc-room';
 import { isModeratorOccupant, occupantPresence, PresenceOptions } from './occupant-presence';
 
 const MAX_NICK_LENGTH = 64;
+/** Each room a session joins is a conference participant with media: keep it bounded. */
+export const MAX_ROOMS_PER_SESSION = 5;
 
 /**
  * Multi-user chat (XEP-0045) at conference.<domain>: every conference room is a MUC
@@ -117,7 +119,16 @@ export class MultiUserChat implements OnModuleInit {
     const pending = this.pendingNicks(to.local);
     if (this.rooms.get(to.local)?.isTaken(nick, pending))
       return this.router.bounce(stanza, origin, 'cancel', 'conflict', 'this nickname is taken');
+    if (this.roomsJoinedBy(origin) >= MAX_ROOMS_PER_SESSION)
+      return this.router.bounce(
+        stanza,
+        origin,
+        'wait',
+        'resource-constraint',
+        `at most ${MAX_ROOMS_PER_SESSION} rooms per session`,
+      );
     pending.add(nick);
+    this.joining.set(origin, (this.joining.get(origin) ?? 0) + 1);
     try {
       const admission = await this.admission(origin, to.local);
       if (!admission)
@@ -157,6 +168,9 @@ export class MultiUserChat implements OnModuleInit {
       if (!refusal) throw error;
       this.router.bounce(stanza, origin, ...refusal);
     } finally {
+      const joining = (this.joining.get(origin) ?? 1) - 1;
+      if (joining > 0) this.joining.set(origin, joining);
+      else this.joining.delete(origin);
       pending.delete(nick);
       if (pending.size === 0) this.pending.delete(to.local);
     }
@@ -572,6 +586,14 @@ export class MultiUserChat implements OnModuleInit {
   }
 
   private readonly pending = new Map<string, Set<string>>();
+  /** Joins in progress, by session. */
+  private readonly joining = new Map<XmppSession, number>();
+
+  private roomsJoinedBy(session: XmppSession): number {
+    let count = this.joining.get(session) ?? 0;
+    for (const room of this.rooms.values()) if (room.ofSession(session)) count++;
+    return count;
+  }
 
   private pendingNicks(local: string): Set<string> {
     let nicks = this.pending.get(local);
