@@ -127,6 +127,8 @@ export class XmppStream {
       return this.smElement(element, this.session);
     if (ns === NS.sm && this.state === 'binding' && element.name === 'resume')
       return this.resume(element);
+    if (ns === NS.sm && this.state === 'binding' && element.name === 'enable')
+      return this.write(this.services.sm.failed('unexpected-request'));
     if (this.state === 'authenticating' || this.state === 'binding')
       return this.fail('not-authorized');
     this.fail('unsupported-stanza-type', `unexpected <${element.name}/>`);
