@@ -386,6 +386,17 @@ describe('XMPP multi-user chat', () => {
     await alice.waitFor((s) => s.attrs.id === 'ok-1' && s.attrs.type === 'groupchat');
   });
 
+  it('two simultaneous joins with one nickname to a new room: one gets in, one gets conflict', async () => {
+    const [one, two] = await Promise.all([connect(), connect()]);
+    const outcomes = await Promise.all([
+      join(one, 'muc-race', 'same'),
+      join(two, 'muc-race', 'same'),
+    ]);
+    expect(outcomes.map((s) => s.attrs.type ?? 'available').sort()).toEqual(['available', 'error']);
+    expect(outcomes.map(errorCondition).filter(Boolean)).toEqual(['conflict']);
+    expect(shard.app.get(ConferenceService).participantsOf('muc-race')).toHaveLength(1);
+  });
+
   it('a session joins at most MAX_ROOMS_PER_SESSION rooms', async () => {
     const alice = await connect();
     for (let i = 0; i < MAX_ROOMS_PER_SESSION; i++)

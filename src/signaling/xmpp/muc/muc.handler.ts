@@ -116,8 +116,7 @@ export class MultiUserChat implements OnModuleInit {
         'jid-malformed',
         'a room nickname of 1-64 characters, without surrounding spaces, is required',
       );
-    const pending = this.pendingNicks(to.local);
-    if (this.rooms.get(to.local)?.isTaken(nick, pending))
+    if (this.rooms.get(to.local)?.isTaken(nick) || this.pending.get(to.local)?.has(nick))
       return this.router.bounce(stanza, origin, 'cancel', 'conflict', 'this nickname is taken');
     if (this.roomsJoinedBy(origin) >= MAX_ROOMS_PER_SESSION)
       return this.router.bounce(
@@ -127,6 +126,7 @@ export class MultiUserChat implements OnModuleInit {
         'resource-constraint',
         `at most ${MAX_ROOMS_PER_SESSION} rooms per session`,
       );
+    const pending = this.pendingNicks(to.local);
     pending.add(nick);
     this.joining.set(origin, (this.joining.get(origin) ?? 0) + 1);
     try {
