@@ -9,6 +9,7 @@ import { joinLatency } from './join-latency';
 import { portal } from './portal';
 import { signalingCapacity } from './signaling-capacity';
 import { turnBench } from './turn';
+import { xmppBench } from './xmpp';
 
 export type Row = Record<string, string | number>;
 
@@ -37,6 +38,7 @@ const BENCHES: Record<string, Bench> = {
   'signaling-capacity': signalingCapacity,
   portal,
   turn: turnBench,
+  xmpp: xmppBench,
 };
 
 const DEFAULT_RESULTS_DIR = join(__dirname, 'results');

@@ -7,6 +7,7 @@ import { LoggingModule } from './observability/logging.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { PortalModule } from './portal/portal.module';
 import { SocketIoModule } from './signaling/socketio/socketio.module';
+import { MucModule } from './signaling/xmpp/muc/muc.module';
 import { XmppModule } from './signaling/xmpp/xmpp.module';
 import { WebModule } from './web/web.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -25,6 +26,7 @@ export class AppModule {
         AdminModule,
         SocketIoModule,
         XmppModule,
+        MucModule,
         WebModule,
         WebhooksModule,
       ],

@@ -124,6 +124,31 @@ export class ConferenceService implements OnModuleDestroy {
     if (entry) this.removeFromLobby(entry, reason);
   }
 
+  /**
+   * Settles when the lobby entry's wait ends: with the participant and media when a
+   * moderator admits it, undefined when it is rejected, leaves or the room closes.
+   */
+  whenAdmitted(
+    entryId: string,
+  ): Promise<{ participant: Participant; media: RoomMedia } | undefined> {
+    return new Promise((resolve) => {
+      if (!this.waiting.has(entryId)) return resolve(undefined);
+      const onAdmitted = (participant: Participant, media: RoomMedia) => {
+        if (participant.id === entryId) settle({ participant, media });
+      };
+      const onLeft = (entry: LobbyEntry, reason: LobbyLeaveReason) => {
+        if (entry.id === entryId && reason !== 'admitted') settle(undefined);
+      };
+      const settle = (outcome: { participant: Participant; media: RoomMedia } | undefined) => {
+        this.events.off('admitted', onAdmitted);
+        this.events.off('lobbyLeft', onLeft);
+        resolve(outcome);
+      };
+      this.events.on('admitted', onAdmitted);
+      this.events.on('lobbyLeft', onLeft);
+    });
+  }
+
   lobbyOf(roomId: string): LobbyEntry[] {
     return [...(this.rooms.get(roomId)?.lobby.values() ?? [])];
   }
@@ -155,8 +180,14 @@ export class ConferenceService implements OnModuleDestroy {
       text: trimmed,
       sentAt: new Date().toISOString(),
     };
+    this.rooms.get(from.roomId)?.remember(message);
     this.events.emit('chatMessage', message);
     return message;
+  }
+
+  /** The room's last chat messages, oldest first (for newcomers, whatever their door). */
+  recentChat(roomId: string): ChatMessage[] {
+    return [...(this.rooms.get(roomId)?.history ?? [])];
   }
 
   participant(participantId: string): Participant {

@@ -14,10 +14,15 @@ export interface ChatMessage {
 /** Someone waiting in a room's lobby; admitted, they become a participant with this id. */
 export type LobbyEntry = Omit<Participant, 'joinedAt'> & { readonly knockedAt: Date };
 
+/** How many chat messages a room keeps for people who join later. */
+export const CHAT_HISTORY_SIZE = 50;
+
 export class Room {
   readonly participants = new Map<string, Participant>();
   /** Who waits to be admitted, in order of arrival. */
   readonly lobby = new Map<string, LobbyEntry>();
+  /** The last CHAT_HISTORY_SIZE chat messages, oldest first. */
+  readonly history: ChatMessage[] = [];
   readonly createdAt = new Date();
   /** A locked room refuses new participants, except moderators. */
   locked = false;
@@ -29,6 +34,11 @@ export class Room {
     readonly id: string,
     readonly policy: Promise<RoomPolicy>,
   ) {}
+
+  remember(message: ChatMessage): void {
+    this.history.push(message);
+    if (this.history.length > CHAT_HISTORY_SIZE) this.history.shift();
+  }
 
   /** Nobody inside and nobody waiting. */
   get isEmpty(): boolean {

@@ -86,6 +86,23 @@ describe('npm run bench', () => {
     expect(progress.some((line) => line.startsWith('packets per CPU-second'))).toBe(true);
   });
 
+  it('xmpp --tiny: fan-out and join burst against Prosody and Video Window, with ratios', async () => {
+    const { report, progress } = await runTiny('xmpp');
+    const rows = report.rows;
+    for (const server of ['prosody', 'videowindow']) {
+      const fanout = rows.find((row) => row.server === server && row.scenario === 'fan-out 1→2');
+      expect(fanout).toMatchObject({ delivered: 40, expected: 40 });
+      expect(fanout!['delivered/s']).toBeGreaterThan(0);
+      expect(fanout!['p99 ms']).toBeGreaterThan(0);
+      const burst = rows.find((row) => row.server === server && row.scenario === 'join burst 5');
+      expect(burst).toMatchObject({ delivered: 25, expected: 25 });
+      expect(typeof burst!['all presences s']).toBe('number');
+    }
+    const ratios = rows.filter((row) => row.server === 'videowindow / prosody');
+    expect(ratios.map((row) => row.scenario)).toEqual(['fan-out 1→2', 'join burst 5']);
+    expect(progress).toContain('videowindow: join burst of 5');
+  });
+
   it('names the known benches when asked for an unknown one', async () => {
     await expect(runBench('no-such-bench', [], { resultsDir })).rejects.toThrow(/join-latency/);
   });

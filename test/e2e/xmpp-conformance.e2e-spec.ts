@@ -6,6 +6,7 @@
 import { portalApi } from '../support/portal-api';
 import { ProsodyServer, startProsody } from '../support/prosody';
 import { startShard, TestShard } from '../support/shard';
+import { MUC_SCENARIOS } from '../support/muc-scenarios';
 import { connectXmpp, XmppClient } from '../support/xmpp-client';
 import {
   AccountName,
@@ -15,6 +16,7 @@ import {
 } from '../support/xmpp-scenarios';
 
 const ACCOUNTS: AccountName[] = ['alice', 'bob'];
+const SCENARIOS = [...XMPP_SCENARIOS, ...MUC_SCENARIOS];
 
 describe('XMPP conformance with Prosody', () => {
   let prosody: ProsodyServer;
@@ -34,7 +36,7 @@ describe('XMPP conformance with Prosody', () => {
       REGISTRATION_RATE_LIMIT_PER_MINUTE: '1000',
     });
     const http = portalApi(() => shard);
-    for (let index = 0; index < XMPP_SCENARIOS.length; index++) {
+    for (let index = 0; index < SCENARIOS.length; index++) {
       const names = ACCOUNTS.map((account) => `${account}${index}`);
       const reference: XmppTarget = {
         name: 'Prosody',
@@ -91,7 +93,7 @@ describe('XMPP conformance with Prosody', () => {
       ),
   });
 
-  it.each(XMPP_SCENARIOS.map((scenario, index) => [scenario.name, scenario, index] as const))(
+  it.each(SCENARIOS.map((scenario, index) => [scenario.name, scenario, index] as const))(
     '%s',
     async (_name, scenario, index) => {
       const observed: unknown[] = [];

@@ -8,6 +8,7 @@ import { MediaEvents } from '../../src/media/media-events';
 import { MediaService } from '../../src/media/media.service';
 import { Role } from '../../src/conference/participant';
 import { RoomPolicy, RoomPolicyProvider } from '../../src/conference/room-policy';
+import { CHAT_HISTORY_SIZE } from '../../src/conference/room';
 
 const GRACE_MS = 50;
 
@@ -386,5 +387,16 @@ describe('ConferenceService moderation', () => {
     expect(media.closeRoom).toHaveBeenCalledWith('demo');
     expect(service.roomIds()).toEqual([]);
     await expect(service.endRoom('demo')).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('keeps the last chat messages of a room for newcomers', async () => {
+    const { service } = setup();
+    const { participant: alice } = await enter(service, request('Alice'));
+    for (let i = 0; i < CHAT_HISTORY_SIZE + 5; i++) service.chat(alice.id, `message ${i}`);
+    const history = service.recentChat('demo');
+    expect(history).toHaveLength(CHAT_HISTORY_SIZE);
+    expect(history[0].text).toBe('message 5');
+    expect(history[CHAT_HISTORY_SIZE - 1].text).toBe(`message ${CHAT_HISTORY_SIZE + 4}`);
+    expect(service.recentChat('elsewhere')).toEqual([]);
   });
 });

@@ -44,6 +44,8 @@ export class XmppStream {
   private work: Promise<void> = Promise.resolve();
   private answeredPing = true;
 
+  private corked = false;
+
   constructor(
     private readonly socket: WebSocket,
     private readonly services: StreamServices,
@@ -309,6 +311,23 @@ export class XmppStream {
   }
 
   private write(element: Element) {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(element.toString());
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    this.coalesceWrites();
+    this.socket.send(element.toString());
+  }
+
+  /**
+   * Frames written in one turn of the event loop leave in one TCP write: a MUC fan-out
+   * hands each stream many stanzas per turn, and a write per frame dominated its cost.
+   */
+  private coalesceWrites() {
+    const tcp = (this.socket as unknown as { _socket?: import('node:net').Socket })._socket;
+    if (this.corked || !tcp) return;
+    this.corked = true;
+    tcp.cork();
+    setImmediate(() => {
+      this.corked = false;
+      tcp.uncork();
+    });
   }
 }

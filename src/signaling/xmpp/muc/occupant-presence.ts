@@ -1,0 +1,56 @@
+import { Element } from 'ltx';
+import { Role } from '../../../conference/participant';
+import { NS } from '../core/namespaces';
+import { MUC } from './muc-namespaces';
+import { mediaState, MucRoom, Occupant } from './muc-room';
+
+/** XEP-0045 affiliation and role of a conference role. */
+const MUC_STANDING: Record<Role, { affiliation: string; role: string }> = {
+  moderator: { affiliation: 'owner', role: 'moderator' },
+  participant: { affiliation: 'member', role: 'participant' },
+  guest: { affiliation: 'none', role: 'participant' },
+};
+
+export interface PresenceOptions {
+  unavailable?: boolean;
+  /** Status codes (XEP-0045 section 15.6), e.g. 110 self, 201 created, 307 kicked. */
+  codes?: number[];
+  /** Moderators see occupants' real JIDs (a semi-anonymous room). */
+  showRealJid?: boolean;
+  reason?: string;
+}
+
+/** The presence of `occupant` in `room`, as the service sends it to other occupants. */
+export function occupantPresence(
+  room: MucRoom,
+  occupant: Occupant,
+  options: PresenceOptions = {},
+): Element {
+  const presence = new Element('presence', {
+    xmlns: NS.client,
+    from: `${room.jid}/${occupant.nick}`,
+  });
+  if (options.unavailable) presence.attrs.type = 'unavailable';
+  else
+    for (const child of occupant.presence?.getChildElements() ?? [])
+      if (child.getNS() !== MUC.base && child.getNS() !== MUC.media) presence.cnode(child);
+  const x = presence.c('x', { xmlns: MUC.user });
+  const standing = MUC_STANDING[occupant.participant.role];
+  const item = x.c('item', {
+    affiliation: standing.affiliation,
+    role: options.unavailable ? 'none' : standing.role,
+  });
+  if (options.showRealJid && occupant.session) item.attrs.jid = occupant.session.full;
+  if (options.reason) item.c('reason').t(options.reason);
+  for (const code of options.codes ?? []) x.c('status', { code: String(code) });
+  presence.c('media', {
+    xmlns: MUC.media,
+    audio: mediaState(occupant, 'audio'),
+    video: mediaState(occupant, 'video'),
+  });
+  return presence;
+}
+
+export function isModeratorOccupant(occupant: Occupant): boolean {
+  return occupant.participant.role === 'moderator';
+}
