@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { joinLatency } from './join-latency';
+import { sfuFanout } from './sfu-fanout';
 import { signalingCapacity } from './signaling-capacity';
 
 export type Row = Record<string, string | number>;
@@ -33,6 +34,7 @@ export interface BenchReport {
 const BENCHES: Record<string, Bench> = {
   'join-latency': joinLatency,
   'signaling-capacity': signalingCapacity,
+  'sfu-fanout': sfuFanout,
 };
 
 const DEFAULT_RESULTS_DIR = join(__dirname, 'results');

@@ -60,6 +60,29 @@ describe('npm run bench', () => {
     expect(row['rss MiB']).toBeGreaterThan(0);
   });
 
+  it('sfu-fanout --tiny: both variants forward every scenario, with anchors and projections', async () => {
+    const { report } = await runTiny('sfu-fanout');
+    const measured = report.rows.filter((row) => row.variant !== undefined);
+    expect(measured.map((row) => `${row.scenario}/${row.variant}`)).toEqual([
+      'audio/bare',
+      'audio/videowindow',
+      'video/bare',
+      'video/videowindow',
+      'simulcast/bare',
+      'simulcast/videowindow',
+    ]);
+    for (const row of measured) {
+      // 2 publishers x 3 subscribers: 6 consumers per track.
+      expect(row.consumers).toBe(row.scenario === 'audio' ? 6 : 12);
+      expect(row['forwarded pps']).toBeGreaterThan(0);
+      for (const column of ['us/packet', 'pps/core', 'worker cpu', 'loss', 'ratio vs bare']) {
+        expect(typeof row[column]).toBe('number');
+      }
+    }
+    expect(report.rows.filter((row) => row.reference !== undefined)).toHaveLength(3);
+    expect(report.rows.filter((row) => typeof row.cores === 'number')).toHaveLength(3);
+  });
+
   it('names the known benches when asked for an unknown one', async () => {
     await expect(runBench('no-such-bench', [], { resultsDir })).rejects.toThrow(/join-latency/);
   });
