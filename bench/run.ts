@@ -5,6 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { churn } from './churn';
+import { joinBurst } from './join-burst';
 import { joinLatency } from './join-latency';
 import { sfuFanout } from './sfu-fanout';
 import { signalingCapacity } from './signaling-capacity';
@@ -35,6 +37,8 @@ const BENCHES: Record<string, Bench> = {
   'join-latency': joinLatency,
   'signaling-capacity': signalingCapacity,
   'sfu-fanout': sfuFanout,
+  'join-burst': joinBurst,
+  churn,
 };
 
 const DEFAULT_RESULTS_DIR = join(__dirname, 'results');

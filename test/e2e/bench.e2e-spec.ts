@@ -83,6 +83,46 @@ describe('npm run bench', () => {
     expect(report.rows.filter((row) => typeof row.cores === 'number')).toHaveLength(3);
   });
 
+  it('join-burst --tiny: 10 participants in one room all see the full roster', async () => {
+    const { report, progress } = await runTiny('join-burst');
+    expect(report.rows).toHaveLength(1);
+    const [row] = report.rows;
+    expect(row).toMatchObject({ participants: 10, failed: 0, announcements: 45 });
+    for (const column of ['join answer p50 ms', 'full roster p50 ms', 'all rosters complete ms']) {
+      expect(row[column]).toBeGreaterThanOrEqual(0);
+    }
+    expect(progress.some((m) => m.startsWith('all 10 rosters complete after'))).toBe(true);
+  });
+
+  it('churn --tiny, from the command line: every count returns to its baseline', async () => {
+    // Its own process, like signaling-capacity: it forces garbage collections.
+    const { stdout } = await run('npm', ['run', '--silent', 'bench', '--', 'churn', '--tiny'], {
+      cwd: join(__dirname, '..', '..'),
+    });
+    const file = /^results: (.+)$/m.exec(stdout)?.[1];
+    expect(file).toBeDefined();
+    const report = JSON.parse(readFileSync(file!, 'utf8')) as BenchReport;
+    rmSync(file!);
+    expect(report.rows.map((row) => row.at)).toEqual(['baseline', 'checkpoint', 'delta']);
+    const delta = report.rows[2];
+    expect(delta).toMatchObject({ cycles: 2, joins: 4, failed: 0 });
+    for (const count of [
+      'rooms',
+      'participants',
+      'transports',
+      'producers',
+      'consumers',
+      'socketio_connections',
+      'worker routers',
+      'worker objects',
+    ]) {
+      expect(delta[count]).toBe(0);
+    }
+    for (const column of ['fds', 'heap MiB', 'rss MiB', 'worker rss MiB']) {
+      expect(typeof delta[column]).toBe('number');
+    }
+  });
+
   it('names the known benches when asked for an unknown one', async () => {
     await expect(runBench('no-such-bench', [], { resultsDir })).rejects.toThrow(/join-latency/);
   });
