@@ -29,7 +29,7 @@ describe('npm run bench', () => {
     const { report, progress } = await runTiny('join-latency');
     expect(report.rows).toHaveLength(1);
     const [row] = report.rows;
-    expect(row).toMatchObject({ participants: 2, failed: 0 });
+    expect(row).toMatchObject({ participants: 2, 'client processes': 1, failed: 0 });
     for (const column of ['joined', 'firstPacket', 'firstFrame']) {
       for (const p of [50, 95, 99]) expect(row[`${column} p${p} ms`]).toBeGreaterThan(0);
     }
