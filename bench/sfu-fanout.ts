@@ -99,7 +99,7 @@ interface Sfu {
     transport: types.PlainTransport,
     kind: types.MediaKind,
     rtpParameters: types.RtpParameters,
-  ): Promise<string>;
+  ): Promise<types.Producer>;
   consume(
     peerId: string,
     transport: types.PlainTransport,
@@ -115,8 +115,7 @@ async function bareSfu(): Promise<Sfu> {
     worker,
     addPeer: () => undefined,
     transport: () => router.createPlainTransport(SRTP_PLAIN),
-    produce: async (_peer, transport, kind, rtpParameters) =>
-      (await transport.produce({ kind, rtpParameters })).id,
+    produce: (_peer, transport, kind, rtpParameters) => transport.produce({ kind, rtpParameters }),
     consume: (_peer, transport, producerId) =>
       transport.consume({ producerId, rtpCapabilities: SUBSCRIBER_CAPABILITIES }),
     close: async () => worker.close(),
@@ -125,7 +124,14 @@ async function bareSfu(): Promise<Sfu> {
 
 type RoomInternals = {
   router: types.Router;
-  peers: Map<string, { transports: Map<string, unknown>; consumers: Map<string, types.Consumer> }>;
+  peers: Map<
+    string,
+    {
+      transports: Map<string, unknown>;
+      producers: Map<string, types.Producer>;
+      consumers: Map<string, types.Consumer>;
+    }
+  >;
 };
 
 async function videoWindowSfu(): Promise<Sfu> {
@@ -148,8 +154,10 @@ async function videoWindowSfu(): Promise<Sfu> {
       transport.observer.once('close', () => peer.transports.delete(transport.id));
       return transport;
     },
-    produce: async (peerId, transport, kind, rtpParameters) =>
-      (await room.produce(peerId, transport.id, kind, rtpParameters, kind)).id,
+    async produce(peerId, transport, kind, rtpParameters) {
+      const { id } = await room.produce(peerId, transport.id, kind, rtpParameters, kind);
+      return internals.peers.get(peerId)!.producers.get(id)!;
+    },
     async consume(peerId, transport, producerId) {
       const { id } = await room.consume(peerId, transport.id, producerId, SUBSCRIBER_CAPABILITIES);
       await room.setConsumerPaused(peerId, id, false);
@@ -257,6 +265,8 @@ interface Measurement {
   consumers: number;
   forwardedPps: number;
   expectedPps: number;
+  /** Packets per second the SFU's producers received (all simulcast layers). */
+  inputPps: number;
   usPerPacket: number;
   workerCpu: number;
   loss: number;
@@ -279,7 +289,7 @@ async function measure(
   let stop = () => undefined as void;
   try {
     const streams: Outgoing[] = [];
-    const producerIds: string[] = [];
+    const producers: types.Producer[] = [];
     let ssrc = 1000;
     for (let p = 0; p < publishers; p++) {
       const peerId = `publisher-${p}`;
@@ -318,7 +328,7 @@ async function measure(
           rtpCapabilities: loadRouter.rtpCapabilities,
           pipe: true,
         });
-        producerIds.push(await sfu.produce(peerId, send, kind, piped.rtpParameters));
+        producers.push(await sfu.produce(peerId, send, kind, piped.rtpParameters));
       }
     }
 
@@ -336,8 +346,8 @@ async function measure(
       const recv = await sfu.transport(peerId, 'recv');
       const sink = await loadRouter.createPlainTransport(SRTP_PLAIN);
       await pair(recv, sink);
-      for (const producerId of producerIds) {
-        const consumer = await sfu.consume(peerId, recv, producerId);
+      for (const producer of producers) {
+        const consumer = await sfu.consume(peerId, recv, producer.id);
         consumerCount += 1;
         const { codecs, encodings } = consumer.rtpParameters;
         const sinkProducer = await sink.produce({
@@ -362,11 +372,13 @@ async function measure(
     progress(`${scenario}: injecting, measuring for ${seconds} s`);
     stop = inject(socket, streams);
     await sleep(Math.min(3000, seconds * 500));
+    const input0 = await packetCount(producers, 'inbound-rtp');
     const forwarded0 = await packetCount(consumers, 'outbound-rtp');
     const received0 = await packetCount(sinks, 'inbound-rtp');
     const cpu0 = await cpuMs(sfu.worker);
     await sleep(seconds * 1000);
     const cpu1 = await cpuMs(sfu.worker);
+    const input1 = await packetCount(producers, 'inbound-rtp');
     const forwarded1 = await packetCount(consumers, 'outbound-rtp');
     const received1 = await packetCount(sinks, 'inbound-rtp');
     progress(`${scenario}: measured`);
@@ -378,6 +390,7 @@ async function measure(
       consumers: consumerCount,
       forwardedPps,
       expectedPps: publishers * subscribers * forwardedPerPair(scenario),
+      inputPps: rate(input0, input1),
       usPerPacket: cpuUs / (forwardedPps * cpuWindow),
       workerCpu: cpuUs / 1e6 / cpuWindow,
       loss: Math.max(0, 1 - rate(received0, received1) / rate(forwarded0, forwarded1)),
@@ -491,6 +504,7 @@ export const sfuFanout: Bench = {
           subscribers,
           consumers: m.consumers,
           'expected pps': round(m.expectedPps),
+          'input pps': round(m.inputPps),
           'forwarded pps': round(m.forwardedPps),
           'worker cpu': round(m.workerCpu, 3),
           'us/packet': round(m.usPerPacket, 2),

@@ -75,6 +75,7 @@ describe('npm run bench', () => {
       // 2 publishers x 3 subscribers: 6 consumers per track.
       expect(row.consumers).toBe(row.scenario === 'audio' ? 6 : 12);
       expect(row['forwarded pps']).toBeGreaterThan(0);
+      expect(row['input pps']).toBeGreaterThan(0);
       for (const column of ['us/packet', 'pps/core', 'worker cpu', 'loss', 'ratio vs bare']) {
         expect(typeof row[column]).toBe('number');
       }
