@@ -109,17 +109,26 @@ export const churn: Bench = {
       ? [2, 2, 1]
       : [values.cycles, values.participants, values.checkpoints].map(Number);
     const shard = await startShard({ LOG_LEVEL: 'error', MEDIASOUP_NUM_WORKERS: '1' });
-    const clients = ChildClients.start<ChurnCommand, ChurnReport>('churn-clients.ts');
     let failed = 0;
     let firstError: string | undefined;
+    // A fresh client process per cycle: libwebrtc objects pile up in a process that keeps
+    // them (see test/support/node-participant.ts), and a client crash costs one cycle only.
     const runCycle = async (index: number) => {
       const room = `churn-${index % ROOMS}`;
-      const report = await clients.ask(
-        { type: 'cycle', baseUrl: shard.baseUrl, room, participants },
-        'cycled',
-      );
-      failed += report.failed;
-      firstError ??= report.firstError;
+      const clients = ChildClients.start<ChurnCommand, ChurnReport>('churn-clients.ts');
+      try {
+        const report = await clients.ask(
+          { type: 'cycle', baseUrl: shard.baseUrl, room, participants },
+          'cycled',
+        );
+        failed += report.failed;
+        firstError ??= report.firstError;
+      } catch (error) {
+        failed += 1;
+        firstError ??= String(error);
+      } finally {
+        await clients.close({ type: 'close' });
+      }
     };
     try {
       await runCycle(-1); // warm-up: lazily created state (JIT, pools) is not a leak
@@ -156,7 +165,6 @@ export const churn: Bench = {
       if (firstError) progress(`${failed} cycles failed, first: ${firstError}`);
       return rows;
     } finally {
-      await clients.close({ type: 'close' });
       await shard.close();
     }
   },
