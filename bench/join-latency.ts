@@ -1,25 +1,18 @@
 /**
- * join-latency: N participants connect at once to one in-process shard and join a room
- * where one participant already publishes audio and video. Measured per participant from
- * the start of its socket.io connection: the join answer, the first RTP packet received
- * from the publisher and the first video frame decoded (receive stats polled every 50 ms).
+ * join-latency: N participants connect at once to a shard and join a room where one
+ * participant already publishes audio and video. Measured per participant from the start
+ * of its socket.io connection: the join answer, the first RTP packet received from the
+ * publisher and the first video frame decoded (receive stats polled every 50 ms).
+ *
+ * The shard runs in this process; the participants (mediasoup-client over libwebrtc) run
+ * in child processes, --per-process viewers each, so that they share neither the shard's
+ * event loop nor its heap.
  */
-import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { NodeParticipant } from '../test/support/node-participant';
 import { startShard } from '../test/support/shard';
+import { ChildClients } from './child-clients';
+import type { LatencyCommand, LatencyReport, Timings } from './join-latency-clients';
 import type { Bench, Row } from './run';
-
-const POLL_MS = 50;
-const FIRST_MEDIA_TIMEOUT_MS = 60_000;
-
-interface Timings {
-  joined: number;
-  firstPacket: number;
-  firstFrame: number;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Nearest-rank percentile of ascending values. */
 export function percentile(sorted: number[], p: number): number {
@@ -27,77 +20,57 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-async function waitUntil(check: () => Promise<boolean>, what: string) {
-  const deadline = Date.now() + FIRST_MEDIA_TIMEOUT_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(POLL_MS);
-  }
-}
+type Clients = ChildClients<LatencyCommand, LatencyReport>;
+const startClients = (): Clients => ChildClients.start('join-latency-clients.ts');
 
-async function startPublisher(baseUrl: string, room: string) {
-  const publisher = await NodeParticipant.connect(baseUrl);
-  await publisher.join(room, 'publisher');
-  await publisher.publish();
-  await waitUntil(async () => {
-    let sending = false;
-    (await publisher.sendTransport!.getStats()).forEach((report: Record<string, unknown>) => {
-      if (report.type === 'outbound-rtp' && Number(report.packetsSent) > 0) sending = true;
-    });
-    return sending;
-  }, 'the publisher to send');
-  return publisher;
-}
-
-async function measureViewer(
+async function measureSize(
   baseUrl: string,
-  room: string,
-  publisherId: string,
-  index: number,
-  viewers: NodeParticipant[],
-  onPhase: (phase: 'joined' | 'receiving') => void,
-): Promise<Timings> {
-  const started = performance.now();
-  const viewer = await NodeParticipant.connect(baseUrl, { timeoutMs: 30_000 });
-  viewers.push(viewer);
-  await viewer.join(room, `viewer-${index}`);
-  const joined = performance.now() - started;
-  onPhase('joined');
-  let firstPacket = NaN;
-  await waitUntil(async () => {
-    const fromPublisher = (await viewer.receiveStats())[publisherId];
-    if (!fromPublisher) return false;
-    const now = performance.now() - started;
-    if (Number.isNaN(firstPacket) && fromPublisher.audioPackets + fromPublisher.videoPackets) {
-      firstPacket = now;
-      onPhase('receiving');
-    }
-    return fromPublisher.framesDecoded > 0;
-  }, 'the first video frame');
-  return { joined, firstPacket, firstFrame: performance.now() - started };
-}
-
-async function measureSize(baseUrl: string, size: number, progress: (m: string) => void) {
+  size: number,
+  perProcess: number,
+  progress: (m: string) => void,
+) {
   const room = `join-latency-${size}`;
-  const publisher = await startPublisher(baseUrl, room);
-  const viewers: NodeParticipant[] = [];
+  const publisherProcess = startClients();
+  const shares = Array.from({ length: Math.ceil(size / perProcess) }, (_, i) =>
+    Math.min(perProcess, size - i * perProcess),
+  );
+  const viewerProcesses = shares.map(startClients);
   const counts = { joined: 0, receiving: 0 };
   const ticker = setInterval(
     () => progress(`N=${size}: ${counts.joined} joined, ${counts.receiving} receiving`),
     1000,
   );
   try {
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: size }, (_, index) =>
-        measureViewer(baseUrl, room, publisher.joined.participantId, index, viewers, (phase) => {
-          counts[phase] += 1;
-        }),
+    const { participantId } = await publisherProcess.ask(
+      { type: 'publish', baseUrl, room },
+      'publishing',
+    );
+    const results = await Promise.all(
+      viewerProcesses.map((clients, i) =>
+        clients.ask(
+          {
+            type: 'measure',
+            baseUrl,
+            room,
+            publisherId: participantId,
+            count: shares[i],
+            offset: i * perProcess,
+          },
+          'measured',
+          (report) => {
+            if (report.type === 'phase') counts[report.phase] += 1;
+          },
+        ),
       ),
     );
-    const timings = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
-    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : []));
+    const timings: Timings[] = results.flatMap((r) => r.timings);
+    const failures = results.flatMap((r) => r.failures);
     if (failures.length) progress(`N=${size}: ${failures.length} failed, first: ${failures[0]}`);
-    const row: Row = { participants: size, failed: failures.length };
+    const row: Row = {
+      participants: size,
+      'client processes': shares.length,
+      failed: failures.length,
+    };
     for (const key of ['joined', 'firstPacket', 'firstFrame'] as const) {
       const sorted = timings.map((t) => t[key]).sort((a, b) => a - b);
       for (const p of [50, 95, 99]) row[`${key} p${p} ms`] = Math.round(percentile(sorted, p));
@@ -106,8 +79,9 @@ async function measureSize(baseUrl: string, size: number, progress: (m: string) 
     return row;
   } finally {
     clearInterval(ticker);
-    viewers.forEach((viewer) => viewer.close());
-    publisher.close();
+    await Promise.all(
+      [publisherProcess, ...viewerProcesses].map((c) => c.close({ type: 'close' })),
+    );
   }
 }
 
@@ -115,11 +89,16 @@ export const joinLatency: Bench = {
   async run(args, progress) {
     const { values } = parseArgs({
       args,
-      options: { sizes: { type: 'string', default: '10,50' }, tiny: { type: 'boolean' } },
+      options: {
+        sizes: { type: 'string', default: '10,50,100' },
+        'per-process': { type: 'string', default: '25' },
+        tiny: { type: 'boolean' },
+      },
     });
     const sizes = values.tiny ? [2] : values.sizes.split(',').map(Number);
-    if (sizes.some((size) => !Number.isInteger(size) || size < 1)) {
-      throw new Error(`--sizes takes positive integers, got "${values.sizes}"`);
+    const perProcess = Number(values['per-process']);
+    if ([...sizes, perProcess].some((n) => !Number.isInteger(n) || n < 1)) {
+      throw new Error('--sizes and --per-process take positive integers');
     }
     const shard = await startShard({
       LOG_LEVEL: 'error',
@@ -127,7 +106,8 @@ export const joinLatency: Bench = {
     });
     try {
       const rows: Row[] = [];
-      for (const size of sizes) rows.push(await measureSize(shard.baseUrl, size, progress));
+      for (const size of sizes)
+        rows.push(await measureSize(shard.baseUrl, size, perProcess, progress));
       return rows;
     } finally {
       await shard.close();

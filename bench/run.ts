@@ -5,8 +5,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { churn } from './churn';
+import { joinBurst } from './join-burst';
 import { joinLatency } from './join-latency';
 import { portal } from './portal';
+import { sfuFanout } from './sfu-fanout';
 import { signalingCapacity } from './signaling-capacity';
 import { turnBench } from './turn';
 import { xmppBench } from './xmpp';
@@ -39,6 +42,9 @@ const BENCHES: Record<string, Bench> = {
   portal,
   turn: turnBench,
   xmpp: xmppBench,
+  'sfu-fanout': sfuFanout,
+  'join-burst': joinBurst,
+  churn,
 };
 
 const DEFAULT_RESULTS_DIR = join(__dirname, 'results');

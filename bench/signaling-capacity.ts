@@ -24,7 +24,7 @@ const ROOM_SIZE = 50;
  * (A forced collection in a process that has used @roamhq/wrtc can crash it in wrtc's
  * finalizers: run this bench in its own process.)
  */
-function heapUsedAfterGc(): number {
+export function heapUsedAfterGc(): number {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
   return process.memoryUsage().heapUsed;

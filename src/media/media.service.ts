@@ -75,4 +75,16 @@ export class MediaService {
     }
     return total;
   }
+
+  /** Bits per second all rooms' transports currently receive and send. */
+  async bitrates(): Promise<{ in: number; out: number }> {
+    const rooms = await Promise.all([...this.rooms.values()].map((r) => r.catch(() => null)));
+    const perRoom = await Promise.all(rooms.map((room) => room?.bitrates()));
+    const total = { in: 0, out: 0 };
+    for (const rates of perRoom) {
+      total.in += rates?.in ?? 0;
+      total.out += rates?.out ?? 0;
+    }
+    return total;
+  }
 }

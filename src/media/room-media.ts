@@ -294,6 +294,20 @@ export class RoomMedia {
     return { peers: this.peers.size, transports, producers, consumers };
   }
 
+  /** Bits per second the room's transports currently receive and send (mediasoup's estimate). */
+  async bitrates(): Promise<{ in: number; out: number }> {
+    const transports = [...this.peers.values()].flatMap((peer) => [...peer.transports.values()]);
+    const stats = await Promise.all(
+      transports.map((transport) => transport.getStats().catch(() => [])),
+    );
+    const total = { in: 0, out: 0 };
+    for (const stat of stats.flat()) {
+      total.in += stat.recvBitrate;
+      total.out += stat.sendBitrate;
+    }
+    return total;
+  }
+
   private peer(participantId: string): PeerMedia {
     const peer = this.peers.get(participantId);
     if (!peer || this.closed) throw new DomainError('not_joined', 'not in this room');

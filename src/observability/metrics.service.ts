@@ -47,6 +47,17 @@ export class MetricsService {
     this.mediaGauge('producers', 'mediasoup producers', (s) => s.producers);
     this.mediaGauge('consumers', 'mediasoup consumers', (s) => s.consumers);
     new Gauge({
+      name: 'videowindow_bitrate_bps',
+      help: 'Bits per second the mediasoup transports receive (in) and send (out), RTP and RTCP',
+      labelNames: ['direction'],
+      registers,
+      async collect() {
+        const rates = await media.bitrates();
+        this.set({ direction: 'in' }, rates.in);
+        this.set({ direction: 'out' }, rates.out);
+      },
+    });
+    new Gauge({
       name: 'videowindow_mediasoup_workers',
       help: 'Live mediasoup workers',
       registers,

@@ -29,7 +29,7 @@ describe('npm run bench', () => {
     const { report, progress } = await runTiny('join-latency');
     expect(report.rows).toHaveLength(1);
     const [row] = report.rows;
-    expect(row).toMatchObject({ participants: 2, failed: 0 });
+    expect(row).toMatchObject({ participants: 2, 'client processes': 1, failed: 0 });
     for (const column of ['joined', 'firstPacket', 'firstFrame']) {
       for (const p of [50, 95, 99]) expect(row[`${column} p${p} ms`]).toBeGreaterThan(0);
     }
@@ -101,6 +101,70 @@ describe('npm run bench', () => {
     const ratios = rows.filter((row) => row.server === 'videowindow / prosody');
     expect(ratios.map((row) => row.scenario)).toEqual(['fan-out 1→2', 'join burst 5']);
     expect(progress).toContain('videowindow: join burst of 5');
+  });
+
+  it('sfu-fanout --tiny: both variants forward every scenario, with anchors and projections', async () => {
+    const { report } = await runTiny('sfu-fanout');
+    const measured = report.rows.filter((row) => row.variant !== undefined);
+    expect(measured.map((row) => `${row.scenario}/${row.variant}`)).toEqual([
+      'audio/bare',
+      'audio/videowindow',
+      'video/bare',
+      'video/videowindow',
+      'simulcast/bare',
+      'simulcast/videowindow',
+    ]);
+    for (const row of measured) {
+      // 2 publishers x 3 subscribers: 6 consumers per track.
+      expect(row.consumers).toBe(row.scenario === 'audio' ? 6 : 12);
+      expect(row['forwarded pps']).toBeGreaterThan(0);
+      expect(row['input pps']).toBeGreaterThan(0);
+      for (const column of ['us/packet', 'pps/core', 'worker cpu', 'loss', 'ratio vs bare']) {
+        expect(typeof row[column]).toBe('number');
+      }
+    }
+    expect(report.rows.filter((row) => row.reference !== undefined)).toHaveLength(3);
+    expect(report.rows.filter((row) => typeof row.cores === 'number')).toHaveLength(3);
+  });
+
+  it('join-burst --tiny: 10 participants in one room all see the full roster', async () => {
+    const { report, progress } = await runTiny('join-burst');
+    expect(report.rows).toHaveLength(1);
+    const [row] = report.rows;
+    expect(row).toMatchObject({ participants: 10, failed: 0, announcements: 45 });
+    for (const column of ['join answer p50 ms', 'full roster p50 ms', 'all rosters complete ms']) {
+      expect(row[column]).toBeGreaterThanOrEqual(0);
+    }
+    expect(progress.some((m) => m.startsWith('all 10 rosters complete after'))).toBe(true);
+  });
+
+  it('churn --tiny, from the command line: every count returns to its baseline', async () => {
+    // Its own process, like signaling-capacity: it forces garbage collections.
+    const { stdout } = await run('npm', ['run', '--silent', 'bench', '--', 'churn', '--tiny'], {
+      cwd: join(__dirname, '..', '..'),
+    });
+    const file = /^results: (.+)$/m.exec(stdout)?.[1];
+    expect(file).toBeDefined();
+    const report = JSON.parse(readFileSync(file!, 'utf8')) as BenchReport;
+    rmSync(file!);
+    expect(report.rows.map((row) => row.at)).toEqual(['baseline', 'checkpoint', 'delta']);
+    const delta = report.rows[2];
+    expect(delta).toMatchObject({ cycles: 2, joins: 4, failed: 0 });
+    for (const count of [
+      'rooms',
+      'participants',
+      'transports',
+      'producers',
+      'consumers',
+      'socketio_connections',
+      'worker routers',
+      'worker objects',
+    ]) {
+      expect(delta[count]).toBe(0);
+    }
+    for (const column of ['fds', 'heap MiB', 'rss MiB', 'worker rss MiB']) {
+      expect(typeof delta[column]).toBe('number');
+    }
   });
 
   it('names the known benches when asked for an unknown one', async () => {

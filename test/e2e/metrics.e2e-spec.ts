@@ -49,6 +49,8 @@ describe('GET /metrics', () => {
       before.match(/^videowindow_mediasoup_worker_cpu_seconds_total\{pid="\d+"\} /gm),
     ).toHaveLength(2);
     expect(sample(before, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(sample(before, 'videowindow_bitrate_bps{direction="in"}')).toBe(0);
+    expect(sample(before, 'videowindow_bitrate_bps{direction="out"}')).toBe(0);
 
     for (const name of ['A', 'B']) {
       const client = await NodeParticipant.connect(shard.baseUrl);
@@ -69,5 +71,15 @@ describe('GET /metrics', () => {
       join_duration_seconds_count: 2,
     });
     expect(sample(after, 'videowindow_join_duration_seconds_sum')).toBeGreaterThan(0);
+
+    // Both publish audio and video, and each forwards the other's: media flows both ways.
+    const flowing = await eventually(
+      scrape,
+      (text) =>
+        sample(text, 'videowindow_bitrate_bps{direction="in"}')! > 50_000 &&
+        sample(text, 'videowindow_bitrate_bps{direction="out"}')! > 50_000,
+    );
+    expect(sample(flowing, 'videowindow_bitrate_bps{direction="in"}')).toBeGreaterThan(50_000);
+    expect(sample(flowing, 'videowindow_bitrate_bps{direction="out"}')).toBeGreaterThan(50_000);
   });
 });
