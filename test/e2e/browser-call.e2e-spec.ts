@@ -4,7 +4,6 @@
  * reach the others, and a participant who leaves disappears from the others' grids.
  * Shard and browser share one loopback-only network namespace (test/support/netns-shard).
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,6 @@ import {
   launchChromiumInNetns,
   type NetnsBrowser,
   type NetnsShard,
-  REPO_ROOT,
   startShardInNetns,
 } from '../support/netns-shard';
 
@@ -23,12 +21,6 @@ declare const window: { videoWindow?: VideoWindowHook };
 
 const NAMES = ['A', 'B', 'C'] as const;
 type Name = (typeof NAMES)[number];
-
-/** mediasoup's own override of the worker binary is honoured. */
-const WORKER =
-  process.env.MEDIASOUP_WORKER_BIN ??
-  join(REPO_ROOT, 'node_modules/mediasoup/worker/out/Release/mediasoup-worker');
-const BUILT = [join(REPO_ROOT, 'dist/main.js'), join(REPO_ROOT, 'dist/public/app.js'), WORKER];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -111,13 +103,6 @@ describe('browser call (real Chromium through a real shard)', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    const missing = BUILT.filter((file) => !existsSync(file));
-    if (missing.length) {
-      throw new Error(
-        `missing ${missing.join(', ')}: run "npx tsc -p tsconfig.build.json && node scripts/build-web.mjs"` +
-          ' (and scripts/mediasoup-worker.sh for the worker)',
-      );
-    }
     shard = await startShardInNetns();
     chromium = await launchChromiumInNetns(shard.pid);
   }, 30_000);

@@ -7,7 +7,6 @@
  * and kicks the guest through the admin API, and both pages show it. Shard and browser
  * share one loopback-only network namespace (test/support/netns-shard).
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,13 +16,11 @@ import {
   launchChromiumInNetns,
   type NetnsBrowser,
   type NetnsShard,
-  REPO_ROOT,
   startShardInNetns,
 } from '../support/netns-shard';
 
 declare const window: { videoWindow?: VideoWindowHook };
 
-const BUILT = [join(REPO_ROOT, 'dist/main.js'), join(REPO_ROOT, 'dist/public/app.js')];
 const HOST = { email: 'host@example.org', password: 'host-password', displayName: 'Hosting Hal' };
 const ADMIN = { email: 'admin@example.org', password: 'admin-password-1' };
 
@@ -64,12 +61,6 @@ describe('meetings in the browser: sign in, create, start, lobby, moderation', (
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    const missing = BUILT.filter((file) => !existsSync(file));
-    if (missing.length) {
-      throw new Error(
-        `missing ${missing.join(', ')}: run "npx tsc -p tsconfig.build.json && node scripts/build-web.mjs"`,
-      );
-    }
     shard = await startShardInNetns({
       env: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
     });

@@ -5,8 +5,6 @@
  * several refreshes (and stale-nonce challenges). Shard and browser share one
  * loopback-only network namespace (test/support/netns-shard).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { ReceiveStats } from '../../src/web/client/call';
 import type { VideoWindowHook } from '../../src/web/client/main';
@@ -14,13 +12,11 @@ import {
   launchChromiumInNetns,
   type NetnsBrowser,
   type NetnsShard,
-  REPO_ROOT,
   startShardInNetns,
 } from '../support/netns-shard';
 
 declare const window: { videoWindow?: VideoWindowHook };
 
-const BUILT = [join(REPO_ROOT, 'dist/main.js'), join(REPO_ROOT, 'dist/public/app.js')];
 const LIFETIME_SECONDS = 4;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -58,8 +54,6 @@ describe('browser call relayed through the embedded TURN server', () => {
   let chromium: NetnsBrowser | undefined;
 
   beforeAll(async () => {
-    const missing = BUILT.filter((file) => !existsSync(file));
-    if (missing.length) throw new Error(`missing ${missing.join(', ')}: run "npm run build"`);
     shard = await startShardInNetns({
       env: {
         TURN_MODE: 'embedded',

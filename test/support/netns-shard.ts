@@ -7,7 +7,7 @@
  * itself needs no network path to either of them.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +51,21 @@ export interface StartShardOptions {
 }
 
 /** Starts dist/main.js in a new network namespace and waits until it listens. */
+/** What `node dist/main.js` needs: the build (`npm run build`) and the mediasoup worker. */
+const BUILT = [
+  join(REPO_ROOT, 'dist/main.js'),
+  join(REPO_ROOT, 'dist/public/app.js'),
+  process.env.MEDIASOUP_WORKER_BIN ??
+    join(REPO_ROOT, 'node_modules/mediasoup/worker/out/Release/mediasoup-worker'),
+];
+
 export async function startShardInNetns(options: StartShardOptions = {}): Promise<NetnsShard> {
+  const missing = BUILT.filter((file) => !existsSync(file));
+  if (missing.length) {
+    throw new Error(
+      `missing ${missing.join(', ')}: run "npm run build" (and scripts/mediasoup-worker.sh)`,
+    );
+  }
   const port = options.port ?? 8080; // the namespace is private: any port is free
   const child = spawn(
     'unshare',
