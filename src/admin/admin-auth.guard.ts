@@ -1,12 +1,21 @@
 import {
+  applyDecorators,
   CanActivate,
   ExecutionContext,
   ForbiddenException,
   Injectable,
   SetMetadata,
   UnauthorizedException,
+  UseGuards,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import {
+  ApiBasicAuth,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { ApiKeysService } from '../portal/api-keys/api-keys.service';
 import { AccessTokenGuard } from '../portal/auth/access-token.strategy';
 import { AuthenticatedUser } from '../portal/auth/access-tokens';
@@ -23,6 +32,17 @@ export type AdminRequest = {
 const ADMINS_ONLY = 'admin:adminsOnly';
 /** The route takes an administrator's access token only: API keys do not manage keys. */
 export const AdminsOnly = () => SetMetadata(ADMINS_ONLY, true);
+
+/** An admin API controller: guarded by AdminGuard and documented as such. */
+export const AdminApi = () =>
+  applyDecorators(
+    ApiTags('admin'),
+    ApiBearerAuth(),
+    ApiBasicAuth('apiKey'),
+    ApiUnauthorizedResponse({ description: 'No credentials, or an invalid or revoked API key' }),
+    ApiForbiddenResponse({ description: 'Signed in, but not an administrator' }),
+    UseGuards(AdminGuard),
+  );
 
 /**
  * Guards the admin API. `Authorization: Basic base64(keyId:secret)` authenticates an

@@ -8,33 +8,22 @@ import {
   Param,
   Post,
   UseFilters,
-  UseGuards,
 } from '@nestjs/common';
 import {
-  ApiBasicAuth,
-  ApiBearerAuth,
   ApiConflictResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ConferenceService } from '../conference/conference.service';
-import { AdminGuard } from './admin-auth.guard';
+import { AdminApi } from './admin-auth.guard';
 import { AdminRoomsService } from './admin-rooms.service';
 import { MuteDto, MuteResult, RoomAdminView, ShardInfo } from './admin.dto';
 import { DomainErrorFilter } from './domain-error.filter';
 
 /** Live rooms on this shard and their moderation, for administrators and API keys. */
-@ApiTags('admin')
-@ApiBearerAuth()
-@ApiBasicAuth('apiKey')
-@ApiUnauthorizedResponse({ description: 'No credentials, or an invalid or revoked API key' })
-@ApiForbiddenResponse({ description: 'Signed in, but not an administrator' })
+@AdminApi()
 @Controller('api/v1/admin')
-@UseGuards(AdminGuard)
 @UseFilters(DomainErrorFilter)
 export class AdminRoomsController {
   constructor(

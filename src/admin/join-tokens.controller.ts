@@ -1,28 +1,15 @@
-import { Body, Controller, Inject, Post, UseGuards } from '@nestjs/common';
-import {
-  ApiBasicAuth,
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiForbiddenResponse,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { Body, Controller, Inject, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { RateLimit } from '../portal/auth/rate-limits';
 import { JoinTokenService } from '../portal/join-token.service';
-import { AdminGuard } from './admin-auth.guard';
+import { AdminApi } from './admin-auth.guard';
 import { MintedJoinToken, MintJoinTokenDto } from './admin.dto';
 
 /** Join tokens for any room, identity and role: what an app's backend calls with its key. */
-@ApiTags('admin')
-@ApiBearerAuth()
-@ApiBasicAuth('apiKey')
-@ApiUnauthorizedResponse({ description: 'No credentials, or an invalid or revoked API key' })
-@ApiForbiddenResponse({ description: 'Signed in, but not an administrator' })
+@AdminApi()
 @Controller('api/v1/admin/join-tokens')
-@UseGuards(AdminGuard)
 export class JoinTokensController {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
