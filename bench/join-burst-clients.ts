@@ -4,7 +4,7 @@
  * answer and the participantJoined / participantLeft events.
  */
 import type { Socket } from 'socket.io-client';
-import { connectSocket, request } from '../test/support/node-participant';
+import { connectSocket, request } from '../test/support/signaling-client';
 
 export type BurstCommand =
   | { type: 'connect'; baseUrl: string; count: number }

@@ -1,16 +1,15 @@
 /**
  * A child process of the join-latency bench: the publisher, or a share of the viewers
- * (mediasoup-client over libwebrtc). Times are taken here, per viewer, from the start of
- * its socket.io connection.
+ * (light viewers, or mediasoup-client over libwebrtc). Times are taken here, per viewer,
+ * from the start of its socket.io connection.
  */
 import { performance } from 'node:perf_hooks';
-import { NodeParticipant } from '../test/support/node-participant';
+import type { NodeParticipant } from '../test/support/node-participant';
+import { dtlsCertificate, LightViewer } from './light-viewer';
 
-export interface Timings {
-  joined: number;
-  firstPacket: number;
-  firstFrame: number;
-}
+/** Milliseconds from the start of the connection to each phase the viewer reached. */
+export type Timings = Record<string, number>;
+export type ViewerKind = 'light' | 'wrtc';
 export type LatencyCommand =
   | { type: 'publish'; baseUrl: string; room: string }
   | {
@@ -18,6 +17,7 @@ export type LatencyCommand =
       baseUrl: string;
       room: string;
       publisherId: string;
+      viewer: ViewerKind;
       count: number;
       offset: number;
     }
@@ -25,11 +25,12 @@ export type LatencyCommand =
 export type LatencyReport =
   | { type: 'publishing'; participantId: string }
   | { type: 'phase'; phase: 'joined' | 'receiving' }
-  | { type: 'measured'; timings: Timings[]; failures: string[] };
+  | { type: 'measured'; timings: Timings[]; failures: string[]; cpuMs: number };
 
 const POLL_MS = 50;
 const FIRST_MEDIA_TIMEOUT_MS = 60_000;
-const participants: NodeParticipant[] = [];
+const participants: { close(): void }[] = [];
+const cpuMs = ({ user, system }: NodeJS.CpuUsage) => (user + system) / 1000;
 const send = (report: LatencyReport) => process.send!(report);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -41,8 +42,12 @@ async function waitUntil(check: () => Promise<boolean>, what: string) {
   }
 }
 
+/** libwebrtc is loaded only where it is used: light viewers' processes stay light. */
+const loadNodeParticipant = async () =>
+  (await import('../test/support/node-participant')).NodeParticipant;
+
 async function publish(baseUrl: string, room: string) {
-  const publisher = await NodeParticipant.connect(baseUrl);
+  const publisher = await (await loadNodeParticipant()).connect(baseUrl);
   participants.push(publisher);
   await publisher.join(room, 'publisher');
   await publisher.publish();
@@ -56,9 +61,33 @@ async function publish(baseUrl: string, room: string) {
   send({ type: 'publishing', participantId: publisher.joined.participantId });
 }
 
-async function measureViewer(baseUrl: string, room: string, publisherId: string, index: number) {
+async function measureLightViewer(
+  baseUrl: string,
+  room: string,
+  publisherId: string,
+  index: number,
+): Promise<Timings> {
+  const { viewer, timings } = await LightViewer.measure(
+    baseUrl,
+    room,
+    `viewer-${index}`,
+    publisherId,
+    (phase) => send({ type: 'phase', phase }),
+  );
+  participants.push(viewer);
+  return { ...timings };
+}
+
+async function measureWrtcViewer(
+  baseUrl: string,
+  room: string,
+  publisherId: string,
+  index: number,
+): Promise<Timings> {
   const started = performance.now();
-  const viewer = await NodeParticipant.connect(baseUrl, { timeoutMs: 30_000 });
+  const viewer: NodeParticipant = await (
+    await loadNodeParticipant()
+  ).connect(baseUrl, { timeoutMs: 30_000 });
   participants.push(viewer);
   await viewer.join(room, `viewer-${index}`);
   const joined = performance.now() - started;
@@ -78,6 +107,9 @@ async function measureViewer(baseUrl: string, room: string, publisherId: string,
 
 async function measure(command: Extract<LatencyCommand, { type: 'measure' }>) {
   const { baseUrl, room, publisherId, count, offset } = command;
+  const measureViewer = command.viewer === 'light' ? measureLightViewer : measureWrtcViewer;
+  await (command.viewer === 'light' ? dtlsCertificate() : loadNodeParticipant());
+  const cpuBefore = process.cpuUsage();
   const outcomes = await Promise.allSettled(
     Array.from({ length: count }, (_, i) => measureViewer(baseUrl, room, publisherId, offset + i)),
   );
@@ -85,6 +117,7 @@ async function measure(command: Extract<LatencyCommand, { type: 'measure' }>) {
     type: 'measured',
     timings: outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : [])),
     failures: outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : [])),
+    cpuMs: cpuMs(process.cpuUsage(cpuBefore)),
   });
 }
 

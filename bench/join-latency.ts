@@ -9,10 +9,13 @@
  * event loop nor its heap.
  */
 import { parseArgs } from 'node:util';
-import { startShard } from '../test/support/shard';
+import { WorkerPool } from '../src/media/worker-pool.service';
+import { startShard, TestShard } from '../test/support/shard';
 import { ChildClients } from './child-clients';
-import type { LatencyCommand, LatencyReport, Timings } from './join-latency-clients';
+import type { LatencyCommand, LatencyReport, Timings, ViewerKind } from './join-latency-clients';
 import type { Bench, Row } from './run';
+
+const round = (n: number) => Math.round(n * 10) / 10;
 
 /** Nearest-rank percentile of ascending values. */
 export function percentile(sorted: number[], p: number): number {
@@ -23,13 +26,30 @@ export function percentile(sorted: number[], p: number): number {
 type Clients = ChildClients<LatencyCommand, LatencyReport>;
 const startClients = (): Clients => ChildClients.start('join-latency-clients.ts');
 
+/** CPU milliseconds used so far by the shard's Node process and by its mediasoup workers. */
+async function shardCpuMs(shard: TestShard) {
+  const { user, system } = process.cpuUsage();
+  const usages = await Promise.all(
+    shard.app
+      .get(WorkerPool)
+      .workers()
+      .map((worker) => worker.getResourceUsage()),
+  );
+  return {
+    node: (user + system) / 1000,
+    workers: usages.reduce((sum, u) => sum + u.ru_utime + u.ru_stime, 0),
+  };
+}
+
 async function measureSize(
-  baseUrl: string,
+  shard: TestShard,
   size: number,
   perProcess: number,
+  viewer: ViewerKind,
   progress: (m: string) => void,
 ) {
-  const room = `join-latency-${size}`;
+  const { baseUrl } = shard;
+  const room = `join-latency-${viewer}-${size}`;
   const publisherProcess = startClients();
   const shares = Array.from({ length: Math.ceil(size / perProcess) }, (_, i) =>
     Math.min(perProcess, size - i * perProcess),
@@ -37,7 +57,7 @@ async function measureSize(
   const viewerProcesses = shares.map(startClients);
   const counts = { joined: 0, receiving: 0 };
   const ticker = setInterval(
-    () => progress(`N=${size}: ${counts.joined} joined, ${counts.receiving} receiving`),
+    () => progress(`${viewer} N=${size}: ${counts.joined} joined, ${counts.receiving} receiving`),
     1000,
   );
   try {
@@ -45,6 +65,7 @@ async function measureSize(
       { type: 'publish', baseUrl, room },
       'publishing',
     );
+    const cpuBefore = await shardCpuMs(shard);
     const results = await Promise.all(
       viewerProcesses.map((clients, i) =>
         clients.ask(
@@ -53,6 +74,7 @@ async function measureSize(
             baseUrl,
             room,
             publisherId: participantId,
+            viewer,
             count: shares[i],
             offset: i * perProcess,
           },
@@ -63,19 +85,25 @@ async function measureSize(
         ),
       ),
     );
+    const cpuAfter = await shardCpuMs(shard);
     const timings: Timings[] = results.flatMap((r) => r.timings);
     const failures = results.flatMap((r) => r.failures);
-    if (failures.length) progress(`N=${size}: ${failures.length} failed, first: ${failures[0]}`);
+    if (failures.length)
+      progress(`${viewer} N=${size}: ${failures.length} failed, first: ${failures[0]}`);
     const row: Row = {
+      viewer,
       participants: size,
       'client processes': shares.length,
       failed: failures.length,
     };
-    for (const key of ['joined', 'firstPacket', 'firstFrame'] as const) {
+    for (const key of Object.keys(timings[0] ?? {})) {
       const sorted = timings.map((t) => t[key]).sort((a, b) => a - b);
       for (const p of [50, 95, 99]) row[`${key} p${p} ms`] = Math.round(percentile(sorted, p));
     }
-    progress(`N=${size}: done`);
+    row['shard node ms/join'] = round((cpuAfter.node - cpuBefore.node) / size);
+    row['shard workers ms/join'] = round((cpuAfter.workers - cpuBefore.workers) / size);
+    row['viewer ms/join'] = round(results.reduce((sum, r) => sum + r.cpuMs, 0) / size);
+    progress(`${viewer} N=${size}: done`);
     return row;
   } finally {
     clearInterval(ticker);
@@ -92,11 +120,16 @@ export const joinLatency: Bench = {
       options: {
         sizes: { type: 'string', default: '10,50,100' },
         'per-process': { type: 'string', default: '25' },
+        viewers: { type: 'string', default: 'light,wrtc' },
         tiny: { type: 'boolean' },
       },
     });
     const sizes = values.tiny ? [2] : values.sizes.split(',').map(Number);
     const perProcess = Number(values['per-process']);
+    const viewers = values.viewers.split(',') as ViewerKind[];
+    if (viewers.some((v) => v !== 'light' && v !== 'wrtc')) {
+      throw new Error('--viewers takes light, wrtc or both');
+    }
     if ([...sizes, perProcess].some((n) => !Number.isInteger(n) || n < 1)) {
       throw new Error('--sizes and --per-process take positive integers');
     }
@@ -106,8 +139,9 @@ export const joinLatency: Bench = {
     });
     try {
       const rows: Row[] = [];
-      for (const size of sizes)
-        rows.push(await measureSize(shard.baseUrl, size, perProcess, progress));
+      for (const viewer of viewers)
+        for (const size of sizes)
+          rows.push(await measureSize(shard, size, perProcess, viewer, progress));
       return rows;
     } finally {
       await shard.close();

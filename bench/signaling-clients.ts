@@ -4,7 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { Socket } from 'socket.io-client';
-import { connectSocket, request } from '../test/support/node-participant';
+import { connectSocket, request } from '../test/support/signaling-client';
 
 export type ClientsCommand =
   { type: 'add'; baseUrl: string; total: number; roomSize: number } | { type: 'close' };

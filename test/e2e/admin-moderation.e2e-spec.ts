@@ -3,7 +3,8 @@
  * rooms with tracks and bitrates, mute seen by the muted client and the others, lock,
  * kick and ending a room.
  */
-import { eventually, NodeParticipant, RequestError } from '../support/node-participant';
+import { eventually, NodeParticipant } from '../support/node-participant';
+import { RequestError } from '../support/signaling-client';
 import { apiKeyAuthorization, portalApi } from '../support/portal-api';
 import { startShard, TestShard } from '../support/shard';
 

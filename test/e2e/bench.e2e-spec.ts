@@ -25,15 +25,20 @@ describe('npm run bench', () => {
     return { report, progress };
   }
 
-  it('join-latency --tiny: a latency row for its two participants', async () => {
+  it('join-latency --tiny: latency rows for two light and two libwebrtc viewers', async () => {
     const { report, progress } = await runTiny('join-latency');
-    expect(report.rows).toHaveLength(1);
-    const [row] = report.rows;
-    expect(row).toMatchObject({ participants: 2, 'client processes': 1, failed: 0 });
-    for (const column of ['joined', 'firstPacket', 'firstFrame']) {
-      for (const p of [50, 95, 99]) expect(row[`${column} p${p} ms`]).toBeGreaterThan(0);
+    const columns = {
+      light: ['joined', 'connected', 'firstPacket'],
+      wrtc: ['joined', 'firstPacket', 'firstFrame'],
+    };
+    expect(report.rows.map((row) => row.viewer)).toEqual(Object.keys(columns));
+    for (const row of report.rows) {
+      expect(row).toMatchObject({ participants: 2, 'client processes': 1, failed: 0 });
+      for (const column of columns[row.viewer as keyof typeof columns]) {
+        for (const p of [50, 95, 99]) expect(row[`${column} p${p} ms`]).toBeGreaterThan(0);
+      }
     }
-    expect(progress).toContain('N=2: done');
+    expect(progress).toContain('light N=2: done');
   });
 
   it('signaling-capacity --tiny, from the command line: memory and loop delay of 20 idle connections', async () => {

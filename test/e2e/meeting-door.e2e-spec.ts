@@ -4,13 +4,8 @@
  */
 import { Socket } from 'socket.io-client';
 import type { LobbyEntryView } from '../../src/signaling/socketio/protocol';
-import {
-  connectSocket,
-  eventually,
-  NodeParticipant,
-  request,
-  RequestError,
-} from '../support/node-participant';
+import { eventually, NodeParticipant } from '../support/node-participant';
+import { connectSocket, request, RequestError } from '../support/signaling-client';
 import { portalApi } from '../support/portal-api';
 import { startShard, TestShard } from '../support/shard';
 

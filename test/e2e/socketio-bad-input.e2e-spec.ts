@@ -5,7 +5,8 @@
 import { JwtService } from '@nestjs/jwt';
 import { Socket } from 'socket.io-client';
 import { JoinTokenService } from '../../src/portal/join-token.service';
-import { connectSocket, NodeParticipant, request } from '../support/node-participant';
+import { NodeParticipant } from '../support/node-participant';
+import { connectSocket, request } from '../support/signaling-client';
 import { startShard, TestShard } from '../support/shard';
 
 const rawRequest = (socket: Socket, ...args: unknown[]) =>
@@ -186,6 +187,25 @@ describe('socket.io door: bad input', () => {
     await expect(errorCode(client.request('join', { room: 'params-room' }))).resolves.toBe(
       'conflict',
     );
+  });
+
+  it('refuses to consume with capabilities that share no codec with the producer', async () => {
+    const publisher = track(await NodeParticipant.connect(shard.baseUrl));
+    await publisher.join('codec-room', 'Publisher');
+    await publisher.publish(['audio']);
+    const viewer = track(await NodeParticipant.connect(shard.baseUrl));
+    await viewer.join('codec-room', 'Viewer');
+    const producerId = publisher.producers.get('audio')!.id;
+    const videoOnly = {
+      ...viewer.device.rtpCapabilities,
+      codecs: viewer.device.rtpCapabilities.codecs!.filter((codec) => codec.kind === 'video'),
+    };
+    const transportId = viewer.recvTransport!.id;
+    await expect(
+      errorCode(viewer.request('consume', { transportId, producerId, rtpCapabilities: videoOnly })),
+    ).resolves.toBe('bad_request');
+    // The same transport still consumes with usable capabilities.
+    expect([...viewer.consumers.values()].map((c) => c.producerId)).toEqual([producerId]);
   });
 
   describe('join tokens', () => {

@@ -4,15 +4,15 @@
  */
 import * as wrtc from '@roamhq/wrtc';
 import { Device, types as clientTypes } from 'mediasoup-client';
-import { io, Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import type {
-  Ack,
   ConsumerParams,
   JoinResult,
   Method,
   ProducerInfo,
   Requests,
 } from '../../src/signaling/socketio/protocol';
+import { ConnectOptions, connectSocket, request } from './signaling-client';
 
 /**
  * libwebrtc objects in @roamhq/wrtc can crash the process when the garbage collector
@@ -36,49 +36,6 @@ Object.assign(globalThis, {
   MediaStream: wrtc.MediaStream,
   MediaStreamTrack: wrtc.MediaStreamTrack,
 });
-
-export class RequestError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-  }
-}
-
-export interface ConnectOptions {
-  token?: string;
-  timeoutMs?: number;
-}
-
-/** Opens a socket.io connection; rejects with the server's connect_error if refused. */
-export function connectSocket(baseUrl: string, options: ConnectOptions = {}): Promise<Socket> {
-  const socket = io(baseUrl, {
-    path: '/socket.io',
-    transports: ['websocket'],
-    auth: options.token ? { token: options.token } : {},
-    reconnection: false,
-    timeout: options.timeoutMs ?? 5000,
-  });
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (error: Error & { data?: { code: string } }) => {
-      socket.close();
-      reject(new RequestError(error.data?.code ?? 'connect_error', error.message));
-    });
-  });
-}
-
-export async function request<M extends Method>(
-  socket: Socket,
-  method: M,
-  data: Requests[M][0],
-  timeoutMs = 10000,
-): Promise<Requests[M][1]> {
-  const ack = (await socket.timeout(timeoutMs).emitWithAck('request', { method, data })) as Ack<M>;
-  if ('error' in ack) throw new RequestError(ack.error.code, ack.error.message);
-  return ack.data;
-}
 
 /** A moving test pattern: i420 frames at 15 fps into an RTCVideoSource track. */
 function fakeCamera(width = 320, height = 240) {
