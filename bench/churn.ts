@@ -14,7 +14,7 @@ import { startShard, TestShard } from '../test/support/shard';
 import { ChildClients } from './child-clients';
 import type { ChurnCommand, ChurnReport } from './churn-clients';
 import type { Bench, Row } from './run';
-import { heapUsedAfterGc } from './signaling-capacity';
+import { memoryAfterGc } from './signaling-capacity';
 
 const ROOMS = 3;
 const SETTLE_TIMEOUT_MS = 15_000;
@@ -74,7 +74,7 @@ async function snapshot(shard: TestShard) {
     'worker routers': worker.routers,
     'worker objects': worker.objects,
     fds: readdirSync('/proc/self/fd').length,
-    'heap MiB': heapUsedAfterGc() / MiB,
+    'heap MiB': memoryAfterGc().heapUsed / MiB,
     'rss MiB': process.memoryUsage().rss / MiB,
     'worker rss MiB': workersRssMiB(shard),
   };

@@ -1,33 +1,32 @@
 /**
  * signaling-capacity: idle socket.io participants (joined, no media) are added to an
- * in-process shard in steps up to each size. Per step: the shard thread's heap per
- * connection (after a forced GC) and its event-loop delay while the clients connect and
- * join, then while they sit idle. The clients run in a worker thread, so their objects
- * are on another heap and their work on another loop; the process RSS includes them.
+ * in-process shard in steps up to each size. Per step: the shard's heap and external
+ * memory per connection (after a forced GC), its RSS, and its event-loop delay while the
+ * clients connect and join, then while they sit idle. The clients run in a child process,
+ * so their objects, their work and their file descriptors are not the shard's.
  */
-import { once } from 'node:events';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Worker } from 'node:worker_threads';
 import { startShard } from '../test/support/shard';
+import { ChildClients } from './child-clients';
 import type { Bench, Row } from './run';
 import type { ClientsCommand, ClientsReport } from './signaling-clients';
 
 const ROOM_SIZE = 50;
 
 /**
- * The heap after a forced collection, which keeps garbage out of the per-connection
+ * Memory after a forced collection, which keeps garbage out of the per-connection
  * figure; --expose-gc can be switched on at run time and read from a fresh context.
  * (A forced collection in a process that has used @roamhq/wrtc can crash it in wrtc's
  * finalizers: run this bench in its own process.)
  */
-export function heapUsedAfterGc(): number {
+export function memoryAfterGc(): NodeJS.MemoryUsage {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
-  return process.memoryUsage().heapUsed;
+  return process.memoryUsage();
 }
 
 const LOOP_SAMPLING_MS = 10;
@@ -36,32 +35,17 @@ const LOOP_SAMPLING_MS = 10;
 const delayMs = (nanoseconds: number) =>
   Math.max(0, Math.round((nanoseconds / 1e6 - LOOP_SAMPLING_MS) * 10) / 10);
 
-/** Starts the client thread; .ts files load through the same hook as the benches. */
-function startClients(): Worker {
-  const register = join(__dirname, 'register-ts.js');
-  const clients = join(__dirname, 'signaling-clients.ts');
-  return new Worker(`require(${JSON.stringify(register)}); require(${JSON.stringify(clients)});`, {
-    eval: true,
-  });
-}
+/** Sockets the shard process needs besides the clients' (mediasoup pipes, listeners...). */
+const SPARE_FILE_DESCRIPTORS = 200;
 
-async function addClients(
-  clients: Worker,
-  command: Extract<ClientsCommand, { type: 'add' }>,
-  progress: (message: string) => void,
-) {
-  const onReport = (message: ClientsReport) => {
-    if (message.type === 'progress') progress(`${message.connected}/${command.total} connected`);
-  };
-  clients.on('message', onReport);
-  clients.postMessage(command);
+/** The soft limit on open files (`ulimit -n`), where Linux tells it. */
+function openFilesLimit(): number {
   try {
-    while (true) {
-      const [message] = (await once(clients, 'message')) as [ClientsReport];
-      if (message.type === 'added') return message;
-    }
-  } finally {
-    clients.off('message', onReport);
+    const limits = readFileSync('/proc/self/limits', 'utf8');
+    const limit = /^Max open files\s+(\d+)/m.exec(limits)?.[1];
+    return limit ? Number(limit) : Infinity;
+  } catch {
+    return Infinity;
   }
 }
 
@@ -70,7 +54,7 @@ export const signalingCapacity: Bench = {
     const { values } = parseArgs({
       args,
       options: {
-        sizes: { type: 'string', default: '500,1000,2000' },
+        sizes: { type: 'string', default: '1000,5000,10000' },
         'idle-seconds': { type: 'string', default: '5' },
         tiny: { type: 'boolean' },
       },
@@ -80,19 +64,29 @@ export const signalingCapacity: Bench = {
     if (sizes.some((size) => !Number.isInteger(size) || size < 1)) {
       throw new Error(`--sizes takes positive integers, got "${values.sizes}"`);
     }
+    const largest = Math.max(...sizes);
+    const limit = openFilesLimit();
+    if (largest + SPARE_FILE_DESCRIPTORS > limit) {
+      throw new Error(
+        `${largest} connections need about ${largest + SPARE_FILE_DESCRIPTORS} open files ` +
+          `per process, but "ulimit -n" is ${limit}: raise it or lower --sizes`,
+      );
+    }
     const shard = await startShard({ LOG_LEVEL: 'error' });
-    const clients = startClients();
+    const clients = ChildClients.start<ClientsCommand, ClientsReport>('signaling-clients.ts');
     try {
-      const baseline = heapUsedAfterGc();
+      const baseline = memoryAfterGc();
       const rows: Row[] = [];
       for (const total of [...sizes].sort((a, b) => a - b)) {
         const rampDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLING_MS });
         rampDelay.enable();
         const started = performance.now();
-        const added = await addClients(
-          clients,
+        const added = await clients.ask(
           { type: 'add', baseUrl: shard.baseUrl, total, roomSize: ROOM_SIZE },
-          progress,
+          'added',
+          (report) => {
+            if (report.type === 'progress') progress(`${report.connected}/${total} connected`);
+          },
         );
         const rampSeconds = (performance.now() - started) / 1000;
         rampDelay.disable();
@@ -103,13 +97,15 @@ export const signalingCapacity: Bench = {
         await new Promise((resolve) => setTimeout(resolve, idleMs));
         idleDelay.disable();
 
-        const heap = heapUsedAfterGc() - baseline;
+        const memory = memoryAfterGc();
+        const perConnection = (bytes: number) => Math.round(bytes / added.connected);
         rows.push({
           connections: added.connected,
           failed: added.failed,
           'ramp s': Math.round(rampSeconds * 10) / 10,
-          'heap KiB/conn': Math.round(heap / added.connected / 1024),
-          'rss MiB': Math.round(process.memoryUsage().rss / 2 ** 20),
+          'heap B/conn': perConnection(memory.heapUsed - baseline.heapUsed),
+          'external B/conn': perConnection(memory.external - baseline.external),
+          'rss MiB': Math.round(memory.rss / 2 ** 20),
           'ramp delay p99 ms': delayMs(rampDelay.percentile(99)),
           'ramp delay max ms': delayMs(rampDelay.max),
           'idle delay p99 ms': delayMs(idleDelay.percentile(99)),
@@ -118,9 +114,7 @@ export const signalingCapacity: Bench = {
       }
       return rows;
     } finally {
-      const exited = once(clients, 'exit');
-      clients.postMessage({ type: 'close' } satisfies ClientsCommand);
-      await exited;
+      await clients.close({ type: 'close' });
       await shard.close();
     }
   },

@@ -59,7 +59,13 @@ describe('npm run bench', () => {
     expect(report.rows).toHaveLength(1);
     const [row] = report.rows;
     expect(row).toMatchObject({ connections: 20, failed: 0 });
-    for (const column of ['heap KiB/conn', 'rss MiB', 'ramp delay p99 ms', 'idle delay p99 ms']) {
+    for (const column of [
+      'heap B/conn',
+      'external B/conn',
+      'rss MiB',
+      'ramp delay p99 ms',
+      'idle delay p99 ms',
+    ]) {
       expect(typeof row[column]).toBe('number');
     }
     expect(row['rss MiB']).toBeGreaterThan(0);

@@ -1,6 +1,8 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
-import { ServerOptions } from 'socket.io';
+import { MessageMappingProperties } from '@nestjs/websockets';
+import { Observable } from 'rxjs';
+import { ServerOptions, Socket } from 'socket.io';
 
 /** socket.io with the shard's message size limit and no client bundle served. */
 export class SocketIoAdapter extends IoAdapter {
@@ -14,5 +16,29 @@ export class SocketIoAdapter extends IoAdapter {
   override createIOServer(port: number, options?: ServerOptions) {
     const limited = { ...options, maxHttpBufferSize: this.maxMessageBytes, serveClient: false };
     return super.createIOServer(port, limited as ServerOptions);
+  }
+
+  /**
+   * As IoAdapter's, but with a plain listener per message: IoAdapter keeps a chain of
+   * RxJS subscriptions for every connected socket, a large share of an idle
+   * connection's memory. An answer is still sent as an event or through the ack.
+   */
+  override bindMessageHandlers(
+    socket: Socket,
+    handlers: MessageMappingProperties[],
+    transform: (data: unknown) => Observable<unknown>,
+  ) {
+    for (const { message, callback, isAckHandledManually } of handlers) {
+      socket.on(message, (...args: unknown[]) => {
+        // fromEvent, which IoAdapter listens with, gives one argument alone and more as an array.
+        const { data, ack } = this.mapPayload(args.length === 1 ? args[0] : args);
+        transform(callback(data, ack)).subscribe((response) => {
+          if (response === undefined || response === null) return;
+          const { event, data: eventData } = response as { event?: string; data?: unknown };
+          if (event) socket.emit(event, eventData);
+          else if (!isAckHandledManually && typeof ack === 'function') ack(response);
+        });
+      });
+    }
   }
 }

@@ -246,17 +246,21 @@ export class MultiUserChat implements OnModuleInit {
     options: PresenceOptions = {},
     selfCodes: number[] = [],
   ) {
-    const current = !options.unavailable && !options.codes && !options.reason;
-    const plain = current
-      ? this.currentPresence(room, occupant, false)
-      : occupantPresence(room, occupant, options);
-    const withJid = current
-      ? this.currentPresence(room, occupant, true)
-      : occupantPresence(room, occupant, { ...options, showRealJid: true });
-    for (const viewer of room.xmppOccupants) {
-      if (viewer === occupant) continue;
-      const presence = isModeratorOccupant(viewer) ? withJid : plain;
-      viewer.session.send(this.addressed(presence, viewer.session));
+    // Built only for XMPP viewers: a room of socket.io participants alone needs none (and
+    // would keep two cached presences per participant).
+    const viewers = room.xmppOccupants.filter((viewer) => viewer !== occupant);
+    if (viewers.length) {
+      const current = !options.unavailable && !options.codes && !options.reason;
+      const plain = current
+        ? this.currentPresence(room, occupant, false)
+        : occupantPresence(room, occupant, options);
+      const withJid = current
+        ? this.currentPresence(room, occupant, true)
+        : occupantPresence(room, occupant, { ...options, showRealJid: true });
+      for (const viewer of viewers) {
+        const presence = isModeratorOccupant(viewer) ? withJid : plain;
+        viewer.session.send(this.addressed(presence, viewer.session));
+      }
     }
     if (occupant.session) {
       const codes = [110, ...selfCodes, ...(options.codes ?? [])];
