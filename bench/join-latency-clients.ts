@@ -10,27 +10,32 @@ import { dtlsCertificate, LightViewer } from './light-viewer';
 /** Milliseconds from the start of the connection to each phase the viewer reached. */
 export type Timings = Record<string, number>;
 export type ViewerKind = 'light' | 'wrtc';
+interface WarmUpCommand {
+  type: 'warm-up';
+  baseUrl: string;
+  room: string;
+  publisherId: string;
+  viewer: ViewerKind;
+}
+interface MeasureCommand extends Omit<WarmUpCommand, 'type'> {
+  type: 'measure';
+  count: number;
+  offset: number;
+}
 export type LatencyCommand =
   | { type: 'publish'; baseUrl: string; room: string }
-  | {
-      type: 'measure';
-      baseUrl: string;
-      room: string;
-      publisherId: string;
-      viewer: ViewerKind;
-      count: number;
-      offset: number;
-    }
+  | WarmUpCommand
+  | MeasureCommand
   | { type: 'close' };
 export type LatencyReport =
   | { type: 'publishing'; participantId: string }
+  | { type: 'warm' }
   | { type: 'phase'; phase: 'joined' | 'receiving' }
   | { type: 'measured'; timings: Timings[]; failures: string[]; cpuMs: number };
 
 const POLL_MS = 50;
 const FIRST_MEDIA_TIMEOUT_MS = 60_000;
 const participants: { close(): void }[] = [];
-const cpuMs = ({ user, system }: NodeJS.CpuUsage) => (user + system) / 1000;
 const send = (report: LatencyReport) => process.send!(report);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -61,68 +66,95 @@ async function publish(baseUrl: string, room: string) {
   send({ type: 'publishing', participantId: publisher.joined.participantId });
 }
 
-async function measureLightViewer(
-  baseUrl: string,
-  room: string,
-  publisherId: string,
-  index: number,
-): Promise<Timings> {
+type Phase = 'joined' | 'receiving';
+interface ViewerRun {
+  baseUrl: string;
+  room: string;
+  publisherId: string;
+  displayName: string;
+  onPhase: (phase: Phase) => void;
+}
+type Measured = { viewer: { close(): void }; timings: Timings };
+
+async function measureLightViewer(run: ViewerRun): Promise<Measured> {
   const { viewer, timings } = await LightViewer.measure(
-    baseUrl,
-    room,
-    `viewer-${index}`,
-    publisherId,
-    (phase) => send({ type: 'phase', phase }),
+    run.baseUrl,
+    run.room,
+    run.displayName,
+    run.publisherId,
+    run.onPhase,
   );
-  participants.push(viewer);
-  return { ...timings };
+  return { viewer, timings: { ...timings } };
 }
 
-async function measureWrtcViewer(
-  baseUrl: string,
-  room: string,
-  publisherId: string,
-  index: number,
-): Promise<Timings> {
+async function measureWrtcViewer(run: ViewerRun): Promise<Measured> {
   const started = performance.now();
   const viewer: NodeParticipant = await (
     await loadNodeParticipant()
-  ).connect(baseUrl, { timeoutMs: 30_000 });
-  participants.push(viewer);
-  await viewer.join(room, `viewer-${index}`);
+  ).connect(run.baseUrl, { timeoutMs: 30_000 });
+  await viewer.join(run.room, run.displayName);
   const joined = performance.now() - started;
-  send({ type: 'phase', phase: 'joined' });
+  run.onPhase('joined');
   let firstPacket = NaN;
   await waitUntil(async () => {
-    const fromPublisher = (await viewer.receiveStats())[publisherId];
+    const fromPublisher = (await viewer.receiveStats())[run.publisherId];
     if (!fromPublisher) return false;
     if (Number.isNaN(firstPacket) && fromPublisher.audioPackets + fromPublisher.videoPackets) {
       firstPacket = performance.now() - started;
-      send({ type: 'phase', phase: 'receiving' });
+      run.onPhase('receiving');
     }
     return fromPublisher.framesDecoded > 0;
   }, 'the first video frame');
-  return { joined, firstPacket, firstFrame: performance.now() - started };
+  return { viewer, timings: { joined, firstPacket, firstFrame: performance.now() - started } };
 }
 
-async function measure(command: Extract<LatencyCommand, { type: 'measure' }>) {
-  const { baseUrl, room, publisherId, count, offset } = command;
-  const measureViewer = command.viewer === 'light' ? measureLightViewer : measureWrtcViewer;
-  await (command.viewer === 'light' ? dtlsCertificate() : loadNodeParticipant());
+const measureViewer = (kind: ViewerKind) =>
+  kind === 'light' ? measureLightViewer : measureWrtcViewer;
+
+/**
+ * One unmeasured join and leave, so that the process's JavaScript is compiled and its
+ * media stack started before the clock runs, as in a browser that is already open.
+ */
+async function warmUp({ baseUrl, room, publisherId, viewer }: WarmUpCommand) {
+  await (viewer === 'light' ? dtlsCertificate() : loadNodeParticipant());
+  const warm = await measureViewer(viewer)({
+    baseUrl,
+    room,
+    publisherId,
+    displayName: 'warm-up',
+    onPhase: () => undefined,
+  });
+  warm.viewer.close();
+  send({ type: 'warm' });
+}
+
+async function measure({ baseUrl, room, publisherId, viewer, count, offset }: MeasureCommand) {
   const cpuBefore = process.cpuUsage();
   const outcomes = await Promise.allSettled(
-    Array.from({ length: count }, (_, i) => measureViewer(baseUrl, room, publisherId, offset + i)),
+    Array.from({ length: count }, (_, i) =>
+      measureViewer(viewer)({
+        baseUrl,
+        room,
+        publisherId,
+        displayName: `viewer-${offset + i}`,
+        onPhase: (phase) => send({ type: 'phase', phase }),
+      }),
+    ),
   );
+  const cpu = process.cpuUsage(cpuBefore);
+  const measured = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  participants.push(...measured.map((m) => m.viewer));
   send({
     type: 'measured',
-    timings: outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : [])),
+    timings: measured.map((m) => m.timings),
     failures: outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : [])),
-    cpuMs: cpuMs(process.cpuUsage(cpuBefore)),
+    cpuMs: (cpu.user + cpu.system) / 1000,
   });
 }
 
 process.on('message', (command: LatencyCommand) => {
   if (command.type === 'publish') void publish(command.baseUrl, command.room);
+  else if (command.type === 'warm-up') void warmUp(command);
   else if (command.type === 'measure') void measure(command);
   else {
     participants.forEach((p) => p.close());

@@ -65,16 +65,15 @@ async function measureSize(
       { type: 'publish', baseUrl, room },
       'publishing',
     );
+    const run = { baseUrl, room, publisherId: participantId, viewer };
+    await Promise.all(viewerProcesses.map((c) => c.ask({ type: 'warm-up', ...run }, 'warm')));
     const cpuBefore = await shardCpuMs(shard);
     const results = await Promise.all(
       viewerProcesses.map((clients, i) =>
         clients.ask(
           {
             type: 'measure',
-            baseUrl,
-            room,
-            publisherId: participantId,
-            viewer,
+            ...run,
             count: shares[i],
             offset: i * perProcess,
           },
