@@ -123,10 +123,11 @@ async function bareSfu(): Promise<Sfu> {
 }
 
 type RoomInternals = {
-  router: types.Router;
+  routers: types.Router[];
   peers: Map<
     string,
     {
+      router?: types.Router;
       transports: Map<string, unknown>;
       producers: Map<string, types.Producer>;
       consumers: Map<string, types.Consumer>;
@@ -139,17 +140,20 @@ async function videoWindowSfu(): Promise<Sfu> {
   const [worker] = shard.app.get(WorkerPool).workers();
   const room: RoomMedia = await shard.app.get(MediaService).openRoom('fanout');
   // RoomMedia creates WebRtcTransports only; the bench adds SRTP PlainTransports to its
-  // router and registers them with the participant exactly as createWebRtcTransport does.
+  // home router and registers them (and that router) with the participant exactly as
+  // createWebRtcTransport does.
   const internals = room as unknown as RoomInternals;
   return {
     worker,
     addPeer: (peerId) => room.addPeer(peerId),
     async transport(participantId, direction) {
-      const transport = await internals.router.createPlainTransport({
+      const [home] = internals.routers;
+      const transport = await home.createPlainTransport({
         ...SRTP_PLAIN,
         appData: { participantId, direction },
       });
       const peer = internals.peers.get(participantId)!;
+      peer.router = home;
       peer.transports.set(transport.id, transport);
       transport.observer.once('close', () => peer.transports.delete(transport.id));
       return transport;

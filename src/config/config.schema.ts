@@ -62,6 +62,7 @@ export const configSchema = z
       announcedAddress: z.string(),
       initialAvailableOutgoingBitrate: z.coerce.number().int().positive(),
       maxIncomingBitrate: z.coerce.number().int().positive(),
+      consumersPerRouter: z.coerce.number().int().positive(),
     }),
     turn: z.object({
       mode: z.enum(['off', 'embedded', 'external']),

@@ -41,6 +41,7 @@ export const ENVIRONMENT_VARIABLES = {
   RTC_MAX_PORT: 'media.rtcMaxPort',
   MEDIA_LISTEN_IP: 'media.listenIp',
   MEDIA_ANNOUNCED_ADDRESS: 'media.announcedAddress',
+  MEDIA_CONSUMERS_PER_ROUTER: 'media.consumersPerRouter',
   ICE_SERVERS: 'ice.servers',
   WEBHOOK_URLS: 'webhooks.urls',
   WEBHOOK_SECRET: 'webhooks.secret',

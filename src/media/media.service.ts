@@ -6,7 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { DomainError } from '../conference/domain-error';
 import { MediaEvents } from './media-events';
-import { RoomMedia, TransportOptions } from './room-media';
+import { RoomMedia, RouterSupply, TransportOptions } from './room-media';
 import { WorkerPool } from './worker-pool.service';
 
 /** Owns one RoomMedia (one router) per room that has media on this shard. */
@@ -15,6 +15,7 @@ export class MediaService {
   readonly events = new EventEmitter<MediaEvents>();
   private readonly rooms = new Map<string, Promise<RoomMedia>>();
   private readonly transportOptions: TransportOptions;
+  private readonly consumersPerRouter: number;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -33,6 +34,7 @@ export class MediaService {
       initialAvailableOutgoingBitrate: config.media.initialAvailableOutgoingBitrate,
       maxIncomingBitrate: config.media.maxIncomingBitrate,
     };
+    this.consumersPerRouter = config.media.consumersPerRouter;
     this.events.on('roomMediaLost', (roomId) => this.rooms.delete(roomId));
   }
 
@@ -40,9 +42,15 @@ export class MediaService {
   openRoom(roomId: string): Promise<RoomMedia> {
     let room = this.rooms.get(roomId);
     if (!room) {
+      const supply: RouterSupply = {
+        consumersPerRouter: this.consumersPerRouter,
+        routerBeside: (others) => this.workers.createRouterBeside(others, { roomId }),
+      };
       room = this.workers
         .createRouter({ roomId })
-        .then((router) => RoomMedia.create(roomId, router, this.transportOptions, this.events));
+        .then((router) =>
+          RoomMedia.create(roomId, router, this.transportOptions, supply, this.events),
+        );
       this.rooms.set(roomId, room);
       room.catch(() => this.rooms.delete(roomId));
     }

@@ -11,6 +11,14 @@ export interface TransportOptions {
   maxIncomingBitrate: number;
 }
 
+/** Where a room gets more routers when one worker's share is not enough. */
+export interface RouterSupply {
+  /** Streams a router serves before the room places newcomers on another one. */
+  consumersPerRouter: number;
+  /** A router on a worker that carries none of `others`; undefined when none is left. */
+  routerBeside(others: types.Router[]): Promise<types.Router | undefined>;
+}
+
 export interface WebRtcTransportParams {
   id: string;
   iceParameters: types.IceParameters;
@@ -41,6 +49,9 @@ interface ProducerAppData extends types.AppData {
 
 /** One participant's mediasoup objects. Closing a transport closes what it carries. */
 class PeerMedia {
+  /** The room router its transports are on, chosen when the first one is created. */
+  router?: types.Router;
+  placement?: Promise<types.Router>;
   readonly transports = new Map<string, types.WebRtcTransport<TransportAppData>>();
   readonly producers = new Map<string, types.Producer<ProducerAppData>>();
   readonly consumers = new Map<string, types.Consumer>();
@@ -59,27 +70,33 @@ const producerInfo = (producer: types.Producer<ProducerAppData>): ProducerInfo =
 });
 
 /**
- * A room's media: its router, active-speaker observer and every participant's
+ * A room's media: its routers, active-speaker observer and every participant's
  * transports, producers and consumers. It owns and closes all of them.
+ *
+ * A room starts on one router (one worker, one core). When every router of the room
+ * serves `consumersPerRouter` streams, newcomers go to a new router on another worker,
+ * and producers are piped between the room's routers when a consumer needs them.
  */
 export class RoomMedia {
   private readonly peers = new Map<string, PeerMedia>();
+  /** The first is the home router: it carries the active-speaker observer. */
+  private readonly routers: types.Router[] = [];
+  private growing?: Promise<types.Router | undefined>;
+  /** Producers piped to other routers of the room, by `${producerId}>${routerId}`. */
+  private readonly pipes = new Map<string, Promise<unknown>>();
   private closed = false;
   /** The participant the active-speaker observer picked last, if still here. */
   private dominantSpeaker?: string;
 
   private constructor(
     readonly roomId: string,
-    private readonly router: types.Router,
+    home: types.Router,
     private readonly speakerObserver: types.ActiveSpeakerObserver,
     private readonly transportOptions: TransportOptions,
+    private readonly supply: RouterSupply,
     private readonly events: EventEmitter<MediaEvents>,
   ) {
-    router.on('workerclose', () => {
-      this.closed = true;
-      this.peers.clear();
-      events.emit('roomMediaLost', roomId);
-    });
+    this.adopt(home);
     speakerObserver.on('dominantspeaker', ({ producer }) => {
       const participantId = (producer.appData as ProducerAppData).participantId;
       this.dominantSpeaker = participantId;
@@ -89,16 +106,21 @@ export class RoomMedia {
 
   static async create(
     roomId: string,
-    router: types.Router,
+    home: types.Router,
     transportOptions: TransportOptions,
+    supply: RouterSupply,
     events: EventEmitter<MediaEvents>,
   ): Promise<RoomMedia> {
-    const speakerObserver = await router.createActiveSpeakerObserver({ interval: 300 });
-    return new RoomMedia(roomId, router, speakerObserver, transportOptions, events);
+    const speakerObserver = await home.createActiveSpeakerObserver({ interval: 300 });
+    return new RoomMedia(roomId, home, speakerObserver, transportOptions, supply, events);
   }
 
   get rtpCapabilities(): types.RtpCapabilities {
-    return this.router.rtpCapabilities;
+    return this.home.rtpCapabilities;
+  }
+
+  private get home(): types.Router {
+    return this.routers[0];
   }
 
   get activeSpeaker(): string | undefined {
@@ -131,7 +153,8 @@ export class RoomMedia {
     const peer = this.peer(participantId);
     const { listenInfos, initialAvailableOutgoingBitrate, maxIncomingBitrate } =
       this.transportOptions;
-    const transport = await this.router.createWebRtcTransport<TransportAppData>({
+    const router = await this.routerOf(peer);
+    const transport = await router.createWebRtcTransport<TransportAppData>({
       listenInfos,
       initialAvailableOutgoingBitrate,
       enableSctp,
@@ -185,10 +208,13 @@ export class RoomMedia {
     peer.producers.set(producer.id, producer);
     producer.observer.once('close', () => {
       peer.producers.delete(producer.id);
+      this.forgetPipes(producer.id);
       this.events.emit('producerClosed', this.roomId, producerInfo(producer));
     });
     if (kind === 'audio') {
-      await this.speakerObserver.addProducer({ producerId: producer.id }).catch(() => undefined);
+      await this.pipe(producer.id, peer.router!, this.home)
+        .then(() => this.speakerObserver.addProducer({ producerId: producer.id }))
+        .catch(() => undefined);
     }
     const info = producerInfo(producer);
     this.events.emit('producerAdded', this.roomId, info);
@@ -221,9 +247,11 @@ export class RoomMedia {
       throw new DomainError('bad_request', 'consume needs a recv transport');
     }
     const producer = this.findProducer(producerId);
-    if (producer.appData.participantId === participantId) {
+    const owner = producer.appData.participantId;
+    if (owner === participantId) {
       throw new DomainError('bad_request', 'a participant does not consume its own producer');
     }
+    await this.pipe(producerId, this.peers.get(owner)!.router!, this.peer(participantId).router!);
     // transport.consume validates the capabilities itself (router.canConsume would do it a
     // second time: a fifth of a join's CPU) and rejects unusable ones with UnsupportedError.
     const consumer = await transport.consume({ producerId, rtpCapabilities, paused: true });
@@ -269,15 +297,20 @@ export class RoomMedia {
   }
 
   closePeer(participantId: string): void {
-    this.peers.get(participantId)?.close();
+    const peer = this.peers.get(participantId);
+    if (!peer) return;
+    peer.close();
     this.peers.delete(participantId);
+    const { router } = peer;
+    const emptied = router && router !== this.home && !this.peersOn(router).length;
+    if (emptied) router.close();
   }
 
   close(): void {
     this.closed = true;
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
-    this.router.close();
+    for (const router of this.routers) router.close();
   }
 
   /** Counts of open mediasoup objects, for leak checks and metrics. */
@@ -290,7 +323,13 @@ export class RoomMedia {
       producers += peer.producers.size;
       consumers += peer.consumers.size;
     }
-    return { peers: this.peers.size, transports, producers, consumers };
+    return {
+      peers: this.peers.size,
+      routers: this.routers.length,
+      transports,
+      producers,
+      consumers,
+    };
   }
 
   /** Bits per second the room's transports currently receive and send (mediasoup's estimate). */
@@ -305,6 +344,72 @@ export class RoomMedia {
       total.out += stat.sendBitrate;
     }
     return total;
+  }
+
+  private adopt(router: types.Router) {
+    this.routers.push(router);
+    router.on('workerclose', () => {
+      this.closed = true;
+      this.peers.clear();
+      this.events.emit('roomMediaLost', this.roomId);
+    });
+    router.observer.once('close', () => {
+      this.routers.splice(this.routers.indexOf(router), 1);
+      for (const key of this.pipes.keys())
+        if (key.endsWith(`>${router.id}`)) this.pipes.delete(key);
+    });
+  }
+
+  private routerOf(peer: PeerMedia): Promise<types.Router> {
+    peer.placement ??= this.place().then((router) => (peer.router = router));
+    return peer.placement;
+  }
+
+  /** The least busy router of the room, or a new one when all serve their share. */
+  private async place(): Promise<types.Router> {
+    for (;;) {
+      const [router, consumers] = this.routers
+        .map((r) => [r, this.consumersOn(r)] as const)
+        .sort((a, b) => a[1] - b[1])[0];
+      if (consumers < this.supply.consumersPerRouter) return router;
+      this.growing ??= this.supply
+        .routerBeside([...this.routers])
+        .then((added) => {
+          if (added && this.closed) added.close();
+          else if (added) this.adopt(added);
+          return this.closed ? undefined : added;
+        })
+        .finally(() => (this.growing = undefined));
+      const added = await this.growing;
+      if (this.closed) throw new DomainError('not_joined', 'the room closed');
+      if (!added) return router;
+    }
+  }
+
+  private peersOn(router: types.Router): PeerMedia[] {
+    return [...this.peers.values()].filter((peer) => peer.router === router);
+  }
+
+  private consumersOn(router: types.Router): number {
+    return this.peersOn(router).reduce((sum, peer) => sum + peer.consumers.size, 0);
+  }
+
+  /** Makes the producer (on `from`) consumable on `to`, once per pair. */
+  private pipe(producerId: string, from: types.Router, to: types.Router): Promise<unknown> {
+    if (from === to) return Promise.resolve();
+    const key = `${producerId}>${to.id}`;
+    let piped = this.pipes.get(key);
+    if (!piped) {
+      piped = from.pipeToRouter({ producerId, router: to });
+      piped.catch(() => this.pipes.delete(key));
+      this.pipes.set(key, piped);
+    }
+    return piped;
+  }
+
+  private forgetPipes(producerId: string) {
+    for (const key of this.pipes.keys())
+      if (key.startsWith(`${producerId}>`)) this.pipes.delete(key);
   }
 
   private peer(participantId: string): PeerMedia {

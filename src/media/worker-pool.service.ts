@@ -20,6 +20,7 @@ const WORKER_WAIT_MS = 10_000;
 @Injectable()
 export class WorkerPool implements OnModuleInit, OnModuleDestroy {
   private readonly routerCounts = new Map<types.Worker, number>();
+  private readonly workerOf = new WeakMap<types.Router, types.Worker>();
   private readonly spawned = new EventEmitter<{ worker: [types.Worker] }>();
   private closing = false;
 
@@ -50,11 +51,31 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
 
   /** Creates a router with the shard's codecs on the worker that carries the fewest. */
   async createRouter(appData: { roomId: string }): Promise<types.Router> {
-    const worker = this.leastLoadedWorker() ?? (await this.replacementWorker());
+    return this.createRouterOn(
+      this.leastLoadedWorker() ?? (await this.replacementWorker()),
+      appData,
+    );
+  }
+
+  /**
+   * Creates a router on the least loaded worker that carries none of `others` (a room
+   * growing across workers), or resolves undefined when every worker already does.
+   */
+  async createRouterBeside(
+    others: types.Router[],
+    appData: { roomId: string },
+  ): Promise<types.Router | undefined> {
+    const taken = new Set(others.map((router) => this.workerOf.get(router)));
+    const worker = this.leastLoadedWorker((candidate) => !taken.has(candidate));
+    return worker && this.createRouterOn(worker, appData);
+  }
+
+  private async createRouterOn(worker: types.Worker, appData: { roomId: string }) {
     // Counted before the await so that concurrent calls spread over the workers.
     this.adjustRouterCount(worker, +1);
     try {
       const router = await worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS, appData });
+      this.workerOf.set(router, worker);
       router.observer.once('close', () => this.adjustRouterCount(worker, -1));
       return router;
     } catch (error) {
@@ -63,8 +84,12 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private leastLoadedWorker(): types.Worker | undefined {
-    return [...this.routerCounts.entries()].sort((a, b) => a[1] - b[1])[0]?.[0];
+  private leastLoadedWorker(
+    eligible: (worker: types.Worker) => boolean = () => true,
+  ): types.Worker | undefined {
+    return [...this.routerCounts.entries()]
+      .filter(([worker]) => eligible(worker))
+      .sort((a, b) => a[1] - b[1])[0]?.[0];
   }
 
   /** Waits for the next worker to start, when none is running (one just died). */

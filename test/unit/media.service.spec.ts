@@ -67,12 +67,24 @@ describe('MediaService', () => {
     media.events.on('consumerClosed', (_room, participantId, consumerId) =>
       closedConsumers.push(`${participantId}:${consumerId}`),
     );
-    expect(room.stats()).toEqual({ peers: 2, transports: 3, producers: 1, consumers: 1 });
+    expect(room.stats()).toEqual({
+      peers: 2,
+      routers: 1,
+      transports: 3,
+      producers: 1,
+      consumers: 1,
+    });
     room.closePeer('alice');
     // The worker reports the producer's closure to its consumers asynchronously.
     await new Promise((resolve) => media.events.once('consumerClosed', resolve));
     expect(closedConsumers).toEqual([`bob:${consumer.id}`]);
-    expect(room.stats()).toEqual({ peers: 1, transports: 1, producers: 0, consumers: 0 });
+    expect(room.stats()).toEqual({
+      peers: 1,
+      routers: 1,
+      transports: 1,
+      producers: 0,
+      consumers: 0,
+    });
     await media.closeRoom('r2');
   });
 
