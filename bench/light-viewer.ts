@@ -99,7 +99,6 @@ const isRtpPacket = (b: Buffer) =>
 export class LightViewer {
   private readonly udp: UdpSocket = createSocket('udp4');
   private dtls?: DtlsClient;
-  private closed = false;
 
   private constructor(private readonly socket: Socket) {}
 
@@ -138,7 +137,6 @@ export class LightViewer {
   }
 
   close() {
-    this.closed = true;
     this.dtls?.close();
     this.udp.close();
     this.socket.close();
@@ -166,7 +164,6 @@ export class LightViewer {
 
   /** ICE (one nominated binding request) and DTLS as the client, after signaling it. */
   private async connect(transport: WebRtcTransportParams) {
-    const t0 = performance.now();
     const { certPem, keyPem, fingerprint } = await dtlsCertificate();
     const candidate = transport.iceCandidates.find(
       (c: { protocol: string; address?: string; ip?: string }) => c.protocol === 'udp',
@@ -184,7 +181,6 @@ export class LightViewer {
       }),
       this.iceBinding(server, transport.iceParameters),
     ]);
-    console.error('ice+connect', performance.now() - t0);
     const dtls = (this.dtls = new DtlsClient({
       transport: {
         type: 'udp',
@@ -208,7 +204,6 @@ export class LightViewer {
       dtls.onError.once(reject);
       void dtls.connect();
     });
-    console.error('dtls', performance.now() - t0);
   }
 
   /** Sends a nominating binding request until the ICE-lite server answers it. */
