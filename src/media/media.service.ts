@@ -1,7 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import type { types } from 'mediasoup';
-import { detectAnnouncedAddress } from '../config/announced-address';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { DomainError } from '../conference/domain-error';
@@ -9,7 +7,7 @@ import { MediaEvents } from './media-events';
 import { RoomMedia, RouterSupply, TransportOptions } from './room-media';
 import { WorkerPool } from './worker-pool.service';
 
-/** Owns one RoomMedia (one router) per room that has media on this shard. */
+/** Owns one RoomMedia (one or more routers) per room that has media on this shard. */
 @Injectable()
 export class MediaService {
   readonly events = new EventEmitter<MediaEvents>();
@@ -21,16 +19,7 @@ export class MediaService {
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly workers: WorkerPool,
   ) {
-    const { listenIp, rtcMinPort, rtcMaxPort } = config.media;
-    const announcedAddress = config.media.announcedAddress || detectAnnouncedAddress();
-    const listenInfo = (protocol: 'udp' | 'tcp'): types.TransportListenInfo => ({
-      protocol,
-      ip: listenIp,
-      announcedAddress,
-      portRange: { min: rtcMinPort, max: rtcMaxPort },
-    });
     this.transportOptions = {
-      listenInfos: [listenInfo('udp'), listenInfo('tcp')],
       initialAvailableOutgoingBitrate: config.media.initialAvailableOutgoingBitrate,
       maxIncomingBitrate: config.media.maxIncomingBitrate,
     };
@@ -45,6 +34,7 @@ export class MediaService {
       const supply: RouterSupply = {
         consumersPerRouter: this.consumersPerRouter,
         routerBeside: (others) => this.workers.createRouterBeside(others, { roomId }),
+        webRtcServerOf: (router) => this.workers.webRtcServerOf(router),
       };
       room = this.workers
         .createRouter({ roomId })

@@ -6,17 +6,18 @@ import { MediaEvents, ProducerInfo } from './media-events';
 export type TransportDirection = 'send' | 'recv';
 
 export interface TransportOptions {
-  listenInfos: types.TransportListenInfo[];
   initialAvailableOutgoingBitrate: number;
   maxIncomingBitrate: number;
 }
 
-/** Where a room gets more routers when one worker's share is not enough. */
+/** What a room needs from the worker pool. */
 export interface RouterSupply {
   /** Streams a router serves before the room places newcomers on another one. */
   consumersPerRouter: number;
   /** A router on a worker that carries none of `others`; undefined when none is left. */
   routerBeside(others: types.Router[]): Promise<types.Router | undefined>;
+  /** The WebRTC server (one UDP and one TCP port) of the router's worker. */
+  webRtcServerOf(router: types.Router): types.WebRtcServer;
 }
 
 export interface WebRtcTransportParams {
@@ -151,11 +152,10 @@ export class RoomMedia {
     enableSctp: boolean,
   ): Promise<WebRtcTransportParams> {
     const peer = this.peer(participantId);
-    const { listenInfos, initialAvailableOutgoingBitrate, maxIncomingBitrate } =
-      this.transportOptions;
+    const { initialAvailableOutgoingBitrate, maxIncomingBitrate } = this.transportOptions;
     const router = await this.routerOf(peer);
     const transport = await router.createWebRtcTransport<TransportAppData>({
-      listenInfos,
+      webRtcServer: this.supply.webRtcServerOf(router),
       initialAvailableOutgoingBitrate,
       enableSctp,
       appData: { participantId, direction },

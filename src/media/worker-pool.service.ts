@@ -2,6 +2,7 @@ import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { createWorker, types } from 'mediasoup';
 import { EventEmitter, once } from 'node:events';
 import { cpus } from 'node:os';
+import { detectAnnouncedAddress } from '../config/announced-address';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { InjectLogger } from '../observability/logging.module';
@@ -21,13 +22,25 @@ const WORKER_WAIT_MS = 10_000;
 export class WorkerPool implements OnModuleInit, OnModuleDestroy {
   private readonly routerCounts = new Map<types.Worker, number>();
   private readonly workerOf = new WeakMap<types.Router, types.Worker>();
+  private readonly webRtcServers = new Map<types.Worker, types.WebRtcServer>();
+  /** Where each worker's WebRTC server listens: UDP and TCP, a port from the RTC range. */
+  private readonly listenInfos: types.TransportListenInfo[];
   private readonly spawned = new EventEmitter<{ worker: [types.Worker] }>();
   private closing = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectLogger() private readonly logger: Logger,
-  ) {}
+  ) {
+    const { listenIp, rtcMinPort, rtcMaxPort } = config.media;
+    const announcedAddress = config.media.announcedAddress || detectAnnouncedAddress();
+    this.listenInfos = (['udp', 'tcp'] as const).map((protocol) => ({
+      protocol,
+      ip: listenIp,
+      announcedAddress,
+      portRange: { min: rtcMinPort, max: rtcMaxPort },
+    }));
+  }
 
   async onModuleInit() {
     const count = this.config.media.numWorkers || cpus().length;
@@ -47,6 +60,13 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
 
   workers(): types.Worker[] {
     return [...this.routerCounts.keys()];
+  }
+
+  /** The WebRTC server of the worker that carries the router: all its transports share it. */
+  webRtcServerOf(router: types.Router): types.WebRtcServer {
+    const server = this.webRtcServers.get(this.workerOf.get(router)!);
+    if (!server) throw new Error('the router has no running worker');
+    return server;
   }
 
   /** Creates a router with the shard's codecs on the worker that carries the fewest. */
@@ -112,10 +132,18 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
       logLevel: this.config.media.workerLogLevel,
       logTags: ['info', 'ice', 'dtls', 'rtp', 'srtp', 'rtcp', 'simulcast'],
     });
+    const webRtcServer = await worker
+      .createWebRtcServer({ listenInfos: this.listenInfos })
+      .catch((error: Error) => {
+        worker.close();
+        throw error;
+      });
+    this.webRtcServers.set(worker, webRtcServer);
     this.routerCounts.set(worker, 0);
     this.spawned.emit('worker', worker);
     worker.on('died', (error) => {
       this.routerCounts.delete(worker);
+      this.webRtcServers.delete(worker);
       this.logger.error({ workerPid: worker.pid, err: error }, 'mediasoup worker died');
       if (!this.closing) void this.respawn();
     });
