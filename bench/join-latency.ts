@@ -1,12 +1,14 @@
 /**
- * join-latency: N participants connect at once to a shard and join a room where one
- * participant already publishes audio and video. Measured per participant from the start
- * of its socket.io connection: the join answer, the first RTP packet received from the
- * publisher and the first video frame decoded (receive stats polled every 50 ms).
+ * join-latency: N viewers connect at once to a shard and join a room where one
+ * participant already publishes audio and video. Measured per viewer from the start of
+ * its socket.io connection: the join answer, ICE and DTLS done (light viewers), the first
+ * RTP packet received from the publisher and the first video frame decoded (libwebrtc
+ * viewers, whose receive stats are polled every 50 ms); and per join, the CPU the shard's
+ * Node thread, its mediasoup workers and the viewers' processes spent.
  *
- * The shard runs in this process; the participants (mediasoup-client over libwebrtc) run
- * in child processes, --per-process viewers each, so that they share neither the shard's
- * event loop nor its heap.
+ * The shard runs in this process; the viewers (light ones, see light-viewer.ts, or
+ * mediasoup-client over libwebrtc) run in child processes, --per-process each, so that
+ * they share neither the shard's event loop nor its heap.
  */
 import { parseArgs } from 'node:util';
 import { WorkerPool } from '../src/media/worker-pool.service';
