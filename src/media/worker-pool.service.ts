@@ -14,9 +14,9 @@ const RESPAWN_DELAY_MS = 1000;
 const WORKER_WAIT_MS = 10_000;
 
 /**
- * The mediasoup workers of this shard, one per core by default. A worker that dies is
- * logged and replaced; the routers it carried close with it, and their owners react to
- * that (see RoomMedia).
+ * The mediasoup workers of this shard, one per core by default, each with a WebRTC server
+ * that all its WebRTC transports share. A worker that dies is logged and replaced; the
+ * routers it carried close with it, and their owners react to that (see RoomMedia).
  */
 @Injectable()
 export class WorkerPool implements OnModuleInit, OnModuleDestroy {
@@ -52,6 +52,7 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
     this.closing = true;
     for (const worker of this.routerCounts.keys()) worker.close();
     this.routerCounts.clear();
+    this.webRtcServers.clear();
   }
 
   liveWorkerCount(): number {
