@@ -3,6 +3,7 @@
  * @roamhq/wrtc (libwebrtc) for media. It speaks exactly the web client's protocol.
  */
 import * as wrtc from '@roamhq/wrtc';
+import os from 'node:os';
 import { Device, types as clientTypes } from 'mediasoup-client';
 import type { Socket } from 'socket.io-client';
 import type {
@@ -17,9 +18,13 @@ import { ConnectOptions, connectSocket, request } from './signaling-client';
 /**
  * libwebrtc objects in @roamhq/wrtc can crash the process when the garbage collector
  * finalizes them after use, so participants (and through them their peer connections
- * and tracks) and media sources stay reachable until the process exits.
+ * and tracks) and media sources stay reachable until the process exits. Jest gives every
+ * test file fresh modules and globals, which would orphan a module-level list when the
+ * next file starts; core modules are the one thing all files share, so the list hangs
+ * on one of them.
  */
-const keptAlive: unknown[] = [];
+const KEPT_ALIVE = Symbol.for('video-window.wrtc-kept-alive');
+const keptAlive: unknown[] = ((os as unknown as Record<symbol, unknown[]>)[KEPT_ALIVE] ??= []);
 
 /** mediasoup-client also makes short-lived peer connections of its own. */
 class KeptRTCPeerConnection extends wrtc.RTCPeerConnection {
