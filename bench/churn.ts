@@ -21,7 +21,8 @@ const SETTLE_TIMEOUT_MS = 15_000;
 const MiB = 2 ** 20;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const COUNTED = [
+/** The /metrics gauges that must return to zero when everyone has left. */
+export const COUNTED = [
   'rooms',
   'participants',
   'transports',

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { COUNTED } from '../../bench/churn';
 import { BenchReport, runBench } from '../../bench/run';
 
 const run = promisify(execFile);
@@ -161,16 +162,7 @@ describe('npm run bench', () => {
     expect(report.rows.map((row) => row.at)).toEqual(['baseline', 'checkpoint', 'delta']);
     const delta = report.rows[2];
     expect(delta).toMatchObject({ cycles: 2, joins: 4, failed: 0 });
-    for (const count of [
-      'rooms',
-      'participants',
-      'transports',
-      'producers',
-      'consumers',
-      'socketio_connections',
-      'worker routers',
-      'worker objects',
-    ]) {
+    for (const count of [...COUNTED, 'worker routers', 'worker objects']) {
       expect(delta[count]).toBe(0);
     }
     for (const column of ['fds', 'heap MiB', 'rss MiB', 'worker rss MiB']) {
