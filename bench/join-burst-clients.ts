@@ -1,7 +1,7 @@
 /**
  * A child process of the join-burst bench: socket.io participants (no media) that connect,
  * then all join one room at the parent's signal and track the room's roster from the join
- * answer and the participantJoined / participantLeft events.
+ * answer and the participantsJoined / participantLeft events.
  */
 import type { Socket } from 'socket.io-client';
 import { connectSocket, request } from '../test/support/signaling-client';
@@ -29,25 +29,25 @@ async function connect(baseUrl: string, count: number) {
 
 /** Joins and resolves when this participant knows all `rosterSize` participants. */
 function joinAndWatch(socket: Socket, room: string, index: number, rosterSize: number) {
-  const others = new Set<string>();
-  let self = '';
+  /** Everyone this participant knows of, itself included. */
+  const roster = new Set<string>();
   let answered = NaN;
   return new Promise<{ answered: number; complete: number }>((resolve, reject) => {
     const check = () => {
-      if (self && others.size >= rosterSize - 1) resolve({ answered, complete: Date.now() });
+      if (answered && roster.size >= rosterSize) resolve({ answered, complete: Date.now() });
     };
-    socket.on('participantJoined', ({ id }: { id: string }) => {
-      others.add(id);
+    socket.on('participantsJoined', (joined: { id: string }[]) => {
+      for (const { id } of joined) roster.add(id);
       check();
     });
     socket.on('participantLeft', ({ participantId }: { participantId: string }) =>
-      others.delete(participantId),
+      roster.delete(participantId),
     );
     request(socket, 'join', { room, displayName: `burst-${index}` }, 60_000).then((joined) => {
       answered = Date.now();
       if ('lobby' in joined) return reject(new Error('the burst room must not have a lobby'));
-      self = joined.participantId;
-      for (const p of joined.participants) if (p.id !== self) others.add(p.id);
+      roster.add(joined.participantId);
+      for (const p of joined.participants) roster.add(p.id);
       check();
     }, reject);
   });

@@ -1,6 +1,6 @@
 /**
  * A viewer without a WebRTC media stack, for measuring the shard rather than the client:
- * socket.io signaling exactly as the web client speaks it, ICE by hand (mediasoup is
+ * socket.io signaling (one join that also sets up receiving, see ReceiveRequest), ICE by hand (mediasoup is
  * ICE-lite, so one nominated binding request completes it), a real DTLS handshake
  * (werift-dtls) and the first SRTP packet from the publisher authenticated and decrypted
  * (werift-rtp). It neither decodes nor keeps a jitter buffer, so a hundred of them cost the
@@ -27,7 +27,7 @@ import {
 } from 'werift-dtls/lib/dtls/src'; // the package's main entry is missing from its build
 import { ProtectionProfileAes128CmHmacSha1_80, SrtpSession } from 'werift-rtp';
 import nacl from 'tweetnacl';
-import type { ProducerInfo, WebRtcTransportParams } from '../src/signaling/socketio/protocol';
+import type { WebRtcTransportParams } from '../src/signaling/socketio/protocol';
 import { Attr, Class, decode, Method, StunBuilder } from '../src/turn/stun-message';
 import { connectSocket, request } from '../test/support/signaling-client';
 
@@ -35,6 +35,15 @@ const ICE_CONTROLLING = 0x802a;
 const BINDING_RETRY_MS = 100;
 const SRTP_KEY_LENGTH = 16;
 const SRTP_SALT_LENGTH = 14;
+
+/** What the viewer takes: it authenticates and decrypts, so any payload will do. */
+const VIEWER_CAPABILITIES = {
+  codecs: [
+    { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
+    { kind: 'video', mimeType: 'video/VP8', clockRate: 90000 },
+  ],
+  headerExtensions: [],
+};
 
 export interface LightTimings {
   /** The join answer arrived. */
@@ -115,22 +124,33 @@ export class LightViewer {
   ): Promise<{ viewer: LightViewer; timings: LightTimings }> {
     const started = performance.now();
     const since = () => performance.now() - started;
+    const { fingerprint } = await dtlsCertificate();
     const viewer = new LightViewer(await connectSocket(baseUrl, { timeoutMs: 30_000 }));
-    const answer = await request(viewer.socket, 'join', { room, displayName });
+    const bound = new Promise<void>((resolve) => viewer.udp.bind(0, '127.0.0.1', resolve));
+    const answer = await request(viewer.socket, 'join', {
+      room,
+      displayName,
+      receive: {
+        rtpCapabilities: VIEWER_CAPABILITIES,
+        dtlsParameters: {
+          role: 'client',
+          fingerprints: [{ algorithm: 'sha-256', value: fingerprint }],
+        },
+      },
+    });
     if ('lobby' in answer) throw new Error('the bench room has no lobby');
     const joined = since();
     onPhase('joined');
-    const publisher = answer.participants.find((p) => p.id === publisherId);
-    if (!publisher) throw new Error('the publisher is not in the join answer');
-
-    const [recv] = await Promise.all([
-      request(viewer.socket, 'createWebRtcTransport', { direction: 'recv' }),
-      request(viewer.socket, 'createWebRtcTransport', { direction: 'send' }),
-    ]);
-    const [ssrcs, connected] = await Promise.all([
-      viewer.consumeAll(recv.id, publisher.producers, answer.routerRtpCapabilities),
-      viewer.connect(recv).then(since),
-    ]);
+    const { transport, consumers } = answer.receive!;
+    const ssrcs = new Set(
+      consumers
+        .filter((c) => c.participantId === publisherId)
+        .map((c) => c.rtpParameters.encodings[0].ssrc as number),
+    );
+    if (!ssrcs.size) throw new Error('the join answer has no consumer of the publisher');
+    await bound;
+    await viewer.connect(transport);
+    const connected = since();
     await viewer.firstRtpPacket(ssrcs);
     onPhase('receiving');
     return { viewer, timings: { joined, connected, firstPacket: since() } };
@@ -142,45 +162,15 @@ export class LightViewer {
     this.socket.close();
   }
 
-  /** Consumes and resumes every producer; resolves with the SSRCs the media will carry. */
-  private async consumeAll(
-    transportId: string,
-    producers: ProducerInfo[],
-    rtpCapabilities: unknown,
-  ): Promise<Set<number>> {
-    const consumers = await Promise.all(
-      producers.map(async (producer) => {
-        const consumer = await request(this.socket, 'consume', {
-          transportId,
-          producerId: producer.id,
-          rtpCapabilities,
-        });
-        await request(this.socket, 'resumeConsumer', { consumerId: consumer.id });
-        return consumer;
-      }),
-    );
-    return new Set(consumers.map((c) => c.rtpParameters.encodings[0].ssrc as number));
-  }
-
-  /** ICE (one nominated binding request) and DTLS as the client, after signaling it. */
+  /** ICE (one nominated binding request), then DTLS as the client. */
   private async connect(transport: WebRtcTransportParams) {
-    const { certPem, keyPem, fingerprint } = await dtlsCertificate();
+    const { certPem, keyPem } = await dtlsCertificate();
     const candidate = transport.iceCandidates.find(
       (c: { protocol: string; address?: string; ip?: string }) => c.protocol === 'udp',
     );
     if (!candidate) throw new Error('the transport offers no UDP candidate');
     const server = { address: candidate.address ?? candidate.ip, port: candidate.port };
-    await new Promise<void>((resolve) => this.udp.bind(0, '127.0.0.1', resolve));
-    await Promise.all([
-      request(this.socket, 'connectWebRtcTransport', {
-        transportId: transport.id,
-        dtlsParameters: {
-          role: 'client',
-          fingerprints: [{ algorithm: 'sha-256', value: fingerprint }],
-        },
-      }),
-      this.iceBinding(server, transport.iceParameters),
-    ]);
+    await this.iceBinding(server, transport.iceParameters);
     const dtls = (this.dtls = new DtlsClient({
       transport: {
         type: 'udp',

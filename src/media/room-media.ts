@@ -241,6 +241,7 @@ export class RoomMedia {
     transportId: string,
     producerId: string,
     rtpCapabilities: types.RtpCapabilities,
+    paused = true,
   ): Promise<ConsumerParams> {
     const transport = this.transport(participantId, transportId);
     if (transport.appData.direction !== 'recv') {
@@ -254,7 +255,7 @@ export class RoomMedia {
     await this.pipe(producerId, this.peers.get(owner)!.router!, this.peer(participantId).router!);
     // transport.consume validates the capabilities itself (router.canConsume would do it a
     // second time: a fifth of a join's CPU) and rejects unusable ones with UnsupportedError.
-    const consumer = await transport.consume({ producerId, rtpCapabilities, paused: true });
+    const consumer = await transport.consume({ producerId, rtpCapabilities, paused });
     const peer = this.peer(participantId);
     peer.consumers.set(consumer.id, consumer);
     const notify = (event: 'consumerClosed' | 'consumerPaused' | 'consumerResumed') => () =>
@@ -272,6 +273,39 @@ export class RoomMedia {
       type: consumer.type,
       producerPaused: consumer.producerPaused,
     };
+  }
+
+  /**
+   * A receive transport with a consumer of each of the producers, leaving out those the
+   * capabilities cannot decode or that closed meanwhile. With the client's DTLS parameters
+   * the transport is connected at once and the consumers start unpaused.
+   */
+  async receive(
+    participantId: string,
+    producerIds: string[],
+    rtpCapabilities: types.RtpCapabilities,
+    dtlsParameters?: types.DtlsParameters,
+  ): Promise<{ transport: WebRtcTransportParams; consumers: ConsumerParams[] }> {
+    const transport = await this.createWebRtcTransport(participantId, 'recv', false);
+    if (dtlsParameters) await this.connectTransport(participantId, transport.id, dtlsParameters);
+    const consumers = await Promise.all(
+      producerIds.map((producerId) =>
+        this.consume(
+          participantId,
+          transport.id,
+          producerId,
+          rtpCapabilities,
+          !dtlsParameters,
+        ).catch((error: unknown) => {
+          const unusable =
+            (error instanceof Error && error.name === 'UnsupportedError') ||
+            (error instanceof DomainError && error.code === 'not_found');
+          if (unusable) return undefined;
+          throw error;
+        }),
+      ),
+    );
+    return { transport, consumers: consumers.filter((c) => c !== undefined) };
   }
 
   async setConsumerPaused(participantId: string, consumerId: string, paused: boolean) {

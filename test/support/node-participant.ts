@@ -12,6 +12,7 @@ import type {
   Method,
   ProducerInfo,
   Requests,
+  WebRtcTransportParams,
 } from '../../src/signaling/socketio/protocol';
 import { ConnectOptions, connectSocket, request } from './signaling-client';
 
@@ -126,6 +127,28 @@ export class NodeParticipant {
     return this.joined;
   }
 
+  /**
+   * Joins with receiving set up by the join itself (ReceiveRequest, without DTLS
+   * parameters, as mediasoup-client makes those only with the transport). The device is
+   * loaded first with router capabilities the client knows from an earlier join: all of
+   * a shard's routers share them.
+   */
+  async joinReceiving(room: string, displayName: string, routerRtpCapabilities: unknown) {
+    await this.device.load({
+      routerRtpCapabilities: routerRtpCapabilities as clientTypes.RtpCapabilities,
+    });
+    const answer = await this.request('join', {
+      room,
+      displayName,
+      receive: { rtpCapabilities: this.device.rtpCapabilities },
+    });
+    if ('lobby' in answer) throw new Error('joinReceiving does not wait in lobbies');
+    this.joined = answer;
+    this.recvTransport = this.transportOf('recv', answer.receive!.transport);
+    await Promise.all(answer.receive!.consumers.map((params) => this.receive(params)));
+    return answer;
+  }
+
   async publish(kinds: ('audio' | 'video')[] = ['audio', 'video']) {
     for (const kind of kinds) {
       const fake = kind === 'audio' ? fakeMicrophone() : fakeCamera();
@@ -144,6 +167,11 @@ export class NodeParticipant {
       producerId,
       rtpCapabilities: this.device.rtpCapabilities,
     });
+    return this.receive(params);
+  }
+
+  /** Sets up the server's consumer on the receive transport and resumes it. */
+  private async receive(params: ConsumerParams): Promise<clientTypes.Consumer> {
     const consumer = await this.recvTransport!.consume({
       id: params.id,
       producerId: params.producerId,
@@ -209,7 +237,10 @@ export class NodeParticipant {
   }
 
   private async createTransport(direction: 'send' | 'recv') {
-    const params = await this.request('createWebRtcTransport', { direction });
+    return this.transportOf(direction, await this.request('createWebRtcTransport', { direction }));
+  }
+
+  private transportOf(direction: 'send' | 'recv', params: WebRtcTransportParams) {
     const transport =
       direction === 'send'
         ? this.device.createSendTransport({ ...params, iceServers: [] })

@@ -1,4 +1,4 @@
-import { Inject } from '@nestjs/common';
+import { Inject, OnModuleDestroy } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -26,6 +26,7 @@ import { JoinGrant, JoinTokenService } from '../../portal/join-token.service';
 import { TurnService } from '../../turn/turn.service';
 import { TokenBucket } from '../token-bucket';
 import { toErrorBody } from './error-body';
+import { JoinAnnouncements } from './join-announcements';
 import {
   ChatMessageView,
   ErrorBody,
@@ -34,6 +35,8 @@ import {
   Method,
   ParticipantView,
   ProducerInfo,
+  ReceiveRequest,
+  ReceiveSetup,
   Requests,
   ServerEvents,
 } from './protocol';
@@ -45,6 +48,8 @@ interface SocketState {
   participantId?: string;
   /** Set while the client waits in a room's lobby (its future participant id). */
   waitingId?: string;
+  /** What the join asked to receive, kept while the client waits in the lobby. */
+  receive?: ReceiveRequest;
   requests: TokenBucket;
 }
 
@@ -55,6 +60,9 @@ interface ClientEvents {
 type ConferenceSocket = Socket<ClientEvents, ServerEvents, object, SocketState>;
 
 const roomChannel = (roomId: string) => `room:${roomId}`;
+
+/** Joins within this long of the last announcement to a room are announced together. */
+const JOIN_ANNOUNCEMENT_WINDOW_MS = 50;
 
 const lobbyView = ({ id, displayName, knockedAt }: LobbyEntry): LobbyEntryView => ({
   id,
@@ -74,9 +82,19 @@ const chatView = ({ id, from, text, sentAt }: ChatMessage): ChatMessageView => (
  * and renders conference and media events to the participants connected here.
  */
 @WebSocketGateway({ path: '/socket.io' })
-export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+export class ConferenceGateway
+  implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy
+{
   @WebSocketServer() private server!: Server<ClientEvents, ServerEvents>;
   private readonly sockets = new Map<string, ConferenceSocket>();
+  private readonly joinAnnouncements = new JoinAnnouncements<Participant>(
+    JOIN_ANNOUNCEMENT_WINDOW_MS,
+    (roomId, joined) =>
+      this.server.to(roomChannel(roomId)).emit(
+        'participantsJoined',
+        joined.map((p) => this.view(p)),
+      ),
+  );
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -109,6 +127,10 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
         next(Object.assign(new Error(body.message), { data: body }));
       }
     });
+  }
+
+  onModuleDestroy() {
+    this.joinAnnouncements.clear();
   }
 
   handleConnection(socket: ConferenceSocket) {
@@ -269,6 +291,7 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
         throw new DomainError('not_joined', 'disconnected while joining');
       }
       socket.data.waitingId = id;
+      socket.data.receive = data.receive;
       this.sockets.set(id, socket);
       return { lobby: true, participantId: id, displayName };
     }
@@ -277,14 +300,18 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
       await this.conference.leave(participant.id, 'disconnected');
       throw new DomainError('not_joined', 'disconnected while joining');
     }
-    return this.enterRoom(socket, participant, media);
+    return this.enterRoom(socket, participant, media, data.receive);
   }
 
-  /** Makes the socket the participant's and tells it what a newcomer needs to know. */
+  /**
+   * Makes the socket the participant's and tells it what a newcomer needs to know; sets up
+   * its receiving when the join asked for it.
+   */
   private async enterRoom(
     socket: ConferenceSocket,
     participant: Participant,
     media: RoomMedia,
+    receive?: ReceiveRequest,
   ): Promise<JoinResult> {
     socket.data.participantId = participant.id;
     this.sockets.set(participant.id, socket);
@@ -304,7 +331,31 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
     if (canModerate(participant)) {
       result.waiting = this.conference.lobbyOf(participant.roomId).map(lobbyView);
     }
+    if (receive) result.receive = await this.setUpReceiving(socket, participant, media, receive);
     return result;
+  }
+
+  /**
+   * A receive transport with a consumer of every producer the join answer lists (later
+   * ones arrive as newProducer). A join whose receiving cannot be set up fails whole.
+   */
+  private async setUpReceiving(
+    socket: ConferenceSocket,
+    participant: Participant,
+    media: RoomMedia,
+    { rtpCapabilities, dtlsParameters }: ReceiveRequest,
+  ): Promise<ReceiveSetup> {
+    const producerIds = this.conference
+      .participantsOf(participant.roomId)
+      .filter((p) => p !== participant)
+      .flatMap((p) => media.producersOf(p.id).map((producer) => producer.id));
+    try {
+      return await media.receive(participant.id, producerIds, rtpCapabilities, dtlsParameters);
+    } catch (error) {
+      this.detach(socket, participant.roomId);
+      await this.conference.leave(participant.id, 'left');
+      throw error;
+    }
   }
 
   /** The sockets of the room's moderators connected through this door. */
@@ -332,19 +383,24 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
     void socket.leave(roomChannel(roomId));
   }
 
+  /** Emits to everyone in the room, after the joins waiting to be announced. */
+  private toRoom(roomId: string) {
+    this.joinAnnouncements.flush(roomId);
+    return this.server.to(roomChannel(roomId));
+  }
+
   /** Emits to everyone in the room but the participant the event is about. */
   private toRoomExcept(roomId: string, participantId: string) {
     const socket = this.sockets.get(participantId);
-    return socket ? socket.to(roomChannel(roomId)) : this.server.to(roomChannel(roomId));
+    if (!socket) return this.toRoom(roomId);
+    this.joinAnnouncements.flush(roomId);
+    return socket.to(roomChannel(roomId));
   }
 
   private renderConferenceEvents() {
     const events = this.conference.events;
     events.on('participantJoined', (participant) =>
-      this.toRoomExcept(participant.roomId, participant.id).emit(
-        'participantJoined',
-        this.view(participant),
-      ),
+      this.joinAnnouncements.add(participant.roomId, participant),
     );
     events.on('participantLeft', (participant, reason) => {
       const socket = this.sockets.get(participant.id);
@@ -352,9 +408,10 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
         socket.emit('removed', { reason });
         this.detach(socket, participant.roomId);
       }
-      this.server
-        .to(roomChannel(participant.roomId))
-        .emit('participantLeft', { participantId: participant.id, reason });
+      this.toRoom(participant.roomId).emit('participantLeft', {
+        participantId: participant.id,
+        reason,
+      });
     });
     events.on('participantMuted', (participant, kind, producerIds) =>
       this.sockets.get(participant.id)?.emit('muted', { kind, producerIds }),
@@ -382,9 +439,13 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
     events.on('admitted', (participant, media) => {
       const socket = this.sockets.get(participant.id);
       if (!socket || socket.data.waitingId !== participant.id) return;
+      const { receive } = socket.data;
       socket.data.waitingId = undefined;
-      void this.enterRoom(socket, participant, media).then((result) =>
-        socket.emit('admitted', result),
+      socket.data.receive = undefined;
+      this.enterRoom(socket, participant, media, receive).then(
+        (result) => socket.emit('admitted', result),
+        (error: unknown) =>
+          socket.emit('rejected', { reason: toErrorBody(error, this.logger).message }),
       );
     });
     events.on('rejoinRequired', (roomId, participants) => {
@@ -415,7 +476,7 @@ export class ConferenceGateway implements OnGatewayInit, OnGatewayConnection, On
     events.on('consumerPaused', toConsumer('consumerPaused'));
     events.on('consumerResumed', toConsumer('consumerResumed'));
     events.on('activeSpeaker', (roomId, participantId) =>
-      this.server.to(roomChannel(roomId)).emit('activeSpeaker', { participantId }),
+      this.toRoom(roomId).emit('activeSpeaker', { participantId }),
     );
   }
 }

@@ -59,6 +59,38 @@ export interface JoinResult {
   iceServers: IceServer[];
   /** Moderators only: who waits in the lobby (later changes arrive as lobby events). */
   waiting?: LobbyEntryView[];
+  /** Present when the join asked to receive (JoinRequest.receive). */
+  receive?: ReceiveSetup;
+}
+
+/**
+ * Receiving set up within the join, which saves a client the createWebRtcTransport and
+ * consume round trips before its first packet.
+ */
+export interface ReceiveRequest {
+  /** The client's RTP capabilities (mediasoup-client: `device.rtpCapabilities`). */
+  rtpCapabilities: MediasoupJson;
+  /**
+   * The client's DTLS parameters, when it knows them before seeing the transport's: the
+   * transport is then connected at once and the consumers start unpaused (the client
+   * learns them from the answer, before ICE and DTLS can complete). Without them the
+   * client connects the transport and resumes the consumers as after `consume`.
+   */
+  dtlsParameters?: MediasoupJson;
+}
+
+export interface ReceiveSetup {
+  transport: WebRtcTransportParams;
+  /** One per producer of the participants in the join answer that the client can decode. */
+  consumers: ConsumerParams[];
+}
+
+export interface JoinRequest {
+  room: string;
+  displayName?: string;
+  password?: string;
+  /** Set up receiving in the same round trip. Kept until admitted when there is a lobby. */
+  receive?: ReceiveRequest;
 }
 
 /** Someone waiting in the lobby, as moderators see them. */
@@ -81,7 +113,7 @@ export interface WaitingInLobby {
 
 /** Requests: method name → [request data, response data]. */
 export interface Requests {
-  join: [{ room: string; displayName?: string; password?: string }, JoinResult | WaitingInLobby];
+  join: [JoinRequest, JoinResult | WaitingInLobby];
   createWebRtcTransport: [{ direction: 'send' | 'recv'; sctp?: boolean }, WebRtcTransportParams];
   connectWebRtcTransport: [{ transportId: string; dtlsParameters: MediasoupJson }, object];
   restartIce: [{ transportId: string }, { iceParameters: MediasoupJson }];
@@ -126,7 +158,11 @@ export type Ack<M extends Method> = { data: Requests[M][1] } | { error: ErrorBod
 
 /** Server → client events. */
 export interface ServerEvents {
-  participantJoined: (participant: ParticipantView) => void;
+  /**
+   * Participants who joined; joins close together come in one event. It may name the
+   * client itself or participants its join answer listed: those are known already.
+   */
+  participantsJoined: (participants: ParticipantView[]) => void;
   participantLeft: (event: { participantId: string; reason: string }) => void;
   newProducer: (producer: ProducerInfo) => void;
   producerClosed: (producer: ProducerInfo) => void;

@@ -39,6 +39,7 @@ export const requestSchemas = {
     room: z.string().min(1).max(64),
     displayName: z.string().trim().min(1).max(100).optional(),
     password: z.string().min(1).max(128).optional(),
+    receive: z.object({ rtpCapabilities, dtlsParameters: dtlsParameters.optional() }).optional(),
   }),
   createWebRtcTransport: z.object({
     direction: z.enum(['send', 'recv']),

@@ -542,8 +542,10 @@ export class Call {
         });
 
     this.signaling.on(
-      'participantJoined',
-      inRoom((session, participant) => this.addRemote(session, participant)),
+      'participantsJoined',
+      inRoom((session, participants) => {
+        for (const participant of participants) this.addRemote(session, participant);
+      }),
     );
     this.signaling.on(
       'participantLeft',
