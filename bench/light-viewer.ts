@@ -1,42 +1,26 @@
 /**
  * A viewer without a WebRTC media stack, for measuring the shard rather than the client:
- * socket.io signaling (one join that also sets up receiving, see ReceiveRequest), ICE by hand (mediasoup is
- * ICE-lite, so one nominated binding request completes it), a real DTLS handshake
- * (werift-dtls) and the first SRTP packet from the publisher authenticated and decrypted
- * (werift-rtp). It neither decodes nor keeps a jitter buffer, so a hundred of them cost the
- * client machine a fraction of what a hundred libwebrtc peers do.
+ * socket.io signaling (one join that also sets up receiving, see ReceiveRequest), ICE by
+ * hand (mediasoup is ICE-lite, so one nominated binding request completes it), a real DTLS
+ * handshake (dtls-client.ts) and the first SRTP packet from the publisher authenticated
+ * with the keys it exported. It neither decrypts nor decodes media, so a hundred of them
+ * cost the client machine a fraction of what a hundred libwebrtc peers do.
  */
-import {
-  createPrivateKey,
-  createPublicKey,
-  diffieHellman,
-  generateKeyPairSync,
-  randomBytes,
-  X509Certificate,
-} from 'node:crypto';
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { createSocket, Socket as UdpSocket } from 'node:dgram';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'socket.io-client';
-import {
-  CipherContext,
-  DtlsClient,
-  HashAlgorithm,
-  NamedCurveAlgorithm,
-  SignatureAlgorithm,
-} from 'werift-dtls/lib/dtls/src'; // the package's main entry is missing from its build
-import { ProtectionProfileAes128CmHmacSha1_80, SrtpSession } from 'werift-rtp';
-import nacl from 'tweetnacl';
 import type { WebRtcTransportParams } from '../src/signaling/socketio/protocol';
 import { Attr, Class, decode, Method, StunBuilder } from '../src/turn/stun-message';
 import { connectSocket, request } from '../test/support/signaling-client';
+import { ClientCertificate, DtlsClient, makeClientCertificate, SrtpKeys } from './dtls-client';
 
 const ICE_CONTROLLING = 0x802a;
 const BINDING_RETRY_MS = 100;
-const SRTP_KEY_LENGTH = 16;
-const SRTP_SALT_LENGTH = 14;
+/** SRTP_AES128_CM_HMAC_SHA1_80: an 80-bit tag. */
+const SRTP_TAG_LENGTH = 10;
 
-/** What the viewer takes: it authenticates and decrypts, so any payload will do. */
+/** What the viewer takes: it only authenticates packets, so any payload will do. */
 const VIEWER_CAPABILITIES = {
   codecs: [
     { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
@@ -50,53 +34,27 @@ export interface LightTimings {
   joined: number;
   /** ICE and DTLS completed on the receive transport. */
   connected: number;
-  /** The first RTP packet from the publisher was authenticated and decrypted. */
+  /** The first RTP packet from the publisher was authenticated. */
   firstPacket: number;
 }
 
-/*
- * werift-dtls does its X25519 key exchange with tweetnacl in JavaScript (~5 ms of CPU per
- * handshake, where a browser spends microseconds). The same two tweetnacl functions, done
- * by Node's OpenSSL, keep the client's cost out of the shard's figures.
- */
-const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
-const x25519Private = (raw: Uint8Array) =>
-  createPrivateKey({ key: Buffer.concat([X25519_PKCS8, raw]), format: 'der', type: 'pkcs8' });
-const x25519Public = (raw: Uint8Array) =>
-  createPublicKey({ key: Buffer.concat([X25519_SPKI, raw]), format: 'der', type: 'spki' });
-nacl.box.keyPair = Object.assign(() => {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  return {
-    secretKey: new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(16)),
-    publicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(12)),
-  };
-}, nacl.box.keyPair);
-nacl.scalarMult = Object.assign(
-  (secret: Uint8Array, peer: Uint8Array) =>
-    new Uint8Array(
-      diffieHellman({ privateKey: x25519Private(secret), publicKey: x25519Public(peer) }),
-    ),
-  nacl.scalarMult,
-);
+let certificate: ClientCertificate | undefined;
+/** One certificate per process, as a browser keeps one per profile. */
+export const dtlsCertificate = () => (certificate ??= makeClientCertificate());
 
-type Certificate = { certPem: string; keyPem: string; fingerprint: string };
-let certificate: Promise<Certificate> | undefined;
+/** The SRTP authentication key (RFC 3711 §4.3, key derivation rate 0) for a master key. */
+function srtpAuthKey(masterKey: Buffer, masterSalt: Buffer): Buffer {
+  const iv = Buffer.alloc(16);
+  masterSalt.copy(iv);
+  iv[7] ^= 0x01; // the label of the SRTP authentication key
+  return createCipheriv('aes-128-ctr', masterKey, iv).update(Buffer.alloc(20));
+}
 
-/**
- * One ECDSA certificate per process, as a browser keeps one per profile. werift makes it in
- * JavaScript (~50 ms, where a browser takes ~1 ms natively), so the bench makes it before
- * its clock starts.
- */
-export function dtlsCertificate(): Promise<Certificate> {
-  return (certificate ??= CipherContext.createSelfSignedCertificateWithKey(
-    { hash: HashAlgorithm.sha256_4, signature: SignatureAlgorithm.ecdsa_3 },
-    NamedCurveAlgorithm.secp256r1_23,
-  ).then(({ certPem, keyPem }: { certPem: string; keyPem: string }) => ({
-    certPem,
-    keyPem,
-    fingerprint: new X509Certificate(certPem).fingerprint256,
-  })));
+/** Whether a first SRTP packet (rollover counter 0) carries a valid tag for the key. */
+function srtpAuthentic(packet: Buffer, authKey: Buffer): boolean {
+  const signed = packet.subarray(0, packet.length - SRTP_TAG_LENGTH);
+  const tag = createHmac('sha1', authKey).update(signed).update(Buffer.alloc(4)).digest();
+  return tag.subarray(0, SRTP_TAG_LENGTH).equals(packet.subarray(signed.length));
 }
 
 /** What arrives on the one UDP socket: RFC 7983 demultiplexing by the first byte. */
@@ -124,7 +82,7 @@ export class LightViewer {
   ): Promise<{ viewer: LightViewer; timings: LightTimings }> {
     const started = performance.now();
     const since = () => performance.now() - started;
-    const { fingerprint } = await dtlsCertificate();
+    const { fingerprint } = dtlsCertificate();
     const viewer = new LightViewer(await connectSocket(baseUrl, { timeoutMs: 30_000 }));
     const bound = new Promise<void>((resolve) => viewer.udp.bind(0, '127.0.0.1', resolve));
     const answer = await request(viewer.socket, 'join', {
@@ -149,9 +107,9 @@ export class LightViewer {
     );
     if (!ssrcs.size) throw new Error('the join answer has no consumer of the publisher');
     await bound;
-    await viewer.connect(transport);
+    const keys = await viewer.connect(transport);
     const connected = since();
-    await viewer.firstRtpPacket(ssrcs);
+    await viewer.firstRtpPacket(ssrcs, keys);
     onPhase('receiving');
     return { viewer, timings: { joined, connected, firstPacket: since() } };
   }
@@ -163,37 +121,25 @@ export class LightViewer {
   }
 
   /** ICE (one nominated binding request), then DTLS as the client. */
-  private async connect(transport: WebRtcTransportParams) {
-    const { certPem, keyPem } = await dtlsCertificate();
+  private async connect(transport: WebRtcTransportParams): Promise<SrtpKeys> {
     const candidate = transport.iceCandidates.find(
       (c: { protocol: string; address?: string; ip?: string }) => c.protocol === 'udp',
     );
     if (!candidate) throw new Error('the transport offers no UDP candidate');
     const server = { address: candidate.address ?? candidate.ip, port: candidate.port };
     await this.iceBinding(server, transport.iceParameters);
-    const dtls = (this.dtls = new DtlsClient({
-      transport: {
-        type: 'udp',
-        address: this.udp.address() as AddressInfo,
-        closed: false,
-        onData: () => undefined,
-        send: async (data: Buffer) => void this.udp.send(data, server.port, server.address),
-        close: async () => undefined,
-      },
-      cert: certPem,
-      key: keyPem,
-      signatureHash: { hash: HashAlgorithm.sha256_4, signature: SignatureAlgorithm.ecdsa_3 },
-      certificateRequest: true,
-      srtpProfiles: [ProtectionProfileAes128CmHmacSha1_80],
-    }));
-    this.udp.on('message', (packet, from) => {
-      if (isDtlsPacket(packet)) dtls.transport.socket.onData(packet, [from.address, from.port]);
+    const fingerprint = transport.dtlsParameters.fingerprints.find(
+      (f: { algorithm: string }) => f.algorithm === 'sha-256',
+    );
+    const dtls = (this.dtls = new DtlsClient(
+      (datagram) => this.udp.send(datagram, server.port, server.address),
+      dtlsCertificate(),
+      fingerprint.value,
+    ));
+    this.udp.on('message', (packet) => {
+      if (isDtlsPacket(packet)) dtls.receive(packet);
     });
-    await new Promise<void>((resolve, reject) => {
-      dtls.onConnect.once(() => resolve());
-      dtls.onError.once(reject);
-      void dtls.connect();
-    });
+    return dtls.handshake();
   }
 
   /** Sends a nominating binding request until the ICE-lite server answers it. */
@@ -224,26 +170,13 @@ export class LightViewer {
     });
   }
 
-  /** Resolves when an RTP packet for one of the SSRCs decrypts with the DTLS-SRTP keys. */
-  private firstRtpPacket(ssrcs: Set<number>): Promise<void> {
-    const keys = this.dtls!.extractSessionKeys(SRTP_KEY_LENGTH, SRTP_SALT_LENGTH);
-    const srtp = new SrtpSession({
-      keys: {
-        localMasterKey: keys.localKey,
-        localMasterSalt: keys.localSalt,
-        remoteMasterKey: keys.remoteKey,
-        remoteMasterSalt: keys.remoteSalt,
-      },
-      profile: ProtectionProfileAes128CmHmacSha1_80,
-    });
+  /** Resolves when an RTP packet for one of the SSRCs authenticates with the SRTP keys. */
+  private firstRtpPacket(ssrcs: Set<number>, keys: SrtpKeys): Promise<void> {
+    const authKey = srtpAuthKey(keys.remoteKey, keys.remoteSalt);
     return new Promise((resolve) => {
       const onMessage = (packet: Buffer) => {
         if (!isRtpPacket(packet) || !ssrcs.has(packet.readUInt32BE(8))) return;
-        try {
-          srtp.decrypt(packet);
-        } catch {
-          return;
-        }
+        if (!srtpAuthentic(packet, authKey)) return;
         this.udp.off('message', onMessage);
         resolve();
       };
