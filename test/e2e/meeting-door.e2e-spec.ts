@@ -3,7 +3,11 @@
  * participant cap and the lobby (moderators admit or reject; media flows once admitted).
  */
 import { Socket } from 'socket.io-client';
-import type { LobbyEntryView } from '../../src/signaling/socketio/protocol';
+import type {
+  JoinResult,
+  LobbyEntryView,
+  WaitingInLobby,
+} from '../../src/signaling/socketio/protocol';
 import { eventually, NodeParticipant } from '../support/node-participant';
 import { connectSocket, request, RequestError } from '../support/signaling-client';
 import { portalApi } from '../support/portal-api';
@@ -177,6 +181,24 @@ describe('meeting rules at the socket.io door', () => {
       host.waitForEvent<LobbyEvent>('lobbyLeft', (e) => e.reason === 'left'),
     ).resolves.toMatchObject({ waiting: [] });
     expect(guest.errors).toEqual([]);
+  });
+
+  it('sets up what a join asked to receive once the guest is admitted', async () => {
+    const { room, hostToken } = await meeting({ lobby: true });
+    const host = await participant(hostToken);
+    await host.join(room, 'ignored');
+    await host.publish(['audio']);
+    const guest = await socket();
+    const knock = await request(guest, 'join', {
+      room,
+      displayName: 'Guest',
+      receive: { rtpCapabilities: host.device.rtpCapabilities },
+    });
+    const admitted = new Promise<JoinResult>((resolve) => guest.once('admitted', resolve));
+    await host.request('lobbyAdmit', { participantId: (knock as WaitingInLobby).participantId });
+    const { receive } = await admitted;
+    expect(receive?.transport.id).toEqual(expect.any(String));
+    expect(receive?.consumers.map((c) => c.producerId)).toEqual([host.producers.get('audio')!.id]);
   });
 
   it('tells a moderator who arrives later who is already waiting', async () => {

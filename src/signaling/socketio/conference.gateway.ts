@@ -331,24 +331,24 @@ export class ConferenceGateway
     if (canModerate(participant)) {
       result.waiting = this.conference.lobbyOf(participant.roomId).map(lobbyView);
     }
-    if (receive) result.receive = await this.setUpReceiving(socket, participant, media, receive);
+    if (receive) {
+      const producerIds = result.participants.flatMap((p) => p.producers.map(({ id }) => id));
+      result.receive = await this.setUpReceiving(socket, participant, media, producerIds, receive);
+    }
     return result;
   }
 
   /**
-   * A receive transport with a consumer of every producer the join answer lists (later
+   * A receive transport with a consumer of each producer the join answer lists (later
    * ones arrive as newProducer). A join whose receiving cannot be set up fails whole.
    */
   private async setUpReceiving(
     socket: ConferenceSocket,
     participant: Participant,
     media: RoomMedia,
+    producerIds: string[],
     { rtpCapabilities, dtlsParameters }: ReceiveRequest,
   ): Promise<ReceiveSetup> {
-    const producerIds = this.conference
-      .participantsOf(participant.roomId)
-      .filter((p) => p !== participant)
-      .flatMap((p) => media.producersOf(p.id).map((producer) => producer.id));
     try {
       return await media.receive(participant.id, producerIds, rtpCapabilities, dtlsParameters);
     } catch (error) {
