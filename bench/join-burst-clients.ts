@@ -13,9 +13,18 @@ export type BurstCommand =
 export type BurstReport =
   | { type: 'connected'; failed: number; firstError?: string }
   /** Epoch milliseconds of each participant's join answer and complete roster. */
-  | { type: 'joined'; answered: number[]; complete: number[]; failed: number; firstError?: string };
+  | {
+      type: 'joined';
+      answered: number[];
+      complete: number[];
+      /** participantsJoined messages these participants received. */
+      announcements: number;
+      failed: number;
+      firstError?: string;
+    };
 
 const sockets: Socket[] = [];
+let announcements = 0;
 const send = (report: BurstReport) => process.send!(report);
 
 async function connect(baseUrl: string, count: number) {
@@ -37,6 +46,7 @@ function joinAndWatch(socket: Socket, room: string, index: number, rosterSize: n
       if (answered && roster.size >= rosterSize) resolve({ answered, complete: Date.now() });
     };
     socket.on('participantsJoined', (joined: { id: string }[]) => {
+      announcements += 1;
       for (const { id } of joined) roster.add(id);
       check();
     });
@@ -68,6 +78,7 @@ async function join(room: string, rosterSize: number, timeoutMs: number) {
     type: 'joined',
     answered: done.map((d) => d.answered),
     complete: done.map((d) => d.complete),
+    announcements,
     failed: errors.length,
     firstError: errors[0],
   });

@@ -143,7 +143,9 @@ describe('npm run bench', () => {
     const { report, progress } = await runTiny('join-burst');
     expect(report.rows).toHaveLength(1);
     const [row] = report.rows;
-    expect(row).toMatchObject({ participants: 10, failed: 0, announcements: 45 });
+    expect(row).toMatchObject({ participants: 10, failed: 0 });
+    // Unbatched, the 10 joins would be 45 announcements (join answers carry the rest).
+    expect(row['announcement messages']).toBeLessThanOrEqual(45);
     for (const column of ['join answer p50 ms', 'full roster p50 ms', 'all rosters complete ms']) {
       expect(row[column]).toBeGreaterThanOrEqual(0);
     }
