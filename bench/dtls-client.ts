@@ -123,6 +123,12 @@ interface Keys {
   serverIv: Buffer;
 }
 
+/**
+ * Server public keys by certificate fingerprint: a mediasoup worker presents the same
+ * certificate on every transport, and parsing it costs more than the rest of a handshake.
+ */
+const serverPublicKeys = new Map<string, KeyObject>();
+
 export class DtlsClient {
   private readonly clientRandom = randomBytes(32);
   private serverRandom = Buffer.alloc(0);
@@ -133,7 +139,7 @@ export class DtlsClient {
   private nextReceiveSeq = 0;
   private readonly recordSeq = [0, 0];
   private partial?: { seq: number; type: number; length: number; body: Buffer };
-  private serverCertificate?: X509Certificate;
+  private serverPublicKey?: KeyObject;
   private keys?: Keys;
   private lastFlight?: Buffer;
   private retransmit?: NodeJS.Timeout;
@@ -294,9 +300,17 @@ export class DtlsClient {
       }
     } else if (type === HandshakeType.Certificate) {
       const der = body.subarray(6, 6 + body.readUIntBE(3, 3));
-      this.serverCertificate = new X509Certificate(der);
-      if (this.serverCertificate.fingerprint256 !== this.serverFingerprint.toUpperCase()) {
+      const fingerprint = createHash('sha256')
+        .update(der)
+        .digest('hex')
+        .replace(/..(?!$)/g, '$&:');
+      if (fingerprint.toUpperCase() !== this.serverFingerprint.toUpperCase()) {
         throw new Error('the server certificate does not match the signaled fingerprint');
+      }
+      this.serverPublicKey = serverPublicKeys.get(fingerprint);
+      if (!this.serverPublicKey) {
+        this.serverPublicKey = new X509Certificate(der).publicKey;
+        serverPublicKeys.set(fingerprint, this.serverPublicKey);
       }
     } else if (type === HandshakeType.ServerKeyExchange) {
       this.serverKeyExchange(body);
@@ -315,7 +329,7 @@ export class DtlsClient {
       params.length + 4 + body.readUInt16BE(params.length + 2),
     );
     const signed = Buffer.concat([this.clientRandom, this.serverRandom, params]);
-    if (!verify('sha256', signed, this.serverCertificate!.publicKey, signature)) {
+    if (!verify('sha256', signed, this.serverPublicKey!, signature)) {
       throw new Error('the server key exchange signature does not verify');
     }
     const preMaster = diffieHellman({
