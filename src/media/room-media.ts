@@ -62,6 +62,15 @@ class PeerMedia {
   }
 }
 
+/** For a consumer that cannot be: the capabilities do not fit, or the producer closed. */
+const leaveOutUnusable = (error: unknown): undefined => {
+  const unusable =
+    (error instanceof Error && error.name === 'UnsupportedError') ||
+    (error instanceof DomainError && error.code === 'not_found');
+  if (!unusable) throw error;
+  return undefined;
+};
+
 const producerInfo = (producer: types.Producer<ProducerAppData>): ProducerInfo => ({
   id: producer.id,
   participantId: producer.appData.participantId,
@@ -287,24 +296,21 @@ export class RoomMedia {
     dtlsParameters?: types.DtlsParameters,
   ): Promise<{ transport: WebRtcTransportParams; consumers: ConsumerParams[] }> {
     const transport = await this.createWebRtcTransport(participantId, 'recv', false);
-    if (dtlsParameters) await this.connectTransport(participantId, transport.id, dtlsParameters);
-    const consumers = await Promise.all(
-      producerIds.map((producerId) =>
-        this.consume(
-          participantId,
-          transport.id,
-          producerId,
-          rtpCapabilities,
-          !dtlsParameters,
-        ).catch((error: unknown) => {
-          const unusable =
-            (error instanceof Error && error.name === 'UnsupportedError') ||
-            (error instanceof DomainError && error.code === 'not_found');
-          if (unusable) return undefined;
-          throw error;
-        }),
+    // Connecting and consuming are independent worker requests.
+    const [consumers] = await Promise.all([
+      Promise.all(
+        producerIds.map((producerId) =>
+          this.consume(
+            participantId,
+            transport.id,
+            producerId,
+            rtpCapabilities,
+            !dtlsParameters,
+          ).catch(leaveOutUnusable),
+        ),
       ),
-    );
+      dtlsParameters && this.connectTransport(participantId, transport.id, dtlsParameters),
+    ]);
     return { transport, consumers: consumers.filter((c) => c !== undefined) };
   }
 
