@@ -13,7 +13,7 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends libuv1 libssl3 libsrtp2-1 libusrsctp2 \
+  && apt-get install -y --no-install-recommends libuv1 libssl3 libusrsctp2 \
      libabsl20220623 liburing2 ca-certificates \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app

@@ -114,6 +114,24 @@ const vector = (bytes: number, ...parts: Buffer[]) => {
   return Buffer.concat([uint(body.length, bytes), body]);
 };
 const extension = (type: number, data: Buffer) => Buffer.concat([uint(type, 2), vector(2, data)]);
+const recordHeader = (type: ContentType, epochAndSeq: Buffer, length: number) =>
+  Buffer.concat([Buffer.from([type]), VERSION, epochAndSeq, uint(length, 2)]);
+/** GCM's additional data (RFC 5246 §6.2.3.3): sequence, type, version, length. */
+const additionalData = (epochAndSeq: Buffer, type: ContentType, length: number) =>
+  Buffer.concat([epochAndSeq, Buffer.from([type]), VERSION, uint(length, 2)]);
+const epochAndSeq = (epoch: number, seq: number) => Buffer.concat([uint(epoch, 2), uint(seq, 6)]);
+/** A handshake message in one fragment, as sent and as the transcript hash takes it. */
+const unfragmented = (type: HandshakeType, seq: number, body: Buffer) =>
+  Buffer.concat([
+    Buffer.from([type]),
+    uint(body.length, 3),
+    uint(seq, 2),
+    uint(0, 3),
+    uint(body.length, 3),
+    body,
+  ]);
+const x25519PublicKey = (raw: Buffer) =>
+  createPublicKey({ key: Buffer.concat([X25519_SPKI, raw]), format: 'der', type: 'spki' });
 
 interface Keys {
   master: Buffer;
@@ -141,7 +159,6 @@ export class DtlsClient {
   private partial?: { seq: number; type: number; length: number; body: Buffer };
   private serverPublicKey?: KeyObject;
   private keys?: Keys;
-  private lastFlight?: Buffer;
   private retransmit?: NodeJS.Timeout;
   private settle?: { resolve(keys: SrtpKeys): void; reject(error: Error): void };
 
@@ -191,37 +208,25 @@ export class DtlsClient {
   /** Sends a flight and repeats it until the server answers. */
   private flight(records: Buffer[]) {
     clearTimeout(this.retransmit);
-    this.lastFlight = Buffer.concat(records);
+    const flight = Buffer.concat(records);
     const sendAgain = () => {
-      this.send(this.lastFlight!);
+      this.send(flight);
       this.retransmit = setTimeout(sendAgain, RETRANSMIT_MS);
     };
     sendAgain();
   }
 
-  private record(type: ContentType, body: Buffer, epoch = 0): Buffer {
-    const seq = this.recordSeq[epoch]++;
-    const header = Buffer.concat([
-      Buffer.from([type]),
-      VERSION,
-      uint(epoch, 2),
-      uint(seq, 6),
-      uint(body.length, 2),
-    ]);
-    return Buffer.concat([header, body]);
-  }
-
-  /** A handshake message of ours, unfragmented; it joins the transcript. */
-  private handshakeMessage(type: HandshakeType, body: Buffer): Buffer {
-    const length = uint(body.length, 3);
-    const message = Buffer.concat([
-      Buffer.from([type]),
-      length,
-      uint(this.sendMessageSeq++, 2),
-      uint(0, 3),
-      length,
+  /** A plaintext record (epoch 0). */
+  private record(type: ContentType, body: Buffer): Buffer {
+    return Buffer.concat([
+      recordHeader(type, epochAndSeq(0, this.recordSeq[0]++), body.length),
       body,
     ]);
+  }
+
+  /** A handshake message of ours; it joins the transcript. */
+  private handshakeMessage(type: HandshakeType, body: Buffer): Buffer {
+    const message = unfragmented(type, this.sendMessageSeq++, body);
     this.transcript.push(message);
     return message;
   }
@@ -282,16 +287,7 @@ export class DtlsClient {
       this.flight([this.record(ContentType.Handshake, this.clientHello(cookie))]);
       return;
     }
-    this.transcript.push(
-      Buffer.concat([
-        Buffer.from([type]),
-        uint(body.length, 3),
-        uint(seq, 2),
-        uint(0, 3),
-        uint(body.length, 3),
-        body,
-      ]),
-    );
+    this.transcript.push(unfragmented(type, seq, body));
     if (type === HandshakeType.ServerHello) {
       this.serverRandom = Buffer.from(body.subarray(2, 34));
       const suiteAt = 34 + 1 + body[34];
@@ -334,7 +330,7 @@ export class DtlsClient {
     }
     const preMaster = diffieHellman({
       privateKey: this.ecdhe.privateKey,
-      publicKey: createPublicKeyX25519(serverPublic),
+      publicKey: x25519PublicKey(serverPublic),
     });
     const randoms = Buffer.concat([this.clientRandom, this.serverRandom]);
     const master = prf(preMaster, 'master secret', randoms, 48);
@@ -385,23 +381,20 @@ export class DtlsClient {
 
   /** AES-128-GCM in epoch 1 (RFC 5288): the explicit nonce is the epoch and sequence. */
   private encryptedRecord(type: ContentType, plaintext: Buffer): Buffer {
-    const seq = this.recordSeq[1]++;
-    const explicit = Buffer.concat([uint(1, 2), uint(seq, 6)]);
+    const explicit = epochAndSeq(1, this.recordSeq[1]++);
     const cipher = createCipheriv(
       'aes-128-gcm',
       this.keys!.clientKey,
       Buffer.concat([this.keys!.clientIv, explicit]),
     );
-    cipher.setAAD(
-      Buffer.concat([explicit, Buffer.from([type]), VERSION, uint(plaintext.length, 2)]),
-    );
+    cipher.setAAD(additionalData(explicit, type, plaintext.length));
     const body = Buffer.concat([
       explicit,
       cipher.update(plaintext),
       cipher.final(),
       cipher.getAuthTag(),
     ]);
-    return Buffer.concat([Buffer.from([type]), VERSION, explicit, uint(body.length, 2), body]);
+    return Buffer.concat([recordHeader(type, explicit, body.length), body]);
   }
 
   /** The server's encrypted Finished: checked against the transcript, then done. */
@@ -415,12 +408,7 @@ export class DtlsClient {
       Buffer.concat([this.keys.serverIv, explicit]),
     );
     decipher.setAAD(
-      Buffer.concat([
-        header.subarray(3, 11),
-        Buffer.from([header[0]]),
-        VERSION,
-        uint(ciphertext.length, 2),
-      ]),
+      additionalData(header.subarray(3, 11), ContentType.Handshake, ciphertext.length),
     );
     decipher.setAuthTag(body.subarray(body.length - 16));
     const message = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
@@ -447,6 +435,3 @@ export class DtlsClient {
     this.settle = undefined;
   }
 }
-
-const createPublicKeyX25519 = (raw: Buffer) =>
-  createPublicKey({ key: Buffer.concat([X25519_SPKI, raw]), format: 'der', type: 'spki' });

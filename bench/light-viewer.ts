@@ -71,7 +71,7 @@ export class LightViewer {
 
   /**
    * Connects, joins `room` and receives `publisherId`'s media; resolves once its first
-   * RTP packet is decrypted. Times are from the start of the call.
+   * RTP packet is authenticated. Times are from the start of the call.
    */
   static async measure(
     baseUrl: string,
@@ -131,6 +131,7 @@ export class LightViewer {
     const fingerprint = transport.dtlsParameters.fingerprints.find(
       (f: { algorithm: string }) => f.algorithm === 'sha-256',
     );
+    if (!fingerprint) throw new Error('the transport offers no SHA-256 fingerprint');
     const dtls = (this.dtls = new DtlsClient(
       (datagram) => this.udp.send(datagram, server.port, server.address),
       dtlsCertificate(),
