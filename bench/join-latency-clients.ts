@@ -87,20 +87,21 @@ async function measureLightViewer(run: ViewerRun): Promise<Measured> {
   return { viewer, timings: { ...timings } };
 }
 
-/** The shard's router capabilities, from the warm-up join (all its routers share them). */
+/**
+ * The shard's router capabilities, asked once per process: in the warm-up, as a browser
+ * asks while its camera starts.
+ */
 let routerRtpCapabilities: unknown;
 
-/** mediasoup-client: the join sets up receiving once the device knows the capabilities. */
+/** mediasoup-client: the join sets up receiving, as the web client's does. */
 async function measureWrtcViewer(run: ViewerRun): Promise<Measured> {
   const started = performance.now();
   const viewer: NodeParticipant = await (
     await loadNodeParticipant()
   ).connect(run.baseUrl, { timeoutMs: 30_000 });
-  if (routerRtpCapabilities) {
-    await viewer.joinReceiving(run.room, run.displayName, routerRtpCapabilities);
-  } else {
-    routerRtpCapabilities = (await viewer.join(run.room, run.displayName)).routerRtpCapabilities;
-  }
+  routerRtpCapabilities ??= (await viewer.request('getRouterRtpCapabilities', {}))
+    .routerRtpCapabilities;
+  await viewer.joinReceiving(run.room, run.displayName, routerRtpCapabilities);
   const joined = performance.now() - started;
   run.onPhase('joined');
   let firstPacket = NaN;

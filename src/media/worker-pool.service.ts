@@ -27,6 +27,8 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
   private readonly listenInfos: types.TransportListenInfo[];
   private readonly spawned = new EventEmitter<{ worker: [types.Worker] }>();
   private closing = false;
+  /** What every router of this shard offers: they follow from the codecs alone. */
+  routerRtpCapabilities!: types.RtpCapabilities;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -45,6 +47,9 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
   async onModuleInit() {
     const count = this.config.media.numWorkers || cpus().length;
     await Promise.all(Array.from({ length: count }, () => this.spawn()));
+    const probe = await this.workers()[0].createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
+    this.routerRtpCapabilities = probe.rtpCapabilities;
+    probe.close();
     this.logger.info({ workers: count }, 'mediasoup workers running');
   }
 

@@ -17,6 +17,7 @@ export class MetricsService {
   readonly registry = new Registry();
   private readonly signalingConnections: Gauge;
   private readonly joinDuration: Histogram;
+  private readonly signalingRequests: Counter<'method'>;
 
   constructor(
     private readonly conference: ConferenceService,
@@ -89,6 +90,12 @@ export class MetricsService {
       help: 'Open socket.io connections',
       registers,
     });
+    this.signalingRequests = new Counter({
+      name: 'videowindow_socketio_requests_total',
+      help: 'socket.io requests received, by method',
+      labelNames: ['method'],
+      registers,
+    });
     this.joinDuration = new Histogram({
       name: 'videowindow_join_duration_seconds',
       help: 'Time from a join request arriving to its answer',
@@ -103,6 +110,10 @@ export class MetricsService {
 
   socketDisconnected() {
     this.signalingConnections.dec();
+  }
+
+  socketRequest(method: string) {
+    this.signalingRequests.inc({ method });
   }
 
   /** Starts timing a join; call the returned function when it is answered. */

@@ -167,6 +167,20 @@ describe('browser call (real Chromium through a real shard)', () => {
           ]);
         }
 
+        // Each browser learned the router's capabilities before joining, so its join also
+        // set up receiving: the only transports asked for are the three send transports.
+        const metrics = await pages.A.evaluate(() => fetch('/metrics').then((r) => r.text()));
+        const requests = (method: string) =>
+          Number(
+            new RegExp(
+              `^videowindow_socketio_requests_total{method="${method}"} (\\d+)$`,
+              'm',
+            ).exec(metrics)?.[1],
+          );
+        expect(requests('getRouterRtpCapabilities')).toBe(3);
+        expect(requests('join')).toBe(3);
+        expect(requests('createWebRtcTransport')).toBe(3);
+
         // The camera goes out as three-layer VP8 simulcast, the microphone as one stream.
         // (Upper layers start once the bandwidth estimate allows them, and Chrome drops
         // the top one when the machine is short of CPU, so only the lower two must flow.)

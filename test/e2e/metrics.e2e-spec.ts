@@ -71,6 +71,9 @@ describe('GET /metrics', () => {
       join_duration_seconds_count: 2,
     });
     expect(sample(after, 'videowindow_join_duration_seconds_sum')).toBeGreaterThan(0);
+    // Requests by method: each joined once and consumed the other's two producers.
+    expect(sample(after, 'videowindow_socketio_requests_total{method="join"}')).toBe(2);
+    expect(sample(after, 'videowindow_socketio_requests_total{method="consume"}')).toBe(4);
 
     // Both publish audio and video, and each forwards the other's: media flows both ways.
     const flowing = await eventually(

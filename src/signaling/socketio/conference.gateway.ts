@@ -19,6 +19,7 @@ import { canModerate, Participant } from '../../conference/participant';
 import { ChatMessage, LobbyEntry } from '../../conference/room';
 import { MediaService } from '../../media/media.service';
 import { RoomMedia } from '../../media/room-media';
+import { WorkerPool } from '../../media/worker-pool.service';
 import { InjectLogger } from '../../observability/logging.module';
 import { MetricsService } from '../../observability/metrics.service';
 import type { Logger } from '../../observability/logger';
@@ -100,6 +101,7 @@ export class ConferenceGateway
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly conference: ConferenceService,
     private readonly media: MediaService,
+    private readonly workers: WorkerPool,
     private readonly tokens: JoinTokenService,
     private readonly turn: TurnService,
     private readonly metrics: MetricsService,
@@ -169,6 +171,7 @@ export class ConferenceGateway
       if (!isMethod(method)) {
         throw new DomainError('unknown_request', `unknown method "${method}"`);
       }
+      this.metrics.socketRequest(method);
       return { data: await this.handle(socket, method, requestSchemas[method].parse(data)) };
     } catch (error) {
       return { error: toErrorBody(error, this.logger) };
@@ -176,6 +179,9 @@ export class ConferenceGateway
   }
 
   private async handle(socket: ConferenceSocket, method: Method, data: unknown): Promise<unknown> {
+    if (method === 'getRouterRtpCapabilities') {
+      return { routerRtpCapabilities: this.workers.routerRtpCapabilities };
+    }
     if (method === 'join') return this.timedJoin(socket, data as Requests['join'][0]);
     const { waitingId } = socket.data;
     if (waitingId && method === 'leave') {

@@ -113,6 +113,11 @@ export interface WaitingInLobby {
 
 /** Requests: method name → [request data, response data]. */
 export interface Requests {
+  /**
+   * What every router of this shard offers, before joining: a client that loads its
+   * device with them can state its capabilities in the join (JoinRequest.receive).
+   */
+  getRouterRtpCapabilities: [Record<string, never>, { routerRtpCapabilities: MediasoupJson }];
   join: [JoinRequest, JoinResult | WaitingInLobby];
   createWebRtcTransport: [{ direction: 'send' | 'recv'; sctp?: boolean }, WebRtcTransportParams];
   connectWebRtcTransport: [{ transportId: string; dtlsParameters: MediasoupJson }, object];

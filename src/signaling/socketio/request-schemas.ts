@@ -35,6 +35,7 @@ export const requestEnvelope = z.object({
 });
 
 export const requestSchemas = {
+  getRouterRtpCapabilities: z.object({}).optional(),
   join: z.object({
     room: z.string().min(1).max(64),
     displayName: z.string().trim().min(1).max(100).optional(),

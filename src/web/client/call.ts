@@ -1,12 +1,15 @@
 import { Device, type types as msc } from 'mediasoup-client';
 import type {
   ChatMessageView,
+  ConsumerParams,
   IceServer,
   JoinResult,
   LobbyEntryView,
   ParticipantView,
   ProducerInfo,
+  ReceiveRequest,
   WaitingInLobby,
+  WebRtcTransportParams,
 } from '../../signaling/socketio/protocol';
 import { acquireLocalMedia, type LocalMedia, stopLocalMedia } from './local-media';
 import { connectErrorBody, Signaling, SignalingError } from './signaling';
@@ -138,6 +141,8 @@ export class Call {
   private password?: string;
   /** Settles when a moderator admits or rejects this participant waiting in the lobby. */
   private admission?: { resolve(result: JoinResult): void; reject(error: Error): void };
+  /** The shard's router capabilities, asked for at the start (undefined if it cannot say). */
+  private routerCapabilities?: Promise<msc.RtpCapabilities | undefined>;
   private session?: Session;
   private local?: LocalMedia;
   /** Join answers and server events are handled one after the other, in arrival order. */
@@ -163,6 +168,11 @@ export class Call {
   }
 
   async start(): Promise<void> {
+    // Asked while the devices start, so that the join can set up receiving as well.
+    this.routerCapabilities = this.signaling.request('getRouterRtpCapabilities', {}).then(
+      ({ routerRtpCapabilities }) => routerRtpCapabilities as msc.RtpCapabilities,
+      () => undefined,
+    );
     this.local = await acquireLocalMedia();
     if (this.local.problem) this.listener.notice(this.local.problem);
     this.micOn = this.hasMic;
@@ -301,14 +311,25 @@ export class Call {
 
   /** Joins the room and sets up the receive side; runs before any queued server event. */
   private async enter(session: Session): Promise<JoinResult | undefined> {
-    const answer = await this.knock();
+    const knownCapabilities = await this.routerCapabilities;
+    if (knownCapabilities) await session.device.load({ routerRtpCapabilities: knownCapabilities });
+    const receive = session.device.loaded
+      ? { rtpCapabilities: session.device.rtpCapabilities }
+      : undefined;
+    const answer = await this.knock(receive);
     if (session.closed) return undefined;
     const result = 'lobby' in answer ? await this.waitForAdmission() : answer;
     if (session.closed) return undefined;
-    await session.device.load({ routerRtpCapabilities: result.routerRtpCapabilities });
+    if (!session.device.loaded) {
+      await session.device.load({ routerRtpCapabilities: result.routerRtpCapabilities });
+    }
     if (session.closed) return undefined;
     this.selfId = result.participantId;
-    session.recvTransport = this.createTransport(session, 'recv', result.iceServers);
+    session.recvTransport = result.receive
+      ? Promise.resolve(
+          this.transportFrom(session, 'recv', result.receive.transport, result.iceServers),
+        )
+      : this.createTransport(session, 'recv', result.iceServers);
     session.recvTransport.catch((error: unknown) => {
       if (!session.closed) this.end('failed', `No media connection: ${messageOf(error)}`);
     });
@@ -320,7 +341,9 @@ export class Call {
       videoMuted: true,
     });
     this.updateLocalMember();
-    for (const participant of result.participants) this.addRemote(session, participant);
+    // Consumers the join already made, by producer: set up without asking again.
+    const made = new Map(result.receive?.consumers.map((c) => [c.producerId, c]));
+    for (const participant of result.participants) this.addRemote(session, participant, made);
     this.setWaiting(result.waiting ?? []);
     if (result.activeSpeakerId) this.setActiveSpeaker(result.activeSpeakerId);
     this.setPhase('joined');
@@ -328,11 +351,12 @@ export class Call {
   }
 
   /** Asks to join, and for the room's password as long as the room wants one. */
-  private async knock(): Promise<JoinResult | WaitingInLobby> {
+  private async knock(receive?: ReceiveRequest): Promise<JoinResult | WaitingInLobby> {
     const { room, displayName } = this.options;
     for (;;) {
       try {
-        return await this.signaling.request('join', { room, displayName, password: this.password });
+        const password = this.password;
+        return await this.signaling.request('join', { room, displayName, password, receive });
       } catch (error) {
         const code = error instanceof SignalingError ? error.code : '';
         const wrong = code === 'forbidden' && this.password !== undefined;
@@ -359,6 +383,16 @@ export class Call {
   ): Promise<msc.Transport> {
     const params = await this.signaling.request('createWebRtcTransport', { direction });
     if (session.closed) throw new Error('left the room');
+    return this.transportFrom(session, direction, params, iceServers);
+  }
+
+  /** The local side of a transport the server made. */
+  private transportFrom(
+    session: Session,
+    direction: 'send' | 'recv',
+    params: WebRtcTransportParams,
+    iceServers: IceServer[],
+  ): msc.Transport {
     const options: msc.TransportOptions = {
       ...params,
       iceServers,
@@ -444,7 +478,11 @@ export class Call {
 
   // ---- remote participants ----------------------------------------------------------
 
-  private addRemote(session: Session, participant: ParticipantView) {
+  private addRemote(
+    session: Session,
+    participant: ParticipantView,
+    made?: Map<string, ConsumerParams>,
+  ) {
     if (participant.id === this.selfId || this.members.has(participant.id)) return;
     const member: RemoteMember = {
       id: participant.id,
@@ -457,20 +495,25 @@ export class Call {
     };
     this.addMember(member);
     this.refreshMuted(member);
-    for (const producer of participant.producers) void this.consume(session, producer);
+    for (const producer of participant.producers) {
+      void this.consume(session, producer, made?.get(producer.id));
+    }
   }
 
-  private async consume(session: Session, producer: ProducerInfo) {
+  /** Receives a producer: with the consumer the join made, or one asked for now. */
+  private async consume(session: Session, producer: ProducerInfo, made?: ConsumerParams) {
     if (session.consumedProducers.has(producer.id)) return;
     session.consumedProducers.add(producer.id);
     try {
       const transport = await session.recvTransport;
       if (!transport || session.closed) return;
-      const params = await this.signaling.request('consume', {
-        transportId: transport.id,
-        producerId: producer.id,
-        rtpCapabilities: session.device.rtpCapabilities,
-      });
+      const params =
+        made ??
+        (await this.signaling.request('consume', {
+          transportId: transport.id,
+          producerId: producer.id,
+          rtpCapabilities: session.device.rtpCapabilities,
+        }));
       if (session.closed) return;
       const consumer = await transport.consume({
         id: params.id,
