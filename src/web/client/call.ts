@@ -355,8 +355,12 @@ export class Call {
     const { room, displayName } = this.options;
     for (;;) {
       try {
-        const password = this.password;
-        return await this.signaling.request('join', { room, displayName, password, receive });
+        return await this.signaling.request('join', {
+          room,
+          displayName,
+          password: this.password,
+          receive,
+        });
       } catch (error) {
         const code = error instanceof SignalingError ? error.code : '';
         const wrong = code === 'forbidden' && this.password !== undefined;
