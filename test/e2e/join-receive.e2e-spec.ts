@@ -8,13 +8,7 @@ import { LightViewer } from '../../bench/light-viewer';
 import type { JoinResult, ParticipantView } from '../../src/signaling/socketio/protocol';
 import { eventually, NodeParticipant } from '../support/node-participant';
 import { startShard, TestShard } from '../support/shard';
-import { connectSocket, request } from '../support/signaling-client';
-
-const errorCode = (promise: Promise<unknown>) =>
-  promise.then(
-    () => 'resolved',
-    (error: { code?: string }) => error.code,
-  );
+import { connectSocket, errorCode, request } from '../support/signaling-client';
 
 describe('joining fast', () => {
   let shard: TestShard;

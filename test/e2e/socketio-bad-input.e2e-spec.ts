@@ -6,17 +6,11 @@ import { JwtService } from '@nestjs/jwt';
 import { Socket } from 'socket.io-client';
 import { JoinTokenService } from '../../src/portal/join-token.service';
 import { NodeParticipant } from '../support/node-participant';
-import { connectSocket, request } from '../support/signaling-client';
+import { connectSocket, errorCode, request } from '../support/signaling-client';
 import { startShard, TestShard } from '../support/shard';
 
 const rawRequest = (socket: Socket, ...args: unknown[]) =>
   socket.timeout(5000).emitWithAck(...(args as [string, ...unknown[]]));
-
-const errorCode = (promise: Promise<unknown>) =>
-  promise.then(
-    () => 'resolved',
-    (error: { code?: string }) => error.code,
-  );
 
 describe('socket.io door: bad input', () => {
   let shard: TestShard;

@@ -47,3 +47,10 @@ export async function request<M extends Method>(
   if ('error' in ack) throw new RequestError(ack.error.code, ack.error.message);
   return ack.data;
 }
+
+/** The error code a request was refused with, or 'resolved'. */
+export const errorCode = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'resolved',
+    (error: { code?: string }) => error.code,
+  );
