@@ -238,6 +238,15 @@ export class RoomMedia {
     const producer = this.producer(participantId, producerId);
     if (producer.paused === paused) return;
     await (paused ? producer.pause() : producer.resume());
+    if (producer.kind === 'audio') {
+      // A muted microphone leaves the active-speaker observer, which then picks among the
+      // others at once; merely paused, it would stay the dominant speaker until outtalked.
+      await (
+        paused
+          ? this.speakerObserver.removeProducer({ producerId })
+          : this.speakerObserver.addProducer({ producerId })
+      ).catch(() => undefined);
+    }
     this.events.emit(
       paused ? 'producerPaused' : 'producerResumed',
       this.roomId,

@@ -1,5 +1,6 @@
 /** The media service against real mediasoup workers (no network peers needed). */
 import { join } from 'node:path';
+import type { types } from 'mediasoup';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load-config';
 import { MediaService } from '../../src/media/media.service';
@@ -128,6 +129,24 @@ describe('MediaService', () => {
     await room.setProducerPaused('alice', producer.id, false);
     expect(seen).toEqual(['paused', 'resumed']);
     await media.closeRoom('r3');
+  });
+
+  it('takes a muted microphone out of the active-speaker observer, and back', async () => {
+    const room = await media.openRoom('r4');
+    room.addPeer('alice');
+    const send = await room.createWebRtcTransport('alice', 'send', false);
+    const producer = await room.produce('alice', send.id, 'audio', opus, 'mic');
+    // The home router's dump lists the observers each producer feeds.
+    const home = (room as unknown as { routers: types.Router[] }).routers[0];
+    const observers = async () =>
+      (await home.dump()).mapProducerIdObserverIds.find((e) => e.key === producer.id)?.values
+        .length ?? 0;
+    expect(await observers()).toBe(1);
+    await room.setProducerPaused('alice', producer.id, true);
+    expect(await observers()).toBe(0);
+    await room.setProducerPaused('alice', producer.id, false);
+    expect(await observers()).toBe(1);
+    await media.closeRoom('r4');
   });
 
   it('spreads rooms over the workers by router count', async () => {
