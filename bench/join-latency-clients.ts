@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { NodeParticipant } from '../test/support/node-participant';
-import { dtlsCertificate, LightViewer } from './light-viewer';
+import { LightViewer } from './light-viewer';
 
 /** Milliseconds from the start of the connection to each phase the viewer reached. */
 export type Timings = Record<string, number>;
@@ -125,7 +125,6 @@ const measureViewer = (kind: ViewerKind) =>
  * media stack started before the clock runs, as in a browser that is already open.
  */
 async function warmUp({ baseUrl, room, publisherId, viewer }: WarmUpCommand) {
-  await (viewer === 'light' ? dtlsCertificate() : loadNodeParticipant());
   const warm = await measureViewer(viewer)({
     baseUrl,
     room,

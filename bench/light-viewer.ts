@@ -40,7 +40,7 @@ export interface LightTimings {
 
 let certificate: ClientCertificate | undefined;
 /** One certificate per process, as a browser keeps one per profile. */
-export const dtlsCertificate = () => (certificate ??= makeClientCertificate());
+const dtlsCertificate = () => (certificate ??= makeClientCertificate());
 
 /** The SRTP authentication key (RFC 3711 §4.3, key derivation rate 0) for a master key. */
 function srtpAuthKey(masterKey: Buffer, masterSalt: Buffer): Buffer {
