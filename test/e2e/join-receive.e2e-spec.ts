@@ -69,6 +69,8 @@ describe('joining fast', () => {
       receive: { rtpCapabilities: audioOnly },
     })) as JoinResult;
     expect(answer.receive!.consumers.map((c) => c.kind)).toEqual(['audio']);
+    // The client made its capabilities from the router's: the answer does not repeat them.
+    expect(answer.routerRtpCapabilities).toBeUndefined();
 
     const hostile = track(await connectSocket(shard.baseUrl));
     for (const dtlsParameters of [
@@ -92,6 +94,7 @@ describe('joining fast', () => {
       displayName: 'Reformed',
     })) as JoinResult;
     expect(again.participants.map((p) => p.displayName)).not.toContain('Hostile');
+    expect(again.routerRtpCapabilities).toEqual(publisher.joined.routerRtpCapabilities);
   });
 
   it('announces a burst of joins in few messages, each join before its leave', async () => {

@@ -329,7 +329,7 @@ export class ConferenceGateway
       participantId: participant.id,
       displayName: participant.displayName,
       role: participant.role,
-      routerRtpCapabilities: media.rtpCapabilities,
+      routerRtpCapabilities: receive ? undefined : media.rtpCapabilities,
       participants: others.map((p) => this.view(p, media)),
       activeSpeakerId: media.activeSpeaker,
       iceServers: this.turn.iceServersFor(participant.identity),

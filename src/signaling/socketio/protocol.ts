@@ -52,7 +52,11 @@ export interface JoinResult {
   participantId: string;
   displayName: string;
   role: ParticipantView['role'];
-  routerRtpCapabilities: MediasoupJson;
+  /**
+   * Left out when the join carried `receive`, whose capabilities the client made from
+   * them (getRouterRtpCapabilities); a fifth of the answer.
+   */
+  routerRtpCapabilities?: MediasoupJson;
   participants: ParticipantView[];
   /** Who is talking right now, if anyone (later changes arrive as activeSpeaker). */
   activeSpeakerId?: string;

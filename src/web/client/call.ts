@@ -321,7 +321,8 @@ export class Call {
     const result = 'lobby' in answer ? await this.waitForAdmission() : answer;
     if (session.closed) return undefined;
     if (!session.device.loaded) {
-      await session.device.load({ routerRtpCapabilities: result.routerRtpCapabilities });
+      // A join without `receive` is answered with the capabilities.
+      await session.device.load({ routerRtpCapabilities: result.routerRtpCapabilities! });
     }
     if (session.closed) return undefined;
     this.selfId = result.participantId;
