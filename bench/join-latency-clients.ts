@@ -30,10 +30,15 @@ export type LatencyCommand =
 export type LatencyReport =
   | { type: 'publishing'; participantId: string }
   | { type: 'warm' }
-  | { type: 'phase'; phase: 'joined' | 'receiving' }
+  | { type: 'progress'; reached: Record<Phase, number> }
   | { type: 'measured'; timings: Timings[]; failures: string[]; cpuMs: number };
 
 const POLL_MS = 50;
+/**
+ * How often a process reports how many of its viewers reached each phase: rarely, as
+ * the reports land on the shard's event loop (the bench's parent process).
+ */
+const PROGRESS_MS = 500;
 const FIRST_MEDIA_TIMEOUT_MS = 60_000;
 const participants: { close(): void }[] = [];
 const send = (report: LatencyReport) => process.send!(report);
@@ -137,6 +142,8 @@ async function warmUp({ baseUrl, room, publisherId, viewer }: WarmUpCommand) {
 }
 
 async function measure({ baseUrl, room, publisherId, viewer, count, offset }: MeasureCommand) {
+  const reached: Record<Phase, number> = { joined: 0, receiving: 0 };
+  const ticker = setInterval(() => send({ type: 'progress', reached }), PROGRESS_MS);
   const cpuBefore = process.cpuUsage();
   const outcomes = await Promise.allSettled(
     Array.from({ length: count }, (_, i) =>
@@ -145,11 +152,12 @@ async function measure({ baseUrl, room, publisherId, viewer, count, offset }: Me
         room,
         publisherId,
         displayName: `viewer-${offset + i}`,
-        onPhase: (phase) => send({ type: 'phase', phase }),
+        onPhase: (phase) => (reached[phase] += 1),
       }),
     ),
   );
   const cpu = process.cpuUsage(cpuBefore);
+  clearInterval(ticker);
   const measured = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
   participants.push(...measured.map((m) => m.viewer));
   send({

@@ -43,25 +43,35 @@ async function shardCpuMs(shard: TestShard) {
   };
 }
 
-async function measureSize(
+interface Round {
+  timings: Timings[];
+  failures: string[];
+  /** CPU milliseconds over the round's joins. */
+  cpu: { node: number; workers: number; viewers: number };
+}
+
+/** One room: a publisher, then `size` viewers joining at once. */
+async function measureRound(
   shard: TestShard,
   size: number,
   perProcess: number,
   viewer: ViewerKind,
+  round: number,
   progress: (m: string) => void,
-) {
+): Promise<Round> {
   const { baseUrl } = shard;
-  const room = `join-latency-${viewer}-${size}`;
+  const room = `join-latency-${viewer}-${size}-${round}`;
+  const label = `${viewer} N=${size} round ${round}`;
   const publisherProcess = startClients();
   const shares = Array.from({ length: Math.ceil(size / perProcess) }, (_, i) =>
     Math.min(perProcess, size - i * perProcess),
   );
   const viewerProcesses = shares.map(startClients);
-  const counts = { joined: 0, receiving: 0 };
-  const ticker = setInterval(
-    () => progress(`${viewer} N=${size}: ${counts.joined} joined, ${counts.receiving} receiving`),
-    1000,
-  );
+  const reached = viewerProcesses.map(() => ({ joined: 0, receiving: 0 }));
+  const ticker = setInterval(() => {
+    const sum = (phase: 'joined' | 'receiving') => reached.reduce((n, r) => n + r[phase], 0);
+    progress(`${label}: ${sum('joined')} joined, ${sum('receiving')} receiving`);
+  }, 1000);
   try {
     const { participantId } = await publisherProcess.ask(
       { type: 'publish', baseUrl, room },
@@ -81,37 +91,76 @@ async function measureSize(
           },
           'measured',
           (report) => {
-            if (report.type === 'phase') counts[report.phase] += 1;
+            if (report.type === 'progress') reached[i] = report.reached;
           },
         ),
       ),
     );
     const cpuAfter = await shardCpuMs(shard);
-    const timings: Timings[] = results.flatMap((r) => r.timings);
     const failures = results.flatMap((r) => r.failures);
-    if (failures.length)
-      progress(`${viewer} N=${size}: ${failures.length} failed, first: ${failures[0]}`);
-    const row: Row = {
-      viewer,
-      participants: size,
-      'client processes': shares.length,
-      failed: failures.length,
+    if (failures.length) progress(`${label}: ${failures.length} failed, first: ${failures[0]}`);
+    progress(`${label}: done`);
+    return {
+      timings: results.flatMap((r) => r.timings),
+      failures,
+      cpu: {
+        node: cpuAfter.node - cpuBefore.node,
+        workers: cpuAfter.workers - cpuBefore.workers,
+        viewers: results.reduce((sum, r) => sum + r.cpuMs, 0),
+      },
     };
-    for (const key of Object.keys(timings[0] ?? {})) {
-      const sorted = timings.map((t) => t[key]).sort((a, b) => a - b);
-      for (const p of [50, 95, 99]) row[`${key} p${p} ms`] = Math.round(percentile(sorted, p));
-    }
-    row['shard node ms/join'] = round((cpuAfter.node - cpuBefore.node) / size);
-    row['shard workers ms/join'] = round((cpuAfter.workers - cpuBefore.workers) / size);
-    row['viewer ms/join'] = round(results.reduce((sum, r) => sum + r.cpuMs, 0) / size);
-    progress(`${viewer} N=${size}: done`);
-    return row;
   } finally {
     clearInterval(ticker);
     await Promise.all(
       [publisherProcess, ...viewerProcesses].map((c) => c.close({ type: 'close' })),
     );
   }
+}
+
+/**
+ * `rounds` rounds of `size` concurrent joins, each into a fresh room with fresh client
+ * processes; percentiles over the joins of all rounds, and each round's own p50.
+ */
+async function measureSize(
+  shard: TestShard,
+  size: number,
+  perProcess: number,
+  viewer: ViewerKind,
+  rounds: number,
+  progress: (m: string) => void,
+): Promise<Row> {
+  const measured: Round[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    measured.push(await measureRound(shard, size, perProcess, viewer, round, progress));
+  }
+  const joins = size * rounds;
+  const row: Row = {
+    viewer,
+    participants: size,
+    rounds,
+    'client processes': Math.ceil(size / perProcess),
+    failed: measured.reduce((n, r) => n + r.failures.length, 0),
+  };
+  const keys = Object.keys(measured.find((r) => r.timings.length)?.timings[0] ?? {});
+  const sorted = (timings: Timings[], key: string) =>
+    timings.map((t) => t[key]).sort((a, b) => a - b);
+  for (const key of keys) {
+    const all = sorted(
+      measured.flatMap((r) => r.timings),
+      key,
+    );
+    for (const p of [50, 95, 99]) row[`${key} p${p} ms`] = Math.round(percentile(all, p));
+  }
+  const last = keys[keys.length - 1];
+  row[`${last} p50 by round`] = measured
+    .map((r) => Math.round(percentile(sorted(r.timings, last), 50)))
+    .join(' / ');
+  const cpuPerJoin = (part: keyof Round['cpu']) =>
+    round(measured.reduce((sum, r) => sum + r.cpu[part], 0) / joins);
+  row['shard node ms/join'] = cpuPerJoin('node');
+  row['shard workers ms/join'] = cpuPerJoin('workers');
+  row['viewer ms/join'] = cpuPerJoin('viewers');
+  return row;
 }
 
 export const joinLatency: Bench = {
@@ -121,18 +170,20 @@ export const joinLatency: Bench = {
       options: {
         sizes: { type: 'string', default: '10,50,100' },
         'per-process': { type: 'string', default: '25' },
+        rounds: { type: 'string', default: '3' },
         viewers: { type: 'string', default: 'light,wrtc' },
         tiny: { type: 'boolean' },
       },
     });
     const sizes = values.tiny ? [2] : values.sizes.split(',').map(Number);
     const perProcess = Number(values['per-process']);
+    const rounds = values.tiny ? 1 : Number(values.rounds);
     const viewers = values.viewers.split(',') as ViewerKind[];
     if (viewers.some((v) => v !== 'light' && v !== 'wrtc')) {
       throw new Error('--viewers takes light, wrtc or both');
     }
-    if ([...sizes, perProcess].some((n) => !Number.isInteger(n) || n < 1)) {
-      throw new Error('--sizes and --per-process take positive integers');
+    if ([...sizes, perProcess, rounds].some((n) => !Number.isInteger(n) || n < 1)) {
+      throw new Error('--sizes, --per-process and --rounds take positive integers');
     }
     const shard = await startShard({
       LOG_LEVEL: 'error',
@@ -142,7 +193,7 @@ export const joinLatency: Bench = {
       const rows: Row[] = [];
       for (const viewer of viewers)
         for (const size of sizes)
-          rows.push(await measureSize(shard, size, perProcess, viewer, progress));
+          rows.push(await measureSize(shard, size, perProcess, viewer, rounds, progress));
       return rows;
     } finally {
       await shard.close();

@@ -34,12 +34,12 @@ describe('npm run bench', () => {
     };
     expect(report.rows.map((row) => row.viewer)).toEqual(Object.keys(columns));
     for (const row of report.rows) {
-      expect(row).toMatchObject({ participants: 2, 'client processes': 1, failed: 0 });
+      expect(row).toMatchObject({ participants: 2, rounds: 1, 'client processes': 1, failed: 0 });
       for (const column of columns[row.viewer as keyof typeof columns]) {
         for (const p of [50, 95, 99]) expect(row[`${column} p${p} ms`]).toBeGreaterThan(0);
       }
     }
-    expect(progress).toContain('light N=2: done');
+    expect(progress).toContain('light N=2 round 1: done');
   });
 
   it('signaling-capacity --tiny, from the command line: memory and loop delay of 20 idle connections', async () => {
