@@ -12,12 +12,14 @@ export type Timings = Record<string, number>;
 export type ViewerKind = 'light' | 'wrtc';
 interface WarmUpCommand {
   type: 'warm-up';
+  /** How many viewers join (and leave) at once. */
+  joins: number;
   baseUrl: string;
   room: string;
   publisherId: string;
   viewer: ViewerKind;
 }
-interface MeasureCommand extends Omit<WarmUpCommand, 'type'> {
+interface MeasureCommand extends Omit<WarmUpCommand, 'type' | 'joins'> {
   type: 'measure';
   count: number;
   offset: number;
@@ -126,18 +128,25 @@ const measureViewer = (kind: ViewerKind) =>
   kind === 'light' ? measureLightViewer : measureWrtcViewer;
 
 /**
- * One unmeasured join and leave, so that the process's JavaScript is compiled and its
- * media stack started before the clock runs, as in a browser that is already open.
+ * Unmeasured joins, all at once, then their leaves: the process's media stack
+ * is started and its JavaScript optimized before the clock runs, as in a browser that is
+ * already open. V8 optimizes a function only after several runs; with a single warm-up
+ * join the viewers still ran cold code, and that CPU is taken from the shard that shares
+ * this machine (real viewers bring their own).
  */
-async function warmUp({ baseUrl, room, publisherId, viewer }: WarmUpCommand) {
-  const warm = await measureViewer(viewer)({
-    baseUrl,
-    room,
-    publisherId,
-    displayName: 'warm-up',
-    onPhase: () => undefined,
-  });
-  warm.viewer.close();
+async function warmUp({ baseUrl, room, publisherId, viewer, joins }: WarmUpCommand) {
+  const warm = await Promise.all(
+    Array.from({ length: joins }, (_, i) =>
+      measureViewer(viewer)({
+        baseUrl,
+        room,
+        publisherId,
+        displayName: `warm-up-${i}`,
+        onPhase: () => undefined,
+      }),
+    ),
+  );
+  warm.forEach((w) => w.viewer.close());
   send({ type: 'warm' });
 }
 

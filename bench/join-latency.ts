@@ -18,6 +18,8 @@ import type { LatencyCommand, LatencyReport, Timings, ViewerKind } from './join-
 import type { Bench, Row } from './run';
 
 const round = (n: number) => Math.round(n * 10) / 10;
+/** Unmeasured joins per client process before each round (see join-latency-clients.ts). */
+const WARM_UP_JOINS = 10;
 
 /** Nearest-rank percentile of ascending values. */
 export function percentile(sorted: number[], p: number): number {
@@ -78,7 +80,9 @@ async function measureRound(
       'publishing',
     );
     const run = { baseUrl, room, publisherId: participantId, viewer };
-    await Promise.all(viewerProcesses.map((c) => c.ask({ type: 'warm-up', ...run }, 'warm')));
+    await Promise.all(
+      viewerProcesses.map((c) => c.ask({ type: 'warm-up', joins: WARM_UP_JOINS, ...run }, 'warm')),
+    );
     const cpuBefore = await shardCpuMs(shard);
     const results = await Promise.all(
       viewerProcesses.map((clients, i) =>
@@ -185,9 +189,12 @@ export const joinLatency: Bench = {
     if ([...sizes, perProcess, rounds].some((n) => !Number.isInteger(n) || n < 1)) {
       throw new Error('--sizes, --per-process and --rounds take positive integers');
     }
+    const largest = Math.max(...sizes);
+    // Room for the publisher, the viewers and warm-up viewers whose leaving is not through.
+    const warmUps = WARM_UP_JOINS * Math.ceil(largest / perProcess);
     const shard = await startShard({
       LOG_LEVEL: 'error',
-      MAX_PARTICIPANTS_PER_ROOM: String(Math.max(...sizes) + 1),
+      MAX_PARTICIPANTS_PER_ROOM: String(largest + 1 + warmUps),
     });
     try {
       const rows: Row[] = [];
