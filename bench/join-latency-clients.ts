@@ -127,42 +127,40 @@ async function measureWrtcViewer(run: ViewerRun): Promise<Measured> {
 const measureViewer = (kind: ViewerKind) =>
   kind === 'light' ? measureLightViewer : measureWrtcViewer;
 
-/**
- * Unmeasured joins, all at once, then their leaves: the process's media stack
- * is started and its JavaScript optimized before the clock runs, as in a browser that is
- * already open. V8 optimizes a function only after several runs; with a single warm-up
- * join the viewers still ran cold code, and that CPU is taken from the shard that shares
- * this machine (real viewers bring their own).
- */
-async function warmUp({ baseUrl, room, publisherId, viewer, joins }: WarmUpCommand) {
-  const warm = await Promise.all(
-    Array.from({ length: joins }, (_, i) =>
-      measureViewer(viewer)({
-        baseUrl,
-        room,
-        publisherId,
-        displayName: `warm-up-${i}`,
-        onPhase: () => undefined,
-      }),
-    ),
+/** Starts `count` viewers joining at once. */
+const joinViewers = (
+  { baseUrl, room, publisherId, viewer }: WarmUpCommand | MeasureCommand,
+  count: number,
+  displayName: (i: number) => string,
+  onPhase: (phase: Phase) => void = () => undefined,
+) =>
+  Array.from({ length: count }, (_, i) =>
+    measureViewer(viewer)({ baseUrl, room, publisherId, displayName: displayName(i), onPhase }),
   );
+
+/**
+ * Unmeasured joins, all at once, then their leaves: the process's media stack is started
+ * and its JavaScript optimized before the clock runs, as in a browser that is already
+ * open. V8 optimizes a function only after several runs; with a single warm-up join the
+ * viewers still ran cold code, and that CPU is taken from the shard that shares this
+ * machine (real viewers bring their own).
+ */
+async function warmUp(command: WarmUpCommand) {
+  const warm = await Promise.all(joinViewers(command, command.joins, (i) => `warm-up-${i}`));
   warm.forEach((w) => w.viewer.close());
   send({ type: 'warm' });
 }
 
-async function measure({ baseUrl, room, publisherId, viewer, count, offset }: MeasureCommand) {
+async function measure(command: MeasureCommand) {
   const reached: Record<Phase, number> = { joined: 0, receiving: 0 };
   const ticker = setInterval(() => send({ type: 'progress', reached }), PROGRESS_MS);
   const cpuBefore = process.cpuUsage();
   const outcomes = await Promise.allSettled(
-    Array.from({ length: count }, (_, i) =>
-      measureViewer(viewer)({
-        baseUrl,
-        room,
-        publisherId,
-        displayName: `viewer-${offset + i}`,
-        onPhase: (phase) => (reached[phase] += 1),
-      }),
+    joinViewers(
+      command,
+      command.count,
+      (i) => `viewer-${command.offset + i}`,
+      (phase) => (reached[phase] += 1),
     ),
   );
   const cpu = process.cpuUsage(cpuBefore);

@@ -17,7 +17,7 @@ import { ChildClients } from './child-clients';
 import type { LatencyCommand, LatencyReport, Timings, ViewerKind } from './join-latency-clients';
 import type { Bench, Row } from './run';
 
-const round = (n: number) => Math.round(n * 10) / 10;
+const oneDecimal = (n: number) => Math.round(n * 10) / 10;
 /** Unmeasured joins per client process before each round (see join-latency-clients.ts). */
 const WARM_UP_JOINS = 10;
 
@@ -160,7 +160,7 @@ async function measureSize(
     .map((r) => Math.round(percentile(sorted(r.timings, last), 50)))
     .join(' / ');
   const cpuPerJoin = (part: keyof Round['cpu']) =>
-    round(measured.reduce((sum, r) => sum + r.cpu[part], 0) / joins);
+    oneDecimal(measured.reduce((sum, r) => sum + r.cpu[part], 0) / joins);
   row['shard node ms/join'] = cpuPerJoin('node');
   row['shard workers ms/join'] = cpuPerJoin('workers');
   row['viewer ms/join'] = cpuPerJoin('viewers');
