@@ -15,6 +15,8 @@ export async function createShard(config: AppConfig): Promise<NestExpressApplica
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
     logger: new NestPinoLogger(createLogger(config.log.level)),
   });
+  // Behind HAProxy every client would share the proxy's address (rate limits, logs).
+  if (config.http.trustProxy) app.set('trust proxy', config.http.trustProxy);
   // REST DTOs: unknown or invalid fields get a 400 naming each problem.
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),

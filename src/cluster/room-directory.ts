@@ -1,26 +1,77 @@
 /**
- * Where rooms live. A shard claims a room when it opens it and releases it when it
- * closes; a distributed implementation (Redis) lets other shards and the proxy see it.
+ * Where rooms live: the truth every door follows. A room is owned by one shard under a
+ * lease that its owner renews with every heartbeat; a room whose lease lapses (its shard
+ * died) is free again, and a shard that finds its owner dead takes it over.
  */
 export abstract class RoomDirectory {
-  abstract claim(roomId: string): Promise<void>;
-  abstract release(roomId: string): Promise<void>;
-  abstract roomsHere(): string[];
+  /**
+   * Claims the room for `shardId` unless a lease of another shard holds it. Atomic:
+   * of concurrent claims one wins. Returns the owner after the attempt.
+   */
+  abstract claim(roomId: string, shardId: string): Promise<string>;
+  /**
+   * Renews `shardId`'s leases of `roomIds` (claiming any that lapsed meanwhile, as after a
+   * Redis restart). Returns the rooms another shard holds now: the caller lost them.
+   */
+  abstract renew(shardId: string, roomIds: string[]): Promise<string[]>;
+  /** Frees the room, if `shardId` still owns it. */
+  abstract release(roomId: string, shardId: string): Promise<void>;
+  /** Gives the room to `to` if `from` still owns it (its owner died). Returns the owner. */
+  abstract takeOver(roomId: string, from: string, to: string): Promise<string>;
+  abstract ownerOf(roomId: string): Promise<string | undefined>;
 }
 
-/** One process, no shared state: every room is on this shard. */
+interface Lease {
+  owner: string;
+  expiresAt: number;
+}
+
+/** One process, or a test's model of the shared directory: leases in a map. */
 export class LocalRoomDirectory extends RoomDirectory {
-  private readonly rooms = new Set<string>();
+  private readonly leases = new Map<string, Lease>();
 
-  async claim(roomId: string) {
-    this.rooms.add(roomId);
+  constructor(private readonly leaseMs: number) {
+    super();
   }
 
-  async release(roomId: string) {
-    this.rooms.delete(roomId);
+  async claim(roomId: string, shardId: string) {
+    const current = this.current(roomId);
+    if (current && current !== shardId) return current;
+    this.lease(roomId, shardId);
+    return shardId;
   }
 
-  roomsHere() {
-    return [...this.rooms];
+  async renew(shardId: string, roomIds: string[]) {
+    const lost: string[] = [];
+    for (const roomId of roomIds) {
+      if ((await this.claim(roomId, shardId)) !== shardId) lost.push(roomId);
+    }
+    return lost;
+  }
+
+  async release(roomId: string, shardId: string) {
+    if (this.current(roomId) === shardId) this.leases.delete(roomId);
+  }
+
+  async takeOver(roomId: string, from: string, to: string) {
+    const current = this.current(roomId);
+    if (current !== undefined && current !== from) return current;
+    this.lease(roomId, to);
+    return to;
+  }
+
+  async ownerOf(roomId: string) {
+    return this.current(roomId);
+  }
+
+  private current(roomId: string): string | undefined {
+    const lease = this.leases.get(roomId);
+    if (lease && lease.expiresAt > Date.now()) return lease.owner;
+    this.leases.delete(roomId);
+    return undefined;
+  }
+
+  private lease(roomId: string, owner: string) {
+    this.leases.set(roomId, { owner, expiresAt: Date.now() + this.leaseMs });
   }
 }

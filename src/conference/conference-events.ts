@@ -8,6 +8,9 @@ export type LobbyLeaveReason = 'admitted' | 'rejected' | 'left' | 'disconnected'
 
 export type MediaKind = 'audio' | 'video';
 
+/** Why a room's participants must join again: its media died, or it moved to another shard. */
+export type RejoinReason = 'media-restart' | 'moved';
+
 /** Domain events that the doors render to their protocols. */
 export interface ConferenceEvents {
   roomOpened: [roomId: string];
@@ -17,8 +20,8 @@ export interface ConferenceEvents {
   chatMessage: [message: ChatMessage];
   /** A moderator paused these producers of the participant's on the server. */
   participantMuted: [participant: Participant, kind: MediaKind, producerIds: string[]];
-  /** The room's media was lost (its worker died): these participants must join again. */
-  rejoinRequired: [roomId: string, participants: Participant[]];
+  /** The room cannot go on here: these participants must join again. */
+  rejoinRequired: [roomId: string, participants: Participant[], reason: RejoinReason];
   /** Someone waits in the lobby for a moderator. */
   lobbyKnock: [entry: LobbyEntry];
   /** Someone no longer waits in the lobby. */

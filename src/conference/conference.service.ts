@@ -1,14 +1,23 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { RoomDirectory } from '../cluster/room-directory';
+import { ClusterService } from '../cluster/cluster.service';
+import { LocateOptions, RoomPlacement } from '../cluster/room-placement.service';
+import { ShardLoad } from '../cluster/shard';
+import { WrongShardError } from '../cluster/wrong-shard.error';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { MediaService } from '../media/media.service';
 import { RoomMedia } from '../media/room-media';
 import { InjectLogger } from '../observability/logging.module';
 import type { Logger } from '../observability/logger';
-import { ConferenceEvents, LeaveReason, LobbyLeaveReason, MediaKind } from './conference-events';
+import {
+  ConferenceEvents,
+  LeaveReason,
+  LobbyLeaveReason,
+  MediaKind,
+  RejoinReason,
+} from './conference-events';
 import { DomainError } from './domain-error';
 import { canModerate, Door, Participant, Role } from './participant';
 import { ChatMessage, LobbyEntry, Room, ROOM_ID_PATTERN } from './room';
@@ -26,6 +35,8 @@ export interface JoinRequest {
   door: Door;
   /** The meeting password, for rooms that ask for one. */
   password?: string;
+  /** What the cluster's placement of a new room may consider. */
+  placement?: LocateOptions;
 }
 
 /** In the room with media, or waiting in its lobby for a moderator. */
@@ -56,10 +67,13 @@ export class ConferenceService implements OnModuleDestroy {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly media: MediaService,
-    private readonly directory: RoomDirectory,
+    private readonly placement: RoomPlacement,
+    private readonly cluster: ClusterService,
     @InjectLogger() private readonly logger: Logger,
   ) {
-    media.events.on('roomMediaLost', (roomId) => this.resetRoom(roomId));
+    media.events.on('roomMediaLost', (roomId) => this.resetRoom(roomId, 'media-restart'));
+    cluster.events.on('roomLost', (roomId) => this.resetRoom(roomId, 'moved'));
+    cluster.measureLoadWith(() => this.load());
   }
 
   /** Where rooms opened from now on get their rules; without one every room is open. */
@@ -72,7 +86,7 @@ export class ConferenceService implements OnModuleDestroy {
     if (!ROOM_ID_PATTERN.test(roomId)) {
       throw new DomainError('bad_request', 'room names are 1-64 letters, digits, "_", "-", "."');
     }
-    const room = await this.openRoom(roomId);
+    const room = await this.openRoom(roomId, request.placement);
     clearTimeout(room.closeTimer);
     try {
       const policy = await room.policy;
@@ -372,16 +386,41 @@ export class ConferenceService implements OnModuleDestroy {
     return participant;
   }
 
-  private async openRoom(roomId: string): Promise<Room> {
+  /**
+   * The live room, opened here on its first join if the cluster places it on this shard
+   * (else WrongShardError names the shard that runs it).
+   */
+  private async openRoom(roomId: string, placement?: LocateOptions): Promise<Room> {
     let room = this.rooms.get(roomId);
     if (!room) {
-      room = new Room(roomId, this.loadPolicy(roomId));
-      this.rooms.set(roomId, room);
-      await this.directory.claim(roomId);
-      this.logger.info({ roomId }, 'room opened');
-      this.events.emit('roomOpened', roomId);
+      const owner = await this.placement.locate(roomId, placement);
+      if (owner.id !== this.cluster.id) throw new WrongShardError(roomId, owner);
+      room = this.rooms.get(roomId) ?? this.createRoom(roomId);
     }
+    await room.claimed;
     return room;
+  }
+
+  private createRoom(roomId: string): Room {
+    const room = new Room(roomId, this.loadPolicy(roomId), this.placement.claimHere(roomId));
+    this.rooms.set(roomId, room);
+    room.claimed.then(
+      () => {
+        this.logger.info({ roomId }, 'room opened');
+        this.events.emit('roomOpened', roomId);
+      },
+      () => {
+        if (this.rooms.get(roomId) === room) this.rooms.delete(roomId);
+      },
+    );
+    return room;
+  }
+
+  /** What this shard carries, for the cluster's placement of new rooms. */
+  private async load(): Promise<ShardLoad> {
+    let participants = 0;
+    for (const room of this.rooms.values()) participants += room.participants.size;
+    return { rooms: this.rooms.size, participants, workerCpu: await this.media.workerCpu() };
   }
 
   /** The room's rules; a failure to read them fails the joins awaiting them, not the process. */
@@ -412,18 +451,21 @@ export class ConferenceService implements OnModuleDestroy {
       this.events.emit('lobbyLeft', entry, 'closed');
     }
     await this.media.closeRoom(room.id);
-    await this.directory.release(room.id);
+    await this.placement.release(room.id);
     this.logger.info({ roomId: room.id }, 'room closed');
     this.events.emit('roomClosed', room.id);
   }
 
-  /** The room's router died with its worker: everyone is told to join again. */
-  private resetRoom(roomId: string) {
+  /**
+   * The room cannot go on here: its router died with its worker ('media-restart'), or
+   * another shard runs it now ('moved'). Everyone is told to join again.
+   */
+  private resetRoom(roomId: string, reason: RejoinReason) {
     const room = this.rooms.get(roomId);
     if (!room) return;
     const participants = [...room.participants.values()];
-    this.logger.warn({ roomId, participants: participants.length }, 'room media lost');
+    this.logger.warn({ roomId, participants: participants.length, reason }, 'room reset');
     void this.closeRoom(room);
-    this.events.emit('rejoinRequired', roomId, participants);
+    this.events.emit('rejoinRequired', roomId, participants, reason);
   }
 }

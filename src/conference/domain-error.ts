@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'not_joined'
   | 'unknown_request'
   | 'too_many_requests'
+  | 'wrong_shard'
+  | 'unavailable'
   | 'internal';
 
 /** An error a client caused or may see; each door renders it in its own protocol. */

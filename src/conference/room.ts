@@ -29,10 +29,14 @@ export class Room {
   /** Pending close once the room is empty; cancelled when someone joins in time. */
   closeTimer?: NodeJS.Timeout;
 
-  /** The room's admission rules, read once when the room opens. */
+  /**
+   * The room's admission rules, read once when the room opens, and the cluster's
+   * agreement that it runs on this shard.
+   */
   constructor(
     readonly id: string,
     readonly policy: Promise<RoomPolicy>,
+    readonly claimed: Promise<void>,
   ) {}
 
   remember(message: ChatMessage): void {

@@ -10,7 +10,11 @@ const listenPort = z.coerce.number().int().min(0).max(65535);
 export const configSchema = z
   .object({
     mode: z.enum(['development', 'production', 'test']),
-    http: z.object({ host: z.string().min(1), port: listenPort }),
+    http: z.object({
+      host: z.string().min(1),
+      port: listenPort,
+      trustProxy: z.union([z.boolean(), z.string()]),
+    }),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']) }),
     auth: z.object({
       jwtSecret: z.string().min(1),
@@ -94,6 +98,25 @@ export const configSchema = z
       retryBaseMs: z.coerce.number().int().positive(),
       timeoutMs: z.coerce.number().int().positive(),
     }),
+    cluster: z.object({
+      redisUrl: z.union([
+        z.literal(''),
+        z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+      ]),
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-", "."'),
+      shardId: z.string().regex(/^[A-Za-z0-9_.-]{0,64}$/, 'must be letters, digits, "_", "-", "."'),
+      region: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-", "."'),
+      internalUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+      publicUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+      heartbeatMs: z.coerce.number().int().min(100),
+      shardTtlMs: z.coerce.number().int().min(300),
+      drainTimeoutSeconds: z.coerce.number().int().min(0),
+      agentPort: listenPort,
+    }),
     ice: z.object({
       servers: z.array(
         z.object({
@@ -142,6 +165,14 @@ export const configSchema = z
   .refine((c) => c.webhooks.urls.length === 0 || c.webhooks.secret.length >= 16, {
     message: 'webhook URLs need a signing secret of 16+ characters: set WEBHOOK_SECRET',
     path: ['webhooks', 'secret'],
+  })
+  .refine((c) => c.cluster.redisUrl === '' || c.database.url !== '', {
+    message: 'the shards of a cluster share one PostgreSQL database: set DATABASE_URL',
+    path: ['database', 'url'],
+  })
+  .refine((c) => c.cluster.heartbeatMs * 2 <= c.cluster.shardTtlMs, {
+    message: 'must be at least twice cluster.heartbeatMs',
+    path: ['cluster', 'shardTtlMs'],
   })
   .refine((c) => c.mode !== 'production' || c.auth.jwtSecret.length >= 32, {
     message: 'must be at least 32 characters in production mode',

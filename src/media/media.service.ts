@@ -74,6 +74,11 @@ export class MediaService {
     return total;
   }
 
+  /** The cores the mediasoup workers kept busy since the previous call. */
+  workerCpu(): Promise<number> {
+    return this.workers.cpuLoad();
+  }
+
   /** Bits per second all rooms' transports currently receive and send. */
   async bitrates(): Promise<{ in: number; out: number }> {
     const rooms = await Promise.all([...this.rooms.values()].map((r) => r.catch(() => null)));

@@ -29,6 +29,8 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
   private closing = false;
   /** What every router of this shard offers: they follow from the codecs alone. */
   routerRtpCapabilities!: types.RtpCapabilities;
+  /** The last CPU reading of cpuLoad(). */
+  private lastCpu = { at: 0, seconds: 0 };
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -66,6 +68,29 @@ export class WorkerPool implements OnModuleInit, OnModuleDestroy {
 
   workers(): types.Worker[] {
     return [...this.routerCounts.keys()];
+  }
+
+  /** User and system CPU seconds of each live worker so far (unreadable ones left out). */
+  async cpuSeconds(): Promise<{ pid: number; seconds: number }[]> {
+    const usages = await Promise.all(
+      this.workers().map(async (worker) => ({
+        pid: worker.pid,
+        usage: await worker.getResourceUsage().catch(() => undefined),
+      })),
+    );
+    return usages.flatMap(({ pid, usage }) =>
+      usage ? [{ pid, seconds: (usage.ru_utime + usage.ru_stime) / 1000 }] : [],
+    );
+  }
+
+  /** The cores the workers kept busy since the previous call (0 at the first). */
+  async cpuLoad(): Promise<number> {
+    const seconds = (await this.cpuSeconds()).reduce((sum, worker) => sum + worker.seconds, 0);
+    const last = this.lastCpu;
+    this.lastCpu = { at: Date.now(), seconds };
+    // A worker that died takes its seconds with it: that interval says nothing.
+    if (!last.at || seconds < last.seconds) return 0;
+    return (seconds - last.seconds) / Math.max((this.lastCpu.at - last.at) / 1000, 0.001);
   }
 
   /** The WebRTC server of the worker that carries the router: all its transports share it. */

@@ -72,17 +72,10 @@ export class MetricsService {
       labelNames: ['pid'],
       registers,
       async collect() {
-        const usages = await Promise.all(
-          workers.workers().map(async (worker) => ({
-            pid: worker.pid,
-            usage: await worker.getResourceUsage().catch(() => undefined),
-          })),
-        );
+        const workerSeconds = await workers.cpuSeconds();
         // Reset so that workers which died disappear from the output.
         this.reset();
-        for (const { pid, usage } of usages) {
-          if (usage) this.inc({ pid }, (usage.ru_utime + usage.ru_stime) / 1000);
-        }
+        for (const { pid, seconds } of workerSeconds) this.inc({ pid }, seconds);
       },
     });
     this.signalingConnections = new Gauge({

@@ -1,7 +1,12 @@
+import { HttpAdapterHost } from '@nestjs/core';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import pino from 'pino';
+import { ClusterService } from '../../src/cluster/cluster.service';
 import { LocalRoomDirectory } from '../../src/cluster/room-directory';
+import { RoomPlacement } from '../../src/cluster/room-placement.service';
+import { LocalShardRegistry } from '../../src/cluster/shard-registry';
+import { RegionAwareLeastLoadedSelector } from '../../src/cluster/shard-selector';
 import { loadConfig } from '../../src/config/load-config';
 import { ConferenceService, JoinRequest } from '../../src/conference/conference.service';
 import { MediaEvents } from '../../src/media/media-events';
@@ -28,16 +33,32 @@ function setup(env: Record<string, string> = {}, provider = policies({})) {
     openRoom: jest.fn(async () => roomMedia),
     room: jest.fn(async () => roomMedia),
     closeRoom: jest.fn(async () => undefined),
+    workerCpu: jest.fn(async () => 0),
   };
-  const directory = new LocalRoomDirectory();
+  const logger = pino({ level: 'silent' });
+  const directory = new LocalRoomDirectory(config.cluster.shardTtlMs);
+  const cluster = new ClusterService(
+    config,
+    new LocalShardRegistry(config.cluster.shardTtlMs),
+    directory,
+    new HttpAdapterHost(),
+    logger,
+  );
+  const placement = new RoomPlacement(
+    cluster,
+    directory,
+    new RegionAwareLeastLoadedSelector(),
+    logger,
+  );
   const service = new ConferenceService(
     config,
     media as unknown as MediaService,
-    directory,
-    pino({ level: 'silent' }),
+    placement,
+    cluster,
+    logger,
   );
   service.usePolicies(provider);
-  return { service, media, roomMedia, directory };
+  return { service, media, roomMedia, cluster };
 }
 
 const request = (name: string, roomId = 'demo'): JoinRequest => ({
@@ -59,7 +80,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('ConferenceService', () => {
   it('opens a room on first join and announces each participant', async () => {
-    const { service, media, roomMedia, directory } = setup();
+    const { service, media, roomMedia, cluster } = setup();
     const joined: string[] = [];
     service.events.on('participantJoined', (p) => joined.push(p.displayName));
     const opened = jest.fn();
@@ -73,7 +94,7 @@ describe('ConferenceService', () => {
     expect(roomMedia.addPeer).toHaveBeenCalledWith(alice.id);
     expect(joined).toEqual(['Alice', 'Bob']);
     expect(service.participantsOf('demo').map((p) => p.id)).toEqual([alice.id, bob.id]);
-    expect(directory.roomsHere()).toEqual(['demo']);
+    expect(cluster.heldRooms).toEqual(['demo']);
   });
 
   it('refuses bad room names and full rooms', async () => {
@@ -87,7 +108,7 @@ describe('ConferenceService', () => {
   });
 
   it('releases media on leave and closes the room after the grace period', async () => {
-    const { service, media, roomMedia, directory } = setup();
+    const { service, media, roomMedia, cluster } = setup();
     const { participant } = await enter(service, request('Alice'));
     const left = jest.fn();
     const closed = jest.fn();
@@ -103,7 +124,7 @@ describe('ConferenceService', () => {
     expect(closed).toHaveBeenCalledWith('demo');
     expect(media.closeRoom).toHaveBeenCalledWith('demo');
     expect(service.roomIds()).toEqual([]);
-    expect(directory.roomsHere()).toEqual([]);
+    expect(cluster.heldRooms).toEqual([]);
   });
 
   it('keeps the room when someone joins within the grace period', async () => {
@@ -166,7 +187,7 @@ describe('ConferenceService', () => {
 
     media.events.emit('roomMediaLost', 'demo');
 
-    expect(rejoin).toHaveBeenCalledWith('demo', [alice, bob]);
+    expect(rejoin).toHaveBeenCalledWith('demo', [alice, bob], 'media-restart');
     expect(service.roomIds()).toEqual([]);
     expect(() => service.participant(alice.id)).toThrow(/join a room first/);
   });

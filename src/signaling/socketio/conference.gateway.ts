@@ -454,11 +454,11 @@ export class ConferenceGateway
           socket.emit('rejected', { reason: toErrorBody(error, this.logger).message }),
       );
     });
-    events.on('rejoinRequired', (roomId, participants) => {
+    events.on('rejoinRequired', (roomId, participants, reason) => {
       for (const participant of participants) {
         const socket = this.sockets.get(participant.id);
         if (!socket) continue;
-        socket.emit('rejoin', { reason: 'media-restart' });
+        socket.emit('rejoin', { reason });
         this.detach(socket, roomId);
       }
     });

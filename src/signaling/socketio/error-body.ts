@@ -1,4 +1,5 @@
 import { ZodError } from 'zod';
+import { WrongShardError } from '../../cluster/wrong-shard.error';
 import { DomainError } from '../../conference/domain-error';
 import type { Logger } from '../../observability/logger';
 import { ErrorBody } from './protocol';
@@ -8,6 +9,9 @@ import { ErrorBody } from './protocol';
  * input becomes bad_request, and anything unexpected is logged and answered vaguely.
  */
 export function toErrorBody(error: unknown, logger: Logger): ErrorBody {
+  if (error instanceof WrongShardError) {
+    return { code: error.code, message: error.message, shard: error.shard, url: error.url };
+  }
   if (error instanceof DomainError) return { code: error.code, message: error.message };
   if (error instanceof ZodError) {
     const issue = error.issues[0];

@@ -161,6 +161,12 @@ export type Method = keyof Requests;
 export interface ErrorBody {
   code: string;
   message: string;
+  /**
+   * With `wrong_shard`: the shard that runs the room. Reconnect with `?shard=<shard>`
+   * through the proxy (it routes there), or to `url` when there is no proxy, and join again.
+   */
+  shard?: string;
+  url?: string;
 }
 
 export type Ack<M extends Method> = { data: Requests[M][1] } | { error: ErrorBody };

@@ -1,0 +1,176 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { EventEmitter } from 'node:events';
+import type { Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { detectAnnouncedAddress } from '../config/announced-address';
+import { APP_CONFIG } from '../config/config.module';
+import { AppConfig } from '../config/config.schema';
+import type { Logger } from '../observability/logger';
+import { InjectLogger } from '../observability/logging.module';
+import { RoomDirectory } from './room-directory';
+import { NO_LOAD, ShardEntry, ShardLoad, ShardState } from './shard';
+import { ShardRegistry } from './shard-registry';
+
+export interface ClusterEvents {
+  /** A shard stopped announcing itself (it died or left). */
+  shardGone: [shardId: string];
+  /** Another shard holds a room this shard still runs: its participants must move. */
+  roomLost: [roomId: string];
+  /** This shard started draining. */
+  draining: [];
+}
+
+const PROBE_TIMEOUT_MS = 500;
+
+/**
+ * This shard as a member of the cluster: its identity, its heartbeat (announcing its
+ * load and renewing the leases of the rooms it runs), and its view of the other shards.
+ * Alone (no Redis) it is a cluster of one with the same behaviour.
+ */
+@Injectable()
+export class ClusterService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly events = new EventEmitter<ClusterEvents>();
+  /** This shard's id: SHARD_ID, else the host name and port (or pid, when the port is 0). */
+  readonly id: string;
+  /** The URLs, known when the HTTP server listens (its port may be chosen then). */
+  private urls: Pick<ShardEntry, 'internalUrl' | 'publicUrl'> | undefined;
+  private state: ShardState = 'active';
+  private loadSource: () => Promise<ShardLoad> = async () => NO_LOAD;
+  private readonly held = new Set<string>();
+  private peers = new Map<string, ShardEntry>();
+  private timer?: NodeJS.Timeout;
+  private beating?: Promise<void>;
+  private outage = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly registry: ShardRegistry,
+    private readonly directory: RoomDirectory,
+    private readonly adapterHost: HttpAdapterHost,
+    @InjectLogger() private readonly logger: Logger,
+  ) {
+    const { shardId } = config.cluster;
+    this.id = shardId || `${hostname()}-${config.http.port || process.pid}`;
+  }
+
+  get self(): Omit<ShardEntry, 'load' | 'seenAt'> {
+    const urls = this.urls ?? { internalUrl: '', publicUrl: '' };
+    return { id: this.id, region: this.config.cluster.region, ...urls, state: this.state };
+  }
+
+  get isDraining(): boolean {
+    return this.state === 'draining';
+  }
+
+  /** The rooms whose leases this shard renews. */
+  get heldRooms(): string[] {
+    return [...this.held];
+  }
+
+  /** How the heartbeat measures this shard's load (the conference provides it). */
+  measureLoadWith(source: () => Promise<ShardLoad>): void {
+    this.loadSource = source;
+  }
+
+  onApplicationBootstrap(): void {
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    if (!server) return;
+    const start = () => {
+      this.urls = this.urlsFor((server.address() as AddressInfo).port);
+      void this.beat();
+      this.timer = setInterval(() => void this.beat(), this.config.cluster.heartbeatMs);
+      this.timer.unref();
+    };
+    if (server.listening) start();
+    else server.once('listening', start);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.beating;
+    if (this.urls) await this.registry.withdraw(this.id).catch(() => undefined);
+  }
+
+  /** The live shards as of the last heartbeat (this one included once it announced). */
+  shards(): ShardEntry[] {
+    return [...this.peers.values()];
+  }
+
+  shard(shardId: string): ShardEntry | undefined {
+    return this.peers.get(shardId);
+  }
+
+  /** Whether the shard answers its liveness check right now. */
+  async reachable(shard: ShardEntry): Promise<boolean> {
+    if (shard.id === this.id) return true;
+    try {
+      const response = await fetch(`${shard.internalUrl}/health/live`, {
+        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      });
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  hold(roomId: string): void {
+    this.held.add(roomId);
+  }
+
+  letGo(roomId: string): void {
+    this.held.delete(roomId);
+  }
+
+  /** Stops taking new rooms; live rooms go on. Announced at once. */
+  async drain(): Promise<void> {
+    if (this.state === 'draining') return;
+    this.state = 'draining';
+    this.logger.warn({ shardId: this.id, rooms: this.held.size }, 'shard draining');
+    this.events.emit('draining');
+    await this.beat();
+  }
+
+  /** One heartbeat at a time; a Redis outage is logged once and healed by later beats. */
+  private beat(): Promise<void> {
+    this.beating ??= this.announceAndRenew().finally(() => (this.beating = undefined));
+    return this.beating;
+  }
+
+  private async announceAndRenew() {
+    try {
+      const load = await this.loadSource();
+      await this.registry.announce({ ...this.self, load, seenAt: Date.now() });
+      const lost = await this.directory.renew(this.id, this.heldRooms);
+      const shards = await this.registry.shards();
+      const before = this.peers;
+      this.peers = new Map(shards.map((shard) => [shard.id, shard]));
+      if (this.outage) this.logger.info('cluster directory reachable again');
+      this.outage = false;
+      for (const roomId of lost) {
+        this.held.delete(roomId);
+        this.logger.warn({ roomId }, 'another shard holds this room now');
+        this.events.emit('roomLost', roomId);
+      }
+      for (const shardId of before.keys()) {
+        if (!this.peers.has(shardId)) this.events.emit('shardGone', shardId);
+      }
+    } catch (error) {
+      if (!this.outage) this.logger.error({ err: error }, 'cluster heartbeat failed');
+      this.outage = true;
+    }
+  }
+
+  private urlsFor(port: number): Pick<ShardEntry, 'internalUrl' | 'publicUrl'> {
+    const { internalUrl, publicUrl } = this.config.cluster;
+    const address = this.config.media.announcedAddress || detectAnnouncedAddress();
+    const internal = internalUrl || `http://${address}:${port}`;
+    return { internalUrl: internal, publicUrl: publicUrl || internal };
+  }
+}

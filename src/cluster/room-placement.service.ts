@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError } from '../conference/domain-error';
+import type { Logger } from '../observability/logger';
+import { InjectLogger } from '../observability/logging.module';
+import { ClusterService } from './cluster.service';
+import { RoomDirectory } from './room-directory';
+import { NO_LOAD, ShardEntry } from './shard';
+import { PlacementHint, ShardSelector } from './shard-selector';
+import { WrongShardError } from './wrong-shard.error';
+
+export interface LocateOptions extends PlacementHint {
+  /**
+   * The client was sent to the owner yet arrived here (the proxy found the owner down):
+   * the owner is checked before the client is sent back to it.
+   */
+  ownerSuspect?: boolean;
+}
+
+/**
+ * Which shard runs a room: the directory's owner while it lives, else a shard the
+ * selector picks for it (claimed at once, so that concurrent first joins agree).
+ */
+@Injectable()
+export class RoomPlacement {
+  /** Rooms this shard placed on others since their last heartbeat, against herding. */
+  private readonly placed = new Map<string, { seenAt: number; rooms: number }>();
+
+  constructor(
+    private readonly cluster: ClusterService,
+    private readonly directory: RoomDirectory,
+    private readonly selector: ShardSelector,
+    @InjectLogger() private readonly logger: Logger,
+  ) {}
+
+  /** The shard the room lives on, placing it if it lives nowhere. */
+  async locate(roomId: string, options: LocateOptions = {}): Promise<ShardEntry> {
+    const ownerId = await this.directory.ownerOf(roomId);
+    if (ownerId !== undefined) {
+      const owner = this.liveShard(ownerId);
+      if (owner && (ownerId === this.cluster.id || !options.ownerSuspect)) return owner;
+      if (owner && (await this.cluster.reachable(owner))) return owner;
+      return this.takeOver(roomId, ownerId);
+    }
+    const chosen = this.choose(options);
+    const winner = await this.directory.claim(roomId, chosen.id);
+    if (winner === chosen.id) this.notePlaced(chosen);
+    return this.liveShard(winner) ?? chosen;
+  }
+
+  /**
+   * Makes this shard the room's owner as it opens the room here; WrongShardError when
+   * another live shard runs it, or should (this one drains).
+   */
+  async claimHere(roomId: string): Promise<void> {
+    const { id } = this.cluster;
+    if (this.cluster.isDraining) {
+      const heir = this.choose({});
+      if (heir.id === id) {
+        throw new DomainError('unavailable', 'this shard is draining: try again shortly');
+      }
+      throw new WrongShardError(roomId, heir);
+    }
+    let owner = await this.directory.claim(roomId, id);
+    if (owner !== id && !this.liveShard(owner)) {
+      owner = await this.directory.takeOver(roomId, owner, id);
+    }
+    if (owner !== id) throw new WrongShardError(roomId, this.liveShard(owner)!);
+    this.cluster.hold(roomId);
+  }
+
+  async release(roomId: string): Promise<void> {
+    this.cluster.letGo(roomId);
+    await this.directory.release(roomId, this.cluster.id);
+  }
+
+  private async takeOver(roomId: string, deadOwner: string): Promise<ShardEntry> {
+    const heir = this.cluster.isDraining ? this.choose({}) : this.selfEntry();
+    const owner = await this.directory.takeOver(roomId, deadOwner, heir.id);
+    if (owner === heir.id) {
+      this.logger.warn({ roomId, deadOwner, heir: heir.id }, 'room taken over from a dead shard');
+    }
+    return this.liveShard(owner) ?? heir;
+  }
+
+  /** The selector's pick among the active shards (this one when it knows no other). */
+  private choose(hint: PlacementHint): ShardEntry {
+    const drainingHere = (shard: ShardEntry) =>
+      shard.id === this.cluster.id && this.cluster.isDraining;
+    const candidates = this.cluster
+      .shards()
+      .filter((shard) => shard.state === 'active' && !drainingHere(shard))
+      .map((shard) => this.withPlaced(shard));
+    if (!candidates.length) return this.selfEntry();
+    return this.selector.select(candidates, hint);
+  }
+
+  private liveShard(shardId: string): ShardEntry | undefined {
+    if (shardId === this.cluster.id) return this.selfEntry();
+    return this.cluster.shard(shardId);
+  }
+
+  private selfEntry(): ShardEntry {
+    return (
+      this.cluster.shard(this.cluster.id) ?? { ...this.cluster.self, load: NO_LOAD, seenAt: 0 }
+    );
+  }
+
+  private notePlaced(shard: ShardEntry) {
+    const noted = this.placed.get(shard.id);
+    const rooms = noted?.seenAt === shard.seenAt ? noted.rooms + 1 : 1;
+    this.placed.set(shard.id, { seenAt: shard.seenAt, rooms });
+  }
+
+  /** The shard's announced load plus the rooms placed on it since it announced it. */
+  private withPlaced(shard: ShardEntry): ShardEntry {
+    const noted = this.placed.get(shard.id);
+    if (!noted || noted.seenAt !== shard.seenAt) return shard;
+    const { rooms, participants, workerCpu } = shard.load;
+    return {
+      ...shard,
+      load: { rooms: rooms + noted.rooms, participants: participants + noted.rooms, workerCpu },
+    };
+  }
+}
