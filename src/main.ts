@@ -7,7 +7,8 @@ import { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/config.schema';
 import { ConfigError, loadConfig } from './config/load-config';
-import { createLogger, NestPinoLogger } from './observability/logger';
+import { ShardDrain } from './cluster/shard-drain.service';
+import { createLogger, Logger, NestPinoLogger } from './observability/logger';
 import { SocketIoAdapter } from './signaling/socketio/socketio.adapter';
 import { WEB_ASSETS_DIR } from './web/web.controller';
 
@@ -24,8 +25,29 @@ export async function createShard(config: AppConfig): Promise<NestExpressApplica
   setUpOpenApi(app);
   app.useWebSocketAdapter(new SocketIoAdapter(app, config.signaling.maxMessageBytes));
   app.useStaticAssets(WEB_ASSETS_DIR, { index: false, prefix: '/assets/' });
-  app.enableShutdownHooks();
+  // In a cluster SIGTERM drains the shard first (see handleSignals).
+  app.enableShutdownHooks(config.cluster.redisUrl ? ['SIGINT', 'SIGHUP'] : undefined);
   return app;
+}
+
+/**
+ * A drained shard exits. In a cluster SIGTERM starts the drain (its live rooms go on
+ * until they end or the drain deadline, others shards take new ones); a second SIGTERM
+ * exits at once.
+ */
+function handleSignals(app: NestExpressApplication, config: AppConfig, logger: Logger) {
+  const drain = app.get(ShardDrain);
+  const exit = async () => {
+    await app.close();
+    process.exit(0);
+  };
+  void drain.drained.then(exit);
+  if (!config.cluster.redisUrl) return;
+  process.once('SIGTERM', () => {
+    logger.warn('SIGTERM: draining (a second SIGTERM exits at once)');
+    process.once('SIGTERM', () => void exit());
+    void drain.start();
+  });
 }
 
 /** Swagger UI at /api/docs and the OpenAPI document at /api/docs-json, from the DTOs. */
@@ -58,7 +80,9 @@ async function main() {
   const app = await createShard(config);
   await app.listen(config.http.port, config.http.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
-  createLogger(config.log.level).info(
+  const logger = createLogger(config.log.level);
+  handleSignals(app, config, logger);
+  logger.info(
     { url: `http://localhost:${port}`, port, mode: config.mode },
     'Video Window shard listening',
   );

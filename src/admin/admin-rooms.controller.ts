@@ -15,10 +15,11 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
 } from '@nestjs/swagger';
+import { ShardDrain } from '../cluster/shard-drain.service';
 import { ConferenceService } from '../conference/conference.service';
 import { AdminApi } from './admin-auth.guard';
 import { AdminRoomsService } from './admin-rooms.service';
-import { MuteDto, MuteResult, RoomAdminView, ShardInfo } from './admin.dto';
+import { DrainStatusView, MuteDto, MuteResult, RoomAdminView, ShardInfo } from './admin.dto';
 import { DomainErrorFilter } from './domain-error.filter';
 
 /** Live rooms on this shard and their moderation, for administrators and API keys. */
@@ -29,12 +30,25 @@ export class AdminRoomsController {
   constructor(
     private readonly rooms: AdminRoomsService,
     private readonly conference: ConferenceService,
+    private readonly drainer: ShardDrain,
   ) {}
 
   @Get('shard')
   @ApiOkResponse({ type: ShardInfo })
   shard(): Promise<ShardInfo> {
     return this.rooms.shard();
+  }
+
+  @Post('shard/drain')
+  @HttpCode(HttpStatus.OK)
+  @ApiOkResponse({
+    type: DrainStatusView,
+    description:
+      'Draining: no new rooms here; live rooms go on until they end or the deadline, ' +
+      'then the shard exits',
+  })
+  drain(): Promise<DrainStatusView> {
+    return this.drainer.start();
   }
 
   @Get('rooms')

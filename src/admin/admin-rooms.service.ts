@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { hostname } from 'node:os';
+import { ClusterService } from '../cluster/cluster.service';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { ConferenceService } from '../conference/conference.service';
@@ -16,6 +17,7 @@ export class AdminRoomsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly conference: ConferenceService,
     private readonly media: MediaService,
+    private readonly cluster: ClusterService,
   ) {}
 
   async rooms(): Promise<RoomAdminView[]> {
@@ -57,7 +59,11 @@ export class AdminRoomsService {
 
   async shard(): Promise<ShardInfo> {
     const roomIds = this.conference.roomIds();
+    const { id, region, state } = this.cluster.self;
     return {
+      id,
+      region,
+      state,
       hostname: hostname(),
       pid: process.pid,
       nodeVersion: process.version,

@@ -119,6 +119,9 @@ export class MediaStatsView {
 }
 
 export class ShardInfo {
+  @ApiProperty({ description: 'The shard id in the cluster (SHARD_ID)' }) id!: string;
+  @ApiProperty() region!: string;
+  @ApiProperty({ enum: ['active', 'draining'] }) state!: string;
   @ApiProperty() hostname!: string;
   @ApiProperty() pid!: number;
   @ApiProperty({ example: 'v22.0.0' }) nodeVersion!: string;
@@ -128,4 +131,15 @@ export class ShardInfo {
   @ApiProperty() rooms!: number;
   @ApiProperty() participants!: number;
   @ApiProperty({ type: MediaStatsView }) media!: MediaStatsView;
+}
+
+export class DrainStatusView {
+  @ApiProperty({ enum: ['active', 'draining'] }) state!: string;
+  @ApiProperty({ description: 'Rooms still running on the shard' }) rooms!: number;
+  @ApiProperty({
+    format: 'date-time',
+    required: false,
+    description: 'When the participants left are told to move and the shard exits',
+  })
+  deadline?: string;
 }

@@ -5,12 +5,14 @@ import type { Logger } from '../observability/logger';
 import { LOGGER } from '../observability/logging.module';
 import { ClusterBus, LocalClusterBus } from './cluster-bus';
 import { ClusterService } from './cluster.service';
+import { HaproxyAgent } from './haproxy-agent';
 import { RedisClusterBus } from './redis/redis-cluster-bus';
 import { RedisConnection } from './redis/redis-connection';
 import { RedisRoomDirectory } from './redis/redis-room-directory';
 import { RedisShardRegistry } from './redis/redis-shard-registry';
 import { LocalRoomDirectory, RoomDirectory } from './room-directory';
 import { RoomPlacement } from './room-placement.service';
+import { ShardDrain } from './shard-drain.service';
 import { LocalShardRegistry, ShardRegistry } from './shard-registry';
 import { RegionAwareLeastLoadedSelector, ShardSelector } from './shard-selector';
 
@@ -57,8 +59,10 @@ type Redis = RedisConnection | null;
     { provide: ShardSelector, useClass: RegionAwareLeastLoadedSelector },
     ClusterService,
     RoomPlacement,
+    ShardDrain,
+    HaproxyAgent,
   ],
-  exports: [ClusterService, RoomPlacement, ClusterBus],
+  exports: [ClusterService, RoomPlacement, ClusterBus, ShardDrain],
 })
 export class ClusterModule implements OnModuleInit, OnApplicationShutdown {
   constructor(

@@ -21,7 +21,10 @@ import { ShardRegistry } from './shard-registry';
 export interface ClusterEvents {
   /** A shard stopped announcing itself (it died or left). */
   shardGone: [shardId: string];
-  /** Another shard holds a room this shard still runs: its participants must move. */
+  /**
+   * A room cannot stay on this shard (another shard holds it now, or this one drained
+   * past its deadline): its participants must join again, elsewhere.
+   */
   roomLost: [roomId: string];
   /** This shard started draining. */
   draining: [];
@@ -47,6 +50,8 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
   private peers = new Map<string, ShardEntry>();
   private timer?: NodeJS.Timeout;
   private beating?: Promise<void>;
+  /** A change to announce came while a heartbeat was on its way: beat once more. */
+  private beatAgain = false;
   private outage = false;
 
   constructor(
@@ -103,6 +108,13 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
     return [...this.peers.values()];
   }
 
+  /** The live shards as the registry has them right now (for placing a new room). */
+  async freshShards(): Promise<ShardEntry[]> {
+    const shards = await this.registry.shards();
+    this.updatePeers(shards);
+    return shards;
+  }
+
   shard(shardId: string): ShardEntry | undefined {
     return this.peers.get(shardId);
   }
@@ -120,12 +132,15 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
+  /** Renews the room's lease from now on; its load is announced at once. */
   hold(roomId: string): void {
     this.held.add(roomId);
+    void this.beat();
   }
 
   letGo(roomId: string): void {
     this.held.delete(roomId);
+    void this.beat();
   }
 
   /** Stops taking new rooms; live rooms go on. Announced at once. */
@@ -137,9 +152,30 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
     await this.beat();
   }
 
-  /** One heartbeat at a time; a Redis outage is logged once and healed by later beats. */
+  /** Gives up every room this shard runs, so that their participants move elsewhere. */
+  evacuate(): void {
+    for (const roomId of this.heldRooms) {
+      this.held.delete(roomId);
+      this.events.emit('roomLost', roomId);
+    }
+  }
+
+  /**
+   * One heartbeat at a time (a change during one gets another right after); a Redis
+   * outage is logged once and healed by later beats.
+   */
   private beat(): Promise<void> {
-    this.beating ??= this.announceAndRenew().finally(() => (this.beating = undefined));
+    if (!this.urls) return Promise.resolve();
+    if (this.beating) {
+      this.beatAgain = true;
+      return this.beating;
+    }
+    this.beating = (async () => {
+      do {
+        this.beatAgain = false;
+        await this.announceAndRenew();
+      } while (this.beatAgain);
+    })().finally(() => (this.beating = undefined));
     return this.beating;
   }
 
@@ -148,9 +184,7 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
       const load = await this.loadSource();
       await this.registry.announce({ ...this.self, load, seenAt: Date.now() });
       const lost = await this.directory.renew(this.id, this.heldRooms);
-      const shards = await this.registry.shards();
-      const before = this.peers;
-      this.peers = new Map(shards.map((shard) => [shard.id, shard]));
+      this.updatePeers(await this.registry.shards());
       if (this.outage) this.logger.info('cluster directory reachable again');
       this.outage = false;
       for (const roomId of lost) {
@@ -158,12 +192,17 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
         this.logger.warn({ roomId }, 'another shard holds this room now');
         this.events.emit('roomLost', roomId);
       }
-      for (const shardId of before.keys()) {
-        if (!this.peers.has(shardId)) this.events.emit('shardGone', shardId);
-      }
     } catch (error) {
       if (!this.outage) this.logger.error({ err: error }, 'cluster heartbeat failed');
       this.outage = true;
+    }
+  }
+
+  private updatePeers(shards: ShardEntry[]) {
+    const before = this.peers;
+    this.peers = new Map(shards.map((shard) => [shard.id, shard]));
+    for (const shardId of before.keys()) {
+      if (!this.peers.has(shardId)) this.events.emit('shardGone', shardId);
     }
   }
 

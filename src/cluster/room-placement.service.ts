@@ -36,15 +36,15 @@ export class RoomPlacement {
   async locate(roomId: string, options: LocateOptions = {}): Promise<ShardEntry> {
     const ownerId = await this.directory.ownerOf(roomId);
     if (ownerId !== undefined) {
-      const owner = this.liveShard(ownerId);
+      const owner = await this.liveShard(ownerId);
       if (owner && (ownerId === this.cluster.id || !options.ownerSuspect)) return owner;
       if (owner && (await this.cluster.reachable(owner))) return owner;
       return this.takeOver(roomId, ownerId);
     }
-    const chosen = this.choose(options);
+    const chosen = await this.choose(options);
     const winner = await this.directory.claim(roomId, chosen.id);
     if (winner === chosen.id) this.notePlaced(chosen);
-    return this.liveShard(winner) ?? chosen;
+    return (await this.liveShard(winner)) ?? chosen;
   }
 
   /**
@@ -54,17 +54,19 @@ export class RoomPlacement {
   async claimHere(roomId: string): Promise<void> {
     const { id } = this.cluster;
     if (this.cluster.isDraining) {
-      const heir = this.choose({});
+      const heir = await this.choose({});
       if (heir.id === id) {
         throw new DomainError('unavailable', 'this shard is draining: try again shortly');
       }
       throw new WrongShardError(roomId, heir);
     }
     let owner = await this.directory.claim(roomId, id);
-    if (owner !== id && !this.liveShard(owner)) {
+    let ownerEntry = owner === id ? undefined : await this.liveShard(owner);
+    if (owner !== id && !ownerEntry) {
       owner = await this.directory.takeOver(roomId, owner, id);
+      ownerEntry = owner === id ? undefined : await this.liveShard(owner);
     }
-    if (owner !== id) throw new WrongShardError(roomId, this.liveShard(owner)!);
+    if (owner !== id) throw new WrongShardError(roomId, ownerEntry ?? { id: owner, publicUrl: '' });
     this.cluster.hold(roomId);
   }
 
@@ -74,29 +76,37 @@ export class RoomPlacement {
   }
 
   private async takeOver(roomId: string, deadOwner: string): Promise<ShardEntry> {
-    const heir = this.cluster.isDraining ? this.choose({}) : this.selfEntry();
+    const heir = this.cluster.isDraining ? await this.choose({}) : this.selfEntry();
     const owner = await this.directory.takeOver(roomId, deadOwner, heir.id);
     if (owner === heir.id) {
       this.logger.warn({ roomId, deadOwner, heir: heir.id }, 'room taken over from a dead shard');
     }
-    return this.liveShard(owner) ?? heir;
+    return (await this.liveShard(owner)) ?? heir;
   }
 
-  /** The selector's pick among the active shards (this one when it knows no other). */
-  private choose(hint: PlacementHint): ShardEntry {
+  /**
+   * The selector's pick among the active shards as the registry has them now (this one
+   * when it knows no other).
+   */
+  private async choose(hint: PlacementHint): Promise<ShardEntry> {
     const drainingHere = (shard: ShardEntry) =>
       shard.id === this.cluster.id && this.cluster.isDraining;
-    const candidates = this.cluster
-      .shards()
+    const candidates = (await this.cluster.freshShards())
       .filter((shard) => shard.state === 'active' && !drainingHere(shard))
       .map((shard) => this.withPlaced(shard));
     if (!candidates.length) return this.selfEntry();
     return this.selector.select(candidates, hint);
   }
 
-  private liveShard(shardId: string): ShardEntry | undefined {
+  /**
+   * The shard if it lives: known from the last heartbeat, or else (it may have started
+   * since) from the registry right now.
+   */
+  private async liveShard(shardId: string): Promise<ShardEntry | undefined> {
     if (shardId === this.cluster.id) return this.selfEntry();
-    return this.cluster.shard(shardId);
+    const known = this.cluster.shard(shardId);
+    if (known) return known;
+    return (await this.cluster.freshShards()).find((shard) => shard.id === shardId);
   }
 
   private selfEntry(): ShardEntry {

@@ -6,6 +6,6 @@ import { ConferenceService } from './conference.service';
 @Module({
   imports: [MediaModule, ClusterModule],
   providers: [ConferenceService],
-  exports: [ConferenceService, MediaModule],
+  exports: [ConferenceService, MediaModule, ClusterModule],
 })
 export class ConferenceModule {}

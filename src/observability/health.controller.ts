@@ -1,9 +1,13 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { ClusterService } from '../cluster/cluster.service';
 import { WorkerPool } from '../media/worker-pool.service';
 
 @Controller('health')
 export class HealthController {
-  constructor(private readonly workers: WorkerPool) {}
+  constructor(
+    private readonly workers: WorkerPool,
+    private readonly cluster: ClusterService,
+  ) {}
 
   @Get('live')
   live() {
@@ -16,6 +20,8 @@ export class HealthController {
     if (workers === 0) {
       throw new ServiceUnavailableException({ status: 'starting', workers });
     }
-    return { status: 'ready', workers };
+    // A draining shard still serves its live rooms: the proxy learns of the drain from
+    // the agent check, and keeps sending their newcomers here.
+    return { status: this.cluster.isDraining ? 'draining' : 'ready', workers };
   }
 }

@@ -9,6 +9,8 @@ export class RequestError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** With wrong_shard: the shard that runs the room. */
+    readonly shard?: string,
   ) {
     super(`${code}: ${message}`);
   }
@@ -17,6 +19,10 @@ export class RequestError extends Error {
 export interface ConnectOptions {
   token?: string;
   timeoutMs?: number;
+  /** Query parameters of the connection, as the web client sends `room` and `shard`. */
+  query?: Record<string, string>;
+  /** The local address to connect from (a "client network" on loopback: 127.x.y.z). */
+  localAddress?: string;
 }
 
 /** Opens a socket.io connection; rejects with the server's connect_error if refused. */
@@ -25,6 +31,9 @@ export function connectSocket(baseUrl: string, options: ConnectOptions = {}): Pr
     path: '/socket.io',
     transports: ['websocket'],
     auth: options.token ? { token: options.token } : {},
+    query: options.query,
+    // engine.io passes it on to its Node WebSocket (its types know browsers only).
+    ...(options.localAddress && { localAddress: options.localAddress }),
     reconnection: false,
     timeout: options.timeoutMs ?? 5000,
   });
@@ -44,7 +53,7 @@ export async function request<M extends Method>(
   timeoutMs = 10000,
 ): Promise<Requests[M][1]> {
   const ack = (await socket.timeout(timeoutMs).emitWithAck('request', { method, data })) as Ack<M>;
-  if ('error' in ack) throw new RequestError(ack.error.code, ack.error.message);
+  if ('error' in ack) throw new RequestError(ack.error.code, ack.error.message, ack.error.shard);
   return ack.data;
 }
 

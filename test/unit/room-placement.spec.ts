@@ -26,6 +26,7 @@ function setup(shards: ShardEntry[], here = 'here') {
     self: live.get(here) ?? shard(here, 'eu'),
     isDraining: false,
     shards: () => [...live.values()],
+    freshShards: async () => [...live.values()],
     shard: (id: string) => live.get(id),
     reachable,
     hold: (roomId: string) => held.add(roomId),

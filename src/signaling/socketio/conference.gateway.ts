@@ -11,6 +11,9 @@ import {
 } from '@nestjs/websockets';
 import { randomUUID } from 'node:crypto';
 import { Server, Socket } from 'socket.io';
+import { ClusterService } from '../../cluster/cluster.service';
+import { placementHint } from '../../cluster/placement-hint';
+import { LocateOptions } from '../../cluster/room-placement.service';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/config.schema';
 import { ConferenceService } from '../../conference/conference.service';
@@ -46,6 +49,8 @@ import { isMethod, requestEnvelope, requestSchemas } from './request-schemas';
 interface SocketState {
   /** Present when the client connected with a join token. */
   grant?: JoinGrant;
+  /** What the connection tells the placement of a room it opens. */
+  placement: LocateOptions;
   participantId?: string;
   /** Set while the client waits in a room's lobby (its future participant id). */
   waitingId?: string;
@@ -105,6 +110,7 @@ export class ConferenceGateway
     private readonly tokens: JoinTokenService,
     private readonly turn: TurnService,
     private readonly metrics: MetricsService,
+    private readonly cluster: ClusterService,
     @InjectLogger() private readonly logger: Logger,
   ) {
     this.renderConferenceEvents();
@@ -113,10 +119,12 @@ export class ConferenceGateway
 
   afterInit(server: Server<ClientEvents, ServerEvents>) {
     server.use((socket: ConferenceSocket, next) => {
-      const { auth, query } = socket.handshake;
+      const { auth, query, headers } = socket.handshake;
       const token = (auth as { token?: unknown }).token ?? query.token;
       const { requestsPerSecond, requestBurst } = this.config.signaling;
       socket.data.requests = new TokenBucket(requestsPerSecond, requestBurst);
+      const behindProxy = Boolean(this.config.http.trustProxy);
+      socket.data.placement = placementHint(headers, query.shard, this.cluster.id, behindProxy);
       try {
         if (typeof token === 'string' && token) {
           socket.data.grant = this.tokens.verify(token);
@@ -289,6 +297,7 @@ export class ConferenceGateway
       role: grant?.role ?? 'guest',
       door: 'socketio',
       password: data.password,
+      placement: socket.data.placement,
     });
     if ('waiting' in outcome) {
       const { id, displayName } = outcome.waiting;
@@ -327,6 +336,7 @@ export class ConferenceGateway
       .filter((p) => p !== participant);
     const result: JoinResult = {
       participantId: participant.id,
+      shard: this.cluster.id,
       displayName: participant.displayName,
       role: participant.role,
       routerRtpCapabilities: receive ? undefined : media.rtpCapabilities,

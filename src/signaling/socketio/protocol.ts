@@ -50,6 +50,8 @@ export interface ChatMessageView {
 
 export interface JoinResult {
   participantId: string;
+  /** The shard that runs the room: reconnect with `?shard=` to come back to it. */
+  shard: string;
   displayName: string;
   role: ParticipantView['role'];
   /**

@@ -80,6 +80,8 @@ const CAMERA_ENCODINGS: msc.RtpEncodingParameters[] = [
 ];
 
 const LEAVE_TIMEOUT_MS = 2_000;
+/** Redirects to the room's shard a join follows before it gives up (a stale directory). */
+const MAX_SHARD_MOVES = 3;
 /** Pauses between join attempts after a media restart or a reconnection. */
 const RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000];
 
@@ -351,10 +353,13 @@ export class Call {
     return result;
   }
 
-  /** Asks to join, and for the room's password as long as the room wants one. */
+  /**
+   * Asks to join: on the shard that runs the room (following its redirects), and with
+   * the room's password as long as the room wants one.
+   */
   private async knock(receive?: ReceiveRequest): Promise<JoinResult | WaitingInLobby> {
     const { room, displayName } = this.options;
-    for (;;) {
+    for (let moves = 0; ;) {
       try {
         return await this.signaling.request('join', {
           room,
@@ -364,6 +369,15 @@ export class Call {
         });
       } catch (error) {
         const code = error instanceof SignalingError ? error.code : '';
+        if (
+          error instanceof SignalingError &&
+          error.code === 'wrong_shard' &&
+          error.shard &&
+          moves++ < MAX_SHARD_MOVES
+        ) {
+          await this.signaling.moveTo(error.shard);
+          continue;
+        }
         const wrong = code === 'forbidden' && this.password !== undefined;
         if (code !== 'password_required' && !wrong) throw error;
         this.password = await this.listener.passwordNeeded(wrong);

@@ -18,6 +18,8 @@ export class SignalingError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** With `wrong_shard`: the shard that runs the room. */
+    readonly shard?: string,
   ) {
     super(message);
     this.name = 'SignalingError';
@@ -47,11 +49,35 @@ export class Signaling {
           if (timeout) {
             reject(new SignalingError('timeout', `${method}: no answer from the server`));
           } else if ('error' in response) {
-            reject(new SignalingError(response.error.code, response.error.message));
+            const { code, message, shard } = response.error;
+            reject(new SignalingError(code, message, shard));
           } else {
             resolve(response.data as Requests[M][1]);
           }
         });
+    });
+  }
+
+  /**
+   * Reconnects through the proxy to the shard that runs the room (the proxy routes
+   * `?shard=`); resolves once connected there.
+   */
+  moveTo(shard: string): Promise<void> {
+    const { socket } = this;
+    (socket.io.opts.query as Record<string, string>).shard = shard;
+    socket.disconnect();
+    return new Promise((resolve, reject) => {
+      const connected = () => {
+        socket.off('connect_error', failed);
+        resolve();
+      };
+      const failed = (error: Error) => {
+        socket.off('connect', connected);
+        reject(error);
+      };
+      socket.once('connect', connected);
+      socket.once('connect_error', failed);
+      socket.connect();
     });
   }
 
