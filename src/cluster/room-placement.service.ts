@@ -33,7 +33,19 @@ export class RoomPlacement {
   ) {}
 
   /** The shard the room lives on, placing it if it lives nowhere. */
-  async locate(roomId: string, options: LocateOptions = {}): Promise<ShardEntry> {
+  locate(roomId: string, options: LocateOptions = {}): Promise<ShardEntry> {
+    return this.unavailableWithoutDirectory(() => this.find(roomId, options));
+  }
+
+  /**
+   * Makes this shard the room's owner as it opens the room here; WrongShardError when
+   * another live shard runs it, or should (this one drains).
+   */
+  claimHere(roomId: string): Promise<void> {
+    return this.unavailableWithoutDirectory(() => this.claim(roomId));
+  }
+
+  private async find(roomId: string, options: LocateOptions): Promise<ShardEntry> {
     const ownerId = await this.directory.ownerOf(roomId);
     if (ownerId !== undefined) {
       const owner = await this.liveShard(ownerId);
@@ -47,11 +59,7 @@ export class RoomPlacement {
     return (await this.liveShard(winner)) ?? chosen;
   }
 
-  /**
-   * Makes this shard the room's owner as it opens the room here; WrongShardError when
-   * another live shard runs it, or should (this one drains).
-   */
-  async claimHere(roomId: string): Promise<void> {
+  private async claim(roomId: string): Promise<void> {
     const { id } = this.cluster;
     if (this.cluster.isDraining) {
       const heir = await this.choose({});
@@ -70,9 +78,23 @@ export class RoomPlacement {
     this.cluster.hold(roomId);
   }
 
+  /** Frees the room's lease (if the directory is unreachable, the lease simply lapses). */
   async release(roomId: string): Promise<void> {
     this.cluster.letGo(roomId);
-    await this.directory.release(roomId, this.cluster.id);
+    await this.directory.release(roomId, this.cluster.id).catch((error: unknown) => {
+      this.logger.warn({ err: error, roomId }, 'could not release the room in the directory');
+    });
+  }
+
+  /** New rooms wait for the directory (Redis) when it is unreachable; running ones go on. */
+  private async unavailableWithoutDirectory<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      this.logger.warn({ err: error }, 'room directory unreachable');
+      throw new DomainError('unavailable', 'the cluster cannot place rooms right now: try again');
+    }
   }
 
   private async takeOver(roomId: string, deadOwner: string): Promise<ShardEntry> {

@@ -120,7 +120,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     serverStates: () => proxy.serverStates(),
     async stop() {
       await proxy.stop();
-      await Promise.all(shards.map((shard) => shard.process?.stop()));
+      await Promise.all(shards.map((shard) => shard.process?.stop('SIGINT')));
       await database.drop().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
@@ -242,5 +242,94 @@ export async function joinThroughProxy(
       if (!redirected || moves >= (options.maxMoves ?? 3)) throw error;
       query.shard = error.shard!;
     }
+  }
+}
+
+/**
+ * A participant that behaves as the web client does when its shard goes away: when its
+ * connection drops or it is told to rejoin, it joins again through the proxy (following
+ * redirects) and publishes what it published before.
+ */
+export class RejoiningParticipant {
+  current!: { participant: NodeParticipant; joined: JoinResult };
+  /** Each time it (re)joined: when, and on which shard. */
+  readonly joins: { at: number; shard: string }[] = [];
+  /** When it lost its room (its connection dropped, or it was told to rejoin). */
+  readonly interruptions: number[] = [];
+  private publishing: ('audio' | 'video')[] = [];
+  private closed = false;
+  private rejoining?: Promise<void>;
+  private stopListening = () => {};
+
+  constructor(
+    private readonly url: string,
+    readonly room: string,
+    readonly displayName: string,
+    private readonly options: ConnectOptions = {},
+  ) {}
+
+  get participantId(): string {
+    return this.current.joined.participantId;
+  }
+
+  get shard(): string {
+    return this.current.joined.shard;
+  }
+
+  async join(): Promise<void> {
+    const joined = await joinThroughProxy(this.url, this.room, this.displayName, {
+      ...this.options,
+      // Back to the shard it was on, as socket.io's reconnection does.
+      query: this.current ? { ...this.options.query, shard: this.shard } : this.options.query,
+    });
+    this.current = joined;
+    this.joins.push({ at: Date.now(), shard: joined.joined.shard });
+    if (this.publishing.length) await joined.participant.publish(this.publishing);
+    const { socket } = joined.participant;
+    const again = () => void this.rejoin();
+    socket.once('disconnect', again);
+    socket.once('rejoin', again);
+    this.stopListening = () => {
+      socket.off('disconnect', again);
+      socket.off('rejoin', again);
+    };
+  }
+
+  async publish(kinds: ('audio' | 'video')[]): Promise<void> {
+    this.publishing = kinds;
+    await this.current.participant.publish(kinds);
+  }
+
+  /** Packets received from `sender` (its current participant) since its current join. */
+  async packetsFrom(sender: RejoiningParticipant): Promise<number> {
+    const stats = await this.current.participant.receiveStats().catch(() => ({}));
+    const from = (stats as Record<string, { audioPackets: number; videoPackets: number }>)[
+      sender.participantId
+    ];
+    return (from?.audioPackets ?? 0) + (from?.videoPackets ?? 0);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stopListening();
+    this.current?.participant.close();
+  }
+
+  /** Retries every 200 ms (the shard may still be dead, the directory stale). */
+  private rejoin(): Promise<void> {
+    this.interruptions.push(Date.now());
+    this.stopListening();
+    this.rejoining ??= (async () => {
+      this.current.participant.close();
+      for (let attempt = 0; !this.closed && attempt < 50; attempt++) {
+        try {
+          await this.join();
+          return;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    })().finally(() => (this.rejoining = undefined));
+    return this.rejoining;
   }
 }

@@ -26,8 +26,11 @@ export interface ShardProcess {
   children(): number[];
   /** The shard's own numbers from /metrics (series without labels). */
   metrics(): Promise<Record<string, number>>;
-  /** SIGTERM, then SIGKILL after a grace period. */
-  stop(): Promise<void>;
+  /**
+   * SIGTERM (or `signal`), then SIGKILL after a grace period. A shard of a cluster drains
+   * on SIGTERM; SIGINT closes it at once.
+   */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface ShardProcessOptions {
@@ -128,7 +131,7 @@ export async function startShardProcess(options: ShardProcessOptions = {}): Prom
     exited: () => ended,
     children: () => childPids(child.pid!),
     metrics: () => readMetrics(url),
-    stop: () => stopProcess(child),
+    stop: (signal) => stopProcess(child, signal),
   };
 }
 
@@ -163,10 +166,14 @@ function childPids(pid: number): number[] {
   );
 }
 
-async function stopProcess(child: ChildProcess, graceMs = 3_000): Promise<void> {
+async function stopProcess(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+  graceMs = 3_000,
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);

@@ -23,6 +23,7 @@ export interface ConnectOptions {
   query?: Record<string, string>;
   /** The local address to connect from (a "client network" on loopback: 127.x.y.z). */
   localAddress?: string;
+  extraHeaders?: Record<string, string>;
 }
 
 /** Opens a socket.io connection; rejects with the server's connect_error if refused. */
@@ -32,6 +33,7 @@ export function connectSocket(baseUrl: string, options: ConnectOptions = {}): Pr
     transports: ['websocket'],
     auth: options.token ? { token: options.token } : {},
     query: options.query,
+    extraHeaders: options.extraHeaders,
     // engine.io passes it on to its Node WebSocket (its types know browsers only).
     ...(options.localAddress && { localAddress: options.localAddress }),
     reconnection: false,
