@@ -11,7 +11,7 @@ export class HealthController {
 
   @Get('live')
   live() {
-    return { status: 'ok' };
+    return { status: 'ok', shard: this.cluster.id };
   }
 
   @Get('ready')

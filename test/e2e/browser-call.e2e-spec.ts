@@ -8,7 +8,6 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import type { ReceiveStats } from '../../src/web/client/call';
 import type { VideoWindowHook } from '../../src/web/client/main';
 import {
   launchChromiumInNetns,
@@ -16,6 +15,7 @@ import {
   type NetnsShard,
   startShardInNetns,
 } from '../support/netns-shard';
+import { waitForJoined, waitForMediaFrom } from '../support/web-client-page';
 
 declare const window: { videoWindow?: VideoWindowHook };
 
@@ -23,31 +23,6 @@ const NAMES = ['A', 'B', 'C'] as const;
 type Name = (typeof NAMES)[number];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Polls the page's WebRTC statistics until it decodes video from each of `from`, and
- * receives audio packets from them too unless `audio` is false (muted microphones).
- */
-async function waitForMediaFrom(page: Page, from: Name[], audio = true, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  let stats: Record<string, ReceiveStats> = {};
-  for (;;) {
-    stats = await page.evaluate(() => window.videoWindow!.receiveStats());
-    const flowing = from.every((name) =>
-      Object.values(stats).some(
-        (s) =>
-          s.displayName === name && s.framesDecoded > 0 && (!audio || s.audioPacketsReceived > 0),
-      ),
-    );
-    if (flowing) return stats;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `no media from ${from.join(', ')} within ${timeoutMs} ms: ${JSON.stringify(stats)}`,
-      );
-    }
-    await sleep(250);
-  }
-}
 
 type SendStats = Awaited<ReturnType<VideoWindowHook['sendStats']>>;
 
@@ -70,23 +45,6 @@ const present = (page: Page, selector: string, timeoutMs = 5_000) =>
     polling: 100,
     timeout: timeoutMs,
   });
-
-/** Waits until the page's client joined; fails at once if the client gave up. */
-async function waitForJoined(page: Page, timeoutMs = 10_000) {
-  const handle = await page.waitForFunction(
-    () => {
-      const phase = window.videoWindow?.state.phase;
-      return phase === 'joined' || phase === 'failed' || phase === 'removed'
-        ? `${phase}: ${document.getElementById('ended-detail')?.textContent ?? ''}`
-        : false;
-    },
-    undefined,
-    { polling: 100, timeout: timeoutMs },
-  );
-  const outcome = await handle.jsonValue();
-  if (!String(outcome).startsWith('joined'))
-    throw new Error(`the client did not join (${outcome})`);
-}
 
 const tileNames = (page: Page) =>
   page.$$eval('#tiles .tile', (tiles) =>

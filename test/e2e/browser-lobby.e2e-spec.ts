@@ -18,6 +18,7 @@ import {
   type NetnsShard,
   startShardInNetns,
 } from '../support/netns-shard';
+import { waitForJoined } from '../support/web-client-page';
 
 declare const window: { videoWindow?: VideoWindowHook };
 
@@ -26,19 +27,6 @@ const ADMIN = { email: 'admin@example.org', password: 'admin-password-1' };
 
 const visible = (page: Page, selector: string, timeoutMs = 10_000) =>
   page.waitForSelector(selector, { state: 'visible', timeout: timeoutMs });
-
-/** Waits until the page's client joined; fails at once if the client gave up. */
-async function waitForJoined(page: Page, timeoutMs = 15_000) {
-  const handle = await page.waitForFunction(
-    () => {
-      const phase = window.videoWindow?.state.phase;
-      return phase === 'joined' || phase === 'failed' || phase === 'rejected' ? phase : false;
-    },
-    undefined,
-    { polling: 100, timeout: timeoutMs },
-  );
-  expect(await handle.jsonValue()).toBe('joined');
-}
 
 /** Waits until the page decodes video from the participant named `from` and shows it. */
 const decodesVideoFrom = (page: Page, from: string) =>
@@ -141,7 +129,7 @@ describe('meetings in the browser: sign in, create, start, lobby, moderation', (
     // Start it: the host joins as moderator, with neither password nor lobby.
     await host.click(`${item} .start`);
     await host.waitForURL(`**/r/${room}`);
-    await waitForJoined(host);
+    await waitForJoined(host, 15_000);
 
     // The guest opens the link, gives a name and (after a wrong one) the password.
     const guest = await newPage(browser, 'guest');
@@ -165,7 +153,7 @@ describe('meetings in the browser: sign in, create, start, lobby, moderation', (
     expect(await host.textContent('#lobby-panel li .name')).toBe('Guest Gina');
     await shot(host, 'host-lobby-panel');
     await host.click('#lobby-panel li .admit');
-    await waitForJoined(guest);
+    await waitForJoined(guest, 15_000);
     await host.waitForSelector('#lobby-panel', { state: 'hidden' });
 
     // Both decode each other's video.

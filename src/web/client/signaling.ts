@@ -38,6 +38,8 @@ export class Signaling {
       query: { room },
       transports: ['websocket', 'polling'],
       tryAllTransports: true,
+      // A shard that died is replaced within a second: try again soon (then back off).
+      reconnectionDelay: 250,
     });
   }
 
