@@ -7,30 +7,47 @@ import {
   HttpStatus,
   Param,
   Post,
+  Req,
   UseFilters,
+  UseInterceptors,
 } from '@nestjs/common';
+import type { Request } from 'express';
 import {
   ApiConflictResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
 } from '@nestjs/swagger';
+import { ClusterService } from '../cluster/cluster.service';
 import { ShardDrain } from '../cluster/shard-drain.service';
 import { ConferenceService } from '../conference/conference.service';
 import { AdminApi } from './admin-auth.guard';
 import { AdminRoomsService } from './admin-rooms.service';
-import { DrainStatusView, MuteDto, MuteResult, RoomAdminView, ShardInfo } from './admin.dto';
+import {
+  DrainStatusView,
+  MuteDto,
+  MuteResult,
+  RoomAdminView,
+  ShardInfo,
+  ShardView,
+} from './admin.dto';
+import { FORWARDED_HEADER, ForwardToRoomOwner } from './shard-forwarding';
 import { DomainErrorFilter } from './domain-error.filter';
 
-/** Live rooms on this shard and their moderation, for administrators and API keys. */
+/**
+ * Live rooms and their moderation, for administrators and API keys, from any shard of
+ * the cluster: requests about one room are answered by the shard that runs it.
+ */
 @AdminApi()
 @Controller('api/v1/admin')
 @UseFilters(DomainErrorFilter)
+@UseInterceptors(ForwardToRoomOwner)
 export class AdminRoomsController {
   constructor(
     private readonly rooms: AdminRoomsService,
     private readonly conference: ConferenceService,
     private readonly drainer: ShardDrain,
+    private readonly cluster: ClusterService,
   ) {}
 
   @Get('shard')
@@ -51,10 +68,17 @@ export class AdminRoomsController {
     return this.drainer.start();
   }
 
+  @Get('shards')
+  @ApiOkResponse({ type: [ShardView], description: 'The live shards of the cluster' })
+  shards(): ShardView[] {
+    return this.cluster.shards();
+  }
+
   @Get('rooms')
-  @ApiOkResponse({ type: [RoomAdminView] })
-  list(): Promise<RoomAdminView[]> {
-    return this.rooms.rooms();
+  @ApiOkResponse({ type: [RoomAdminView], description: 'Every live room of the cluster' })
+  list(@Req() request: Request): Promise<RoomAdminView[]> {
+    if (request.headers[FORWARDED_HEADER]) return this.rooms.rooms();
+    return this.rooms.clusterRooms(request);
   }
 
   @Get('rooms/:room')

@@ -6,7 +6,11 @@ import { AppConfig } from '../config/config.schema';
 import { ConferenceService } from '../conference/conference.service';
 import { DomainError } from '../conference/domain-error';
 import { MediaService } from '../media/media.service';
+import type { Request } from 'express';
+import { InjectLogger } from '../observability/logging.module';
+import type { Logger } from '../observability/logger';
 import { RoomAdminView, ShardInfo } from './admin.dto';
+import { ShardForwarder } from './shard-forwarding';
 
 /** The admin API's view of the live conferences on this shard. */
 @Injectable()
@@ -18,6 +22,8 @@ export class AdminRoomsService {
     private readonly conference: ConferenceService,
     private readonly media: MediaService,
     private readonly cluster: ClusterService,
+    private readonly forwarder: ShardForwarder,
+    @InjectLogger() private readonly logger: Logger,
   ) {}
 
   async rooms(): Promise<RoomAdminView[]> {
@@ -31,6 +37,26 @@ export class AdminRoomsService {
       ),
     );
     return rooms.filter((room) => room !== undefined);
+  }
+
+  /**
+   * The live rooms of every shard, each shard asked for its own with the caller's
+   * credentials; a shard that does not answer in time is left out (and logged).
+   */
+  async clusterRooms(request: Request): Promise<RoomAdminView[]> {
+    const others = this.cluster.shards().filter((shard) => shard.id !== this.cluster.id);
+    const lists = await Promise.all([
+      this.rooms(),
+      ...others.map(async (shard) => {
+        const { status, body } = await this.forwarder
+          .call(shard, request, '/api/v1/admin/rooms')
+          .catch(() => ({ status: 503, body: undefined }));
+        if (status === 200) return body as RoomAdminView[];
+        this.logger.warn({ shardId: shard.id, status }, 'a shard did not list its rooms');
+        return [];
+      }),
+    ]);
+    return lists.flat();
   }
 
   async room(roomId: string): Promise<RoomAdminView> {
@@ -51,6 +77,7 @@ export class AdminRoomsService {
     );
     return {
       id: room.id,
+      shard: this.cluster.id,
       createdAt: room.createdAt.toISOString(),
       locked: room.locked,
       participants,

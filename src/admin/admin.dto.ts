@@ -104,6 +104,7 @@ export class ParticipantAdminView {
 
 export class RoomAdminView {
   @ApiProperty() id!: string;
+  @ApiProperty({ description: 'The shard that runs the room' }) shard!: string;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ description: 'A locked room refuses new joins except moderators' })
   locked!: boolean;
@@ -142,4 +143,20 @@ export class DrainStatusView {
     description: 'When the participants left are told to move and the shard exits',
   })
   deadline?: string;
+}
+
+export class ShardLoadView {
+  @ApiProperty() rooms!: number;
+  @ApiProperty() participants!: number;
+  @ApiProperty({ description: 'Cores the media workers kept busy lately' }) workerCpu!: number;
+}
+
+export class ShardView {
+  @ApiProperty() id!: string;
+  @ApiProperty() region!: string;
+  @ApiProperty() internalUrl!: string;
+  @ApiProperty() publicUrl!: string;
+  @ApiProperty({ enum: ['active', 'draining'] }) state!: string;
+  @ApiProperty({ type: ShardLoadView }) load!: ShardLoadView;
+  @ApiProperty({ description: 'When it last announced itself (epoch ms)' }) seenAt!: number;
 }

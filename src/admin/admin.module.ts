@@ -6,11 +6,12 @@ import { AdminRoomsController } from './admin-rooms.controller';
 import { AdminRoomsService } from './admin-rooms.service';
 import { ApiKeysController } from './api-keys.controller';
 import { JoinTokensController } from './join-tokens.controller';
+import { ForwardToRoomOwner, ShardForwarder } from './shard-forwarding';
 
 /** The admin REST API (/api/v1/admin): administrators' access tokens or API keys. */
 @Module({
   imports: [ConferenceModule, PortalModule],
   controllers: [ApiKeysController, JoinTokensController, AdminRoomsController],
-  providers: [AdminGuard, AdminRoomsService],
+  providers: [AdminGuard, AdminRoomsService, ShardForwarder, ForwardToRoomOwner],
 })
 export class AdminModule {}

@@ -10,6 +10,7 @@ import { RedisClusterBus } from './redis/redis-cluster-bus';
 import { RedisConnection } from './redis/redis-connection';
 import { RedisRoomDirectory } from './redis/redis-room-directory';
 import { RedisShardRegistry } from './redis/redis-shard-registry';
+import { RedisThrottlerStorage } from './redis/redis-throttler-storage';
 import { LocalRoomDirectory, RoomDirectory } from './room-directory';
 import { RoomPlacement } from './room-placement.service';
 import { ShardDrain } from './shard-drain.service';
@@ -18,6 +19,9 @@ import { RegionAwareLeastLoadedSelector, ShardSelector } from './shard-selector'
 
 /** The shard's Redis connections when REDIS_URL is set; null for a shard alone. */
 const REDIS = Symbol('REDIS');
+
+/** Where the portal's rate limits count: Redis in a cluster, else undefined (in memory). */
+export const RATE_LIMIT_STORAGE = Symbol('RATE_LIMIT_STORAGE');
 
 type Redis = RedisConnection | null;
 
@@ -56,13 +60,19 @@ type Redis = RedisConnection | null;
       useFactory: (cluster: ClusterService, redis: Redis, logger: Logger) =>
         redis ? new RedisClusterBus(redis, cluster.id, logger) : new LocalClusterBus(cluster.id),
     },
+    {
+      provide: RATE_LIMIT_STORAGE,
+      inject: [REDIS, LOGGER],
+      useFactory: (redis: Redis, logger: Logger) =>
+        redis ? new RedisThrottlerStorage(redis, logger) : undefined,
+    },
     { provide: ShardSelector, useClass: RegionAwareLeastLoadedSelector },
     ClusterService,
     RoomPlacement,
     ShardDrain,
     HaproxyAgent,
   ],
-  exports: [ClusterService, RoomPlacement, ClusterBus, ShardDrain],
+  exports: [ClusterService, RoomPlacement, ClusterBus, ShardDrain, RATE_LIMIT_STORAGE],
 })
 export class ClusterModule implements OnModuleInit, OnApplicationShutdown {
   constructor(

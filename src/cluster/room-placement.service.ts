@@ -37,6 +37,12 @@ export class RoomPlacement {
     return this.unavailableWithoutDirectory(() => this.find(roomId, options));
   }
 
+  /** The live shard that runs the room, if any (nothing is placed). */
+  async ownerOf(roomId: string): Promise<ShardEntry | undefined> {
+    const ownerId = await this.directory.ownerOf(roomId);
+    return ownerId === undefined ? undefined : this.liveShard(ownerId);
+  }
+
   /**
    * Makes this shard the room's owner as it opens the room here; WrongShardError when
    * another live shard runs it, or should (this one drains).

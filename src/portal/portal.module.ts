@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
-import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule, ThrottlerStorage } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ClusterModule, RATE_LIMIT_STORAGE } from '../cluster/cluster.module';
 import { APP_CONFIG } from '../config/config.module';
 import { ConferenceModule } from '../conference/conference.module';
 import { AppConfig } from '../config/config.schema';
@@ -33,8 +34,12 @@ import { UsersService } from './users/users.service';
     TypeOrmModule.forFeature([User, RefreshToken, Meeting, ApiKey]),
     PassportModule,
     ThrottlerModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => rateLimits(config.portal),
+      imports: [ClusterModule],
+      inject: [APP_CONFIG, RATE_LIMIT_STORAGE],
+      useFactory: (config: AppConfig, storage?: ThrottlerStorage) => ({
+        ...rateLimits(config.portal),
+        storage,
+      }),
     }),
   ],
   controllers: [AuthController, MeController, MeetingsController],

@@ -1,0 +1,72 @@
+import {
+  CallHandler,
+  ExecutionContext,
+  HttpException,
+  Injectable,
+  NestInterceptor,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import type { Request } from 'express';
+import { Observable, of } from 'rxjs';
+import { ClusterService } from '../cluster/cluster.service';
+import { RoomPlacement } from '../cluster/room-placement.service';
+import { ShardEntry } from '../cluster/shard';
+
+/** Marks a request one shard forwarded to another: it is answered there, never passed on. */
+export const FORWARDED_HEADER = 'x-video-window-forwarded-by';
+
+const FORWARD_TIMEOUT_MS = 5000;
+
+/** The admin API of another shard, called with the caller's own credentials. */
+@Injectable()
+export class ShardForwarder {
+  constructor(private readonly cluster: ClusterService) {}
+
+  /** The other shard's answer: its status and JSON body (undefined when empty). */
+  async call(
+    shard: ShardEntry,
+    request: Pick<Request, 'method' | 'originalUrl' | 'headers' | 'body'>,
+    path = request.originalUrl,
+  ): Promise<{ status: number; body: unknown }> {
+    const { authorization } = request.headers;
+    const hasBody = !['GET', 'HEAD', 'DELETE'].includes(request.method);
+    const response = await fetch(`${shard.internalUrl}${path}`, {
+      method: request.method,
+      headers: {
+        ...(authorization && { authorization }),
+        ...(hasBody && { 'content-type': 'application/json' }),
+        [FORWARDED_HEADER]: this.cluster.id,
+      },
+      body: hasBody ? JSON.stringify(request.body ?? {}) : undefined,
+      signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+    }).catch(() => {
+      throw new ServiceUnavailableException(`shard ${shard.id} does not answer`);
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+  }
+}
+
+/**
+ * Admin requests about one room (`:room`) are answered by the shard that runs it: this
+ * one, or the owner the directory names, which gets the request as it came.
+ */
+@Injectable()
+export class ForwardToRoomOwner implements NestInterceptor {
+  constructor(
+    private readonly cluster: ClusterService,
+    private readonly placement: RoomPlacement,
+    private readonly forwarder: ShardForwarder,
+  ) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    const request = context.switchToHttp().getRequest<Request>();
+    const roomId = request.params.room as string | undefined;
+    if (!roomId || request.headers[FORWARDED_HEADER]) return next.handle();
+    const owner = await this.placement.ownerOf(roomId);
+    if (!owner || owner.id === this.cluster.id) return next.handle();
+    const { status, body } = await this.forwarder.call(owner, request);
+    if (status >= 400) throw new HttpException(body ?? { statusCode: status }, status);
+    return of(body);
+  }
+}
