@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { churn } from './churn';
+import { clusterBench } from './cluster';
 import { joinBurst } from './join-burst';
 import { joinLatency } from './join-latency';
 import { portal } from './portal';
@@ -45,6 +46,7 @@ const BENCHES: Record<string, Bench> = {
   'sfu-fanout': sfuFanout,
   'join-burst': joinBurst,
   churn,
+  cluster: clusterBench,
 };
 
 const DEFAULT_RESULTS_DIR = join(__dirname, 'results');

@@ -152,6 +152,22 @@ describe('npm run bench', () => {
     expect(progress.some((m) => m.startsWith('all 10 rosters complete after'))).toBe(true);
   });
 
+  it('cluster --tiny: placements, join latency through HAProxy and direct, a timed failover', async () => {
+    const { report, progress } = await runTiny('cluster');
+    expect(report.rows.map((row) => row.figure)).toEqual([
+      'new rooms placed through HAProxy',
+      'join (connect + join answered), through HAProxy',
+      'join (connect + join answered), straight to the shard',
+      'join latency ratio, HAProxy / direct (p50)',
+      'failover: kill -9 of the room’s shard to media again',
+    ]);
+    expect(report.rows[0].value).toMatch(/^\d+(\.\d+)? \/s$/);
+    expect(Number(report.rows[3].value)).toBeGreaterThan(0);
+    expect(progress.some((m) => /^kill 1\/1 of shard\d: media back after \d+ ms$/.test(m))).toBe(
+      true,
+    );
+  });
+
   it('churn --tiny, from the command line: every count returns to its baseline', async () => {
     // Its own process, like signaling-capacity: it forces garbage collections.
     const { stdout } = await run('npm', ['run', '--silent', 'bench', '--', 'churn', '--tiny'], {

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JoinResult } from '../../src/signaling/socketio/protocol';
 import { eventually, NodeParticipant } from './node-participant';
-import { ConnectOptions, RequestError } from './signaling-client';
+import type { Socket } from 'socket.io-client';
+import { ConnectOptions, connectSocket, request, RequestError } from './signaling-client';
 import { REPO_ROOT, ShardProcess, startShardProcess } from './shard-process';
 import { TEST_DATABASES } from './test-databases';
 
@@ -223,21 +224,53 @@ function haproxyServerStates(socketPath: string): Promise<Record<string, string>
  * Joins a room through the proxy as the web client does: connected with `?room=`, and
  * following `wrong_shard` answers to the room's shard (`?shard=`), at most `maxMoves`.
  */
-export async function joinThroughProxy(
+export function joinThroughProxy(
   url: string,
   room: string,
   displayName: string,
-  options: ConnectOptions & { maxMoves?: number; roomInQuery?: boolean } = {},
+  options: JoinOptions = {},
 ): Promise<{ participant: NodeParticipant; joined: JoinResult; moves: number }> {
+  return followingRedirects(room, options, async (query) => {
+    const participant = await NodeParticipant.connect(url, { ...options, query });
+    return { client: participant, joined: () => participant.join(room, displayName) };
+  }).then(({ client, joined, moves }) => ({ participant: client, joined, moves }));
+}
+
+/** The same with signaling alone (a socket.io connection, no media stack). */
+export function signalingJoinThroughProxy(
+  url: string,
+  room: string,
+  displayName: string,
+  options: JoinOptions = {},
+): Promise<{ socket: Socket; joined: JoinResult; moves: number }> {
+  return followingRedirects(room, options, async (query) => {
+    const socket = await connectSocket(url, { ...options, query });
+    const joined = async () => {
+      const answer = await request(socket, 'join', { room, displayName });
+      if ('lobby' in answer) throw new Error('signalingJoinThroughProxy does not wait in lobbies');
+      return answer;
+    };
+    return { client: socket, joined };
+  }).then(({ client, joined, moves }) => ({ socket: client, joined, moves }));
+}
+
+type JoinOptions = ConnectOptions & { maxMoves?: number; roomInQuery?: boolean };
+
+async function followingRedirects<C extends { close(): unknown }>(
+  room: string,
+  options: JoinOptions,
+  connect: (
+    query: Record<string, string>,
+  ) => Promise<{ client: C; joined: () => Promise<JoinResult> }>,
+): Promise<{ client: C; joined: JoinResult; moves: number }> {
   const query: Record<string, string> = { ...options.query };
   if (options.roomInQuery ?? true) query.room = room;
   for (let moves = 0; ; moves++) {
-    const participant = await NodeParticipant.connect(url, { ...options, query });
+    const { client, joined } = await connect(query);
     try {
-      const joined = await participant.join(room, displayName);
-      return { participant, joined, moves };
+      return { client, joined: await joined(), moves };
     } catch (error) {
-      participant.close();
+      client.close();
       const redirected = error instanceof RequestError && error.code === 'wrong_shard';
       if (!redirected || moves >= (options.maxMoves ?? 3)) throw error;
       query.shard = error.shard!;
