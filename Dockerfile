@@ -29,5 +29,6 @@ USER node
 # WebRTC media: one UDP and one TCP port per mediasoup worker, from RTC_MIN_PORT..RTC_MAX_PORT.
 # TURN: 3478 UDP+TCP, 5349 TLS; its relay ports are ephemeral ones (use host networking).
 EXPOSE 8080/tcp 40000-49999/udp 40000-49999/tcp 3478/udp 3478/tcp 5349/tcp
-HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8080/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Asks the port and address the shard's configuration names (PORT, HOST), not 8080.
+HEALTHCHECK --interval=10s --timeout=5s CMD ["node", "dist/observability/health-probe.js"]
 CMD ["node", "dist/main.js"]
