@@ -17,11 +17,10 @@ COPY scripts/mediasoup-worker.sh scripts/
 COPY scripts/mediasoup-worker scripts/mediasoup-worker/
 COPY --from=mediasoup-version /mediasoup-version ./
 RUN mkdir -p node_modules/mediasoup \
-  && npm pack --silent "mediasoup@$(cat mediasoup-version)" \
+  && npm pack "mediasoup@$(cat mediasoup-version)" \
   && tar -xzf mediasoup-*.tgz --strip-components=1 -C node_modules/mediasoup \
   && VIDEO_WINDOW_CACHE=/tmp/cache bash scripts/mediasoup-worker.sh \
-  && cp node_modules/mediasoup/worker/out/Release/mediasoup-worker /mediasoup-worker \
-  && rm -rf /worker /tmp/cache
+  && cp node_modules/mediasoup/worker/out/Release/mediasoup-worker /mediasoup-worker
 
 # npm dependencies and the build. mediasoup's install skips its worker (MEDIASOUP_WORKER_BIN);
 # better-sqlite3 compiles against the image's Node headers instead of downloading a prebuilt

@@ -82,6 +82,8 @@ cleanup() {
     kill -9 "$dockerd_pid" 2>/dev/null
     wait "$dockerd_pid" 2>/dev/null
   fi
+  # dockerd leaves its bind mount of the host's network namespace behind.
+  awk -v work="$WORK/" 'index($2, work) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r umount
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -150,12 +152,24 @@ EOF
   cp "$(node -p process.execPath)" "$dir/context/node"
   cp -r "$(npm root -g)/npm" "$dir/context/npm"
   cp -r "$node_prefix/include/node" "$dir/context/include"
+  # npm in the stand-ins trusts what this host's npm trusts (behind a TLS-intercepting
+  # proxy, its CA): /usr/local/etc/npmrc is npm's global configuration there.
+  mkdir "$dir/context/etc"
+  touch "$dir/context/etc/npmrc"
+  ca_file="$(npm config get cafile)"
+  [ -f "$ca_file" ] || ca_file="${NODE_EXTRA_CA_CERTS:-}"
+  if [ -f "$ca_file" ]; then
+    log "npm in the stand-ins trusts $ca_file, as here"
+    cp "$ca_file" "$dir/context/etc/build-host-ca.pem"
+    echo "cafile=/usr/local/etc/build-host-ca.pem" >"$dir/context/etc/npmrc"
+  fi
   cat >"$dir/context/Dockerfile" <<'EOF'
 FROM video-window/bookworm:stand-in
 LABEL org.video-window.stand-in="debootstrap bookworm + the build host's Node 20"
 COPY node /usr/local/bin/node
 COPY npm /usr/local/lib/node_modules/npm
 COPY include /usr/local/include/node
+COPY etc /usr/local/etc
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
   && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
   && groupadd --gid 1000 node \
