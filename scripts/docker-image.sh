@@ -89,7 +89,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-docker() { DOCKER_BUILDKIT=0 command docker -H "unix://$SOCKET" "$@"; }
+# Every docker command below talks to it, with the classic builder (Debian's docker.io
+# has no buildx).
+export DOCKER_HOST="unix://$SOCKET" DOCKER_BUILDKIT=0
 
 log "starting dockerd (data root $DATA_ROOT)"
 dockerd --data-root "$DATA_ROOT" --exec-root "$WORK/exec" --pidfile "$WORK/dockerd.pid" \
