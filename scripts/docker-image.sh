@@ -141,7 +141,21 @@ Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
-  rm -rf "$dir/rootfs/var/cache/apt/archives/"*.deb "$dir/rootfs/var/lib/apt/lists/"*
+  # As in Debian's official slim images: apt keeps no packages or caches, dpkg installs
+  # no documentation, manuals or translations.
+  cat >"$dir/rootfs/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+  printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+    'path-exclude /usr/share/man/*' 'path-exclude /usr/share/locale/*' \
+    'path-exclude /usr/share/info/*' >"$dir/rootfs/etc/dpkg/dpkg.cfg.d/docker"
+  find "$dir/rootfs/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
+  rm -rf "$dir/rootfs/usr/share/man/"* "$dir/rootfs/usr/share/locale/"* "$dir/rootfs/usr/share/info/"*
+  rm -rf "$dir/rootfs/var/cache/apt/"*.bin "$dir/rootfs/var/cache/apt/archives/"*.deb \
+    "$dir/rootfs/var/lib/apt/lists/"*
   tar -C "$dir/rootfs" -c . | docker import - video-window/bookworm:stand-in >/dev/null
   rm -rf "$dir/rootfs"
 
