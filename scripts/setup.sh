@@ -6,25 +6,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "[setup] $*"; }
 
-apt_install() {
-  local missing=()
-  for package in "$@"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-  done
-  [ ${#missing[@]} -eq 0 ] && return
-  log "installing ${missing[*]} with apt"
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-}
-
 # npm dependencies. mediasoup's postinstall would download (or build with downloads)
 # its worker; a non-empty MEDIASOUP_WORKER_BIN during install makes it skip that step,
-# and scripts/mediasoup-worker.sh provides the worker instead.
+# and scripts/mediasoup-worker.sh provides the worker instead. better-sqlite3 would
+# download a prebuilt binary, then Node's headers to compile against: it is built from
+# source (npm_config_build_from_source) against the headers that come with this Node
+# (npm_config_nodedir).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  node_prefix="$(dirname "$(dirname "$(node -p process.execPath)")")"
+  if [ -f "$node_prefix/include/node/node.h" ]; then
+    export npm_config_nodedir="$node_prefix"
+  else
+    log "warning: no Node headers in $node_prefix/include/node: node-gyp will download them"
+  fi
   log "installing npm dependencies (npm ci)"
-  MEDIASOUP_WORKER_BIN=provided-by-setup npm ci --no-audit --no-fund
+  MEDIASOUP_WORKER_BIN=provided-by-setup npm_config_build_from_source=better-sqlite3 \
+    npm ci --no-audit --no-fund
 else
   log "npm dependencies up to date"
 fi
@@ -32,6 +29,6 @@ fi
 bash scripts/mediasoup-worker.sh
 
 if [ "${1:-}" = "--test" ]; then
-  apt_install chromium fonts-liberation iproute2 util-linux coturn prosody
+  bash scripts/apt-install.sh chromium fonts-liberation iproute2 util-linux coturn prosody
   log "test tools ready: $(/usr/bin/chromium --version 2>/dev/null | head -n 1)"
 fi

@@ -40,6 +40,9 @@ export interface ShardProcessOptions {
   timeoutMs?: number;
   /** Run it as the first process of a new, loopback-only network namespace. */
   netns?: boolean;
+  /** Run it as this user and group (switching needs a root test runner). */
+  uid?: number;
+  gid?: number;
 }
 
 /** What `node dist/main.js` needs: the build (`npm run build`) and the mediasoup worker. */
@@ -80,6 +83,8 @@ export async function startShardProcess(options: ShardProcessOptions = {}): Prom
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    uid: options.uid,
+    gid: options.gid,
   });
   const lines: string[] = [];
   const keep = (line: string) => {

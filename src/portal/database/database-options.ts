@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../../config/config.schema';
 import { RefreshToken } from '../users/refresh-token.entity';
@@ -38,7 +38,28 @@ export function databaseOptions(database: AppConfig['database']): DataSourceOpti
     logging: false,
   };
   if (database.url) return { type: 'postgres', url: database.url, ...common };
-  if (database.sqlitePath !== IN_MEMORY_SQLITE)
-    mkdirSync(dirname(database.sqlitePath), { recursive: true });
+  if (database.sqlitePath !== IN_MEMORY_SQLITE) prepareSqliteFile(database.sqlitePath);
   return { type: 'better-sqlite3', database: database.sqlitePath, ...common };
+}
+
+/**
+ * Makes the SQLite file's directory and checks that this process may write it and the
+ * file: SQLite itself would only say "unable to open database file", and TypeORM retries
+ * that for half a minute. SQLite also writes its journal next to the file.
+ */
+function prepareSqliteFile(sqlitePath: string): void {
+  const file = resolve(sqlitePath);
+  const directory = dirname(file);
+  try {
+    mkdirSync(directory, { recursive: true });
+    accessSync(directory, constants.W_OK | constants.X_OK);
+    if (existsSync(file)) accessSync(file, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    const uid = process.getuid?.();
+    throw new Error(
+      `cannot use the SQLite database ${file} as uid ${uid}: ${(error as Error).message}. ` +
+        `Make ${directory} and the file writable for uid ${uid}, ` +
+        'or set DATABASE_SQLITE_PATH (or DATABASE_URL) to another place.',
+    );
+  }
 }
