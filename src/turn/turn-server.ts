@@ -270,7 +270,7 @@ export class TurnServer {
     };
     if (message.integrityOffset < 0) return challenge(401, 'Unauthorized');
     const username = message.attributes.get(Attr.Username)?.toString('utf8');
-    const nonce = message.attributes.get(Attr.Nonce)?.toString('utf8');
+    const nonce = message.attributes.get(Attr.Nonce);
     if (!username || !nonce || !message.attributes.has(Attr.Realm)) {
       this.error(message, client, 400, 'Bad Request');
       return undefined;
@@ -308,11 +308,13 @@ export class TurnServer {
       .slice(0, 24);
   }
 
-  private nonceValid(nonce: string, client: Client): boolean {
-    const [expiry, signature] = nonce.split('.');
-    if (!expiry || !signature || signature.length !== 24) return false;
-    const expected = Buffer.from(this.nonceSignature(expiry, client));
-    if (!timingSafeEqual(expected, Buffer.from(signature))) return false;
+  /** Whether `nonce` is, byte for byte, one this server gave this client, and still fresh. */
+  private nonceValid(nonce: Buffer, client: Client): boolean {
+    const dot = nonce.indexOf('.');
+    if (dot < 1) return false;
+    const expiry = nonce.toString('latin1', 0, dot);
+    const expected = Buffer.from(`${expiry}.${this.nonceSignature(expiry, client)}`, 'latin1');
+    if (expected.length !== nonce.length || !timingSafeEqual(expected, nonce)) return false;
     return parseInt(expiry, 16) * 1000 > Date.now();
   }
 
