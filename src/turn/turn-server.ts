@@ -252,7 +252,7 @@ export class TurnServer {
     if (message.method !== Method.Send || message.unknown.length) return;
     const data = message.attributes.get(Attr.Data);
     const [peer] = message.peerAddresses;
-    if (data && peer) client.allocation()?.toPeer(peer, data);
+    if (data && peer && peer.port !== 0) client.allocation()?.toPeer(peer, data);
   }
 
   // --- authentication (RFC 5389 10.2, TURN REST API passwords) ---
@@ -517,7 +517,7 @@ export class TurnServer {
     const number = message.attributes.get(Attr.ChannelNumber);
     const [peer] = message.peerAddresses;
     const channel = number?.length === 4 ? number.readUInt16BE(0) : 0;
-    if (!peer || channel < 0x4000 || channel > 0x7fff) {
+    if (!peer || peer.port === 0 || channel < 0x4000 || channel > 0x7fff) {
       return this.error(message, client, 400, 'Bad Request', credentials.key);
     }
     const refusal = this.peerRefusal(peer);

@@ -5,14 +5,32 @@
  */
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
+import { createSocket, Socket as UdpSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Attr, Class, decode, Method, StunBuilder, StunMessage } from '../../src/turn/stun-message';
+import {
+  Attr,
+  Class,
+  decode,
+  Method,
+  StunBuilder,
+  StunMessage,
+  TransportAddress,
+} from '../../src/turn/stun-message';
 import { turnRestCredentials } from '../../src/turn/turn-credentials';
+import { eventually } from '../support/node-participant';
 import { ShardProcess, startShardProcess } from '../support/shard-process';
-import { errorCode, requestTransportUdp, StunClient, Transport } from '../support/stun-client';
+import {
+  authenticate,
+  errorCode,
+  requestTransportUdp,
+  signed,
+  StunClient,
+  Transport,
+  TurnAuth,
+} from '../support/stun-client';
 
 const run = promisify(execFile);
 const SECRET = 'hostile-input-turn-secret';
@@ -32,6 +50,8 @@ describe('embedded TURN server of a shard process under hostile input', () => {
   const certDir = mkdtempSync(join(tmpdir(), 'vw-turn-hostile-'));
   let shard: ShardProcess;
   let tlsPort: number;
+  let peer: UdpSocket;
+  let peerAddress: TransportAddress;
   const clients: StunClient[] = [];
   const open = async (transport: Transport) => {
     const port = transport === 'tls' ? tlsPort : shard.turnPort!;
@@ -46,6 +66,10 @@ describe('embedded TURN server of a shard process under hostile input', () => {
       ...['-days', '1', '-subj', '/CN=127.0.0.1'],
       ...['-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')],
     ]);
+    peer = createSocket('udp4');
+    peer.on('message', (message, rinfo) => peer.send(message, rinfo.port, rinfo.address));
+    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
+    peerAddress = { address: '127.0.0.1', port: peer.address().port };
     shard = await startShardProcess({
       env: {
         TURN_MODE: 'embedded',
@@ -65,6 +89,7 @@ describe('embedded TURN server of a shard process under hostile input', () => {
 
   afterAll(async () => {
     await shard?.stop();
+    peer?.close();
     rmSync(certDir, { recursive: true, force: true });
   });
 
@@ -85,4 +110,70 @@ describe('embedded TURN server of a shard process under hostile input', () => {
       expect((await answerTo(client, binding())).cls).toBe(Class.Success);
     },
   );
+
+  describe('with an allocation', () => {
+    let client: StunClient;
+    let auth: TurnAuth;
+    const request = (method: number) => new StunBuilder(method, Class.Request, newId());
+
+    beforeEach(async () => {
+      client = await open('udp');
+      auth = await authenticate(client, SECRET, 'zero-port');
+      const allocated = await answerTo(
+        client,
+        signed(request(Method.Allocate).add(Attr.RequestedTransport, requestTransportUdp), auth),
+      );
+      expect(allocated.cls).toBe(Class.Success);
+    });
+
+    it('refuses a channel to port 0 with 400 and still binds one to the real peer', async () => {
+      const toPortZero = signed(
+        request(Method.ChannelBind)
+          .addUInt32(Attr.ChannelNumber, 0x4000 << 16)
+          .addXorAddress(Attr.XorPeerAddress, { address: '127.0.0.1', port: 0 }),
+        auth,
+      );
+      expect(errorCode(await answerTo(client, toPortZero))).toBe(400);
+
+      const toPeer = signed(
+        request(Method.ChannelBind)
+          .addUInt32(Attr.ChannelNumber, 0x4000 << 16)
+          .addXorAddress(Attr.XorPeerAddress, peerAddress),
+        auth,
+      );
+      expect((await answerTo(client, toPeer)).cls).toBe(Class.Success);
+      client.send(Buffer.from([0x40, 0x00, 0x00, 0x04, 1, 2, 3, 4]));
+      const echoed = await eventually(
+        () => client.other.find((message) => message[0] === 0x40),
+        (message) => message !== undefined,
+        5_000,
+      );
+      expect(echoed).toEqual(Buffer.from([0x40, 0x00, 0x00, 0x04, 1, 2, 3, 4]));
+    });
+
+    it('drops a Send indication to port 0 and goes on relaying', async () => {
+      const permitted = await answerTo(
+        client,
+        signed(
+          request(Method.CreatePermission).addXorAddress(Attr.XorPeerAddress, peerAddress),
+          auth,
+        ),
+      );
+      expect(permitted.cls).toBe(Class.Success);
+      const send = (to: TransportAddress, data: Buffer) =>
+        new StunBuilder(Method.Send, Class.Indication, newId())
+          .addXorAddress(Attr.XorPeerAddress, to)
+          .add(Attr.Data, data)
+          .build();
+      client.send(send({ address: '127.0.0.1', port: 0 }, Buffer.from('nowhere')));
+      client.send(send(peerAddress, Buffer.from('somewhere')));
+      const data = await eventually(
+        () => client.other.map(decode).find((message) => message?.method === Method.Data),
+        (message) => message !== undefined,
+        5_000,
+      );
+      expect(data?.attributes.get(Attr.Data)?.toString()).toBe('somewhere');
+      expect((await answerTo(client, binding())).cls).toBe(Class.Success);
+    });
+  });
 });
