@@ -14,12 +14,14 @@ import {
   Attr,
   Class,
   decode,
+  decodeHeader,
   framedLength,
   integrityValid,
   isChannelData,
   longTermKey,
   Method,
   StunBuilder,
+  StunHeader,
   StunMessage,
   TransportAddress,
 } from './stun-message';
@@ -221,7 +223,12 @@ export class TurnServer {
 
   private handle(raw: Buffer, client: Client) {
     const message = decode(raw);
-    if (!message) return;
+    if (!message) {
+      // A request with a readable header but unreadable lengths, attributes or FINGERPRINT.
+      const header = decodeHeader(raw);
+      if (header?.cls === Class.Request) this.error(header, client, 400, 'Bad Request');
+      return;
+    }
     if (message.cls === Class.Indication) return this.indication(message, client);
     if (message.cls !== Class.Request) return;
     if (message.method === Method.Binding) {
@@ -551,11 +558,17 @@ export class TurnServer {
     );
   }
 
-  private error(message: StunMessage, client: Client, code: number, reason: string, key?: Buffer) {
+  private error(
+    request: StunHeader & { hasFingerprint?: boolean },
+    client: Client,
+    code: number,
+    reason: string,
+    key?: Buffer,
+  ) {
     client.send(
-      new StunBuilder(message.method, Class.Error, message.transactionId)
+      new StunBuilder(request.method, Class.Error, request.transactionId)
         .addError(code, reason)
-        .build(key, message.hasFingerprint),
+        .build(key, request.hasFingerprint),
     );
   }
 

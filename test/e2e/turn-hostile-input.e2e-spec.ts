@@ -176,4 +176,56 @@ describe('embedded TURN server of a shard process under hostile input', () => {
       expect((await answerTo(client, binding())).cls).toBe(Class.Success);
     });
   });
+
+  describe('requests it can identify but not read get 400 Bad Request', () => {
+    const software = (id = newId()) =>
+      new StunBuilder(Method.Binding, Class.Request, id).addString(Attr.Software, 'hostile');
+    const cases: [string, () => Buffer][] = [
+      [
+        'an attribute longer than the message',
+        () => {
+          const raw = software().build();
+          raw.writeUInt16BE(200, 22);
+          return raw;
+        },
+      ],
+      [
+        'a wrong FINGERPRINT',
+        () => {
+          const raw = software().build(undefined, true);
+          raw[25] ^= 1;
+          return raw;
+        },
+      ],
+      [
+        'a peer address of an unknown family',
+        () =>
+          new StunBuilder(Method.CreatePermission, Class.Request, newId())
+            .add(Attr.XorPeerAddress, Buffer.from([0, 3, 0, 0, 1, 2, 3, 4]))
+            .build(),
+      ],
+      [
+        'a length that is not a multiple of four',
+        () => {
+          const raw = Buffer.concat([software().build(), Buffer.from([1, 2, 3])]);
+          raw.writeUInt16BE(raw.length - 20, 2);
+          return raw;
+        },
+      ],
+    ];
+
+    it.each(['udp', 'tcp'] as const)('over %s', async (transport) => {
+      const client = await open(transport);
+      for (const [what, make] of cases) {
+        const answer = await answerTo(client, make());
+        expect([what, answer.cls, errorCode(answer)]).toEqual([what, Class.Error, 400]);
+      }
+    });
+
+    it('over UDP, a datagram shorter than its header says', async () => {
+      const client = await open('udp');
+      const answer = await answerTo(client, software().build().subarray(0, 24));
+      expect(errorCode(answer)).toBe(400);
+    });
+  });
 });
