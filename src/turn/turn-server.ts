@@ -139,9 +139,6 @@ export class TurnServer {
 
   async stop(): Promise<void> {
     for (const allocation of this.allocations) allocation.close();
-    this.allocations.clear();
-    this.udpAllocations.clear();
-    this.perUser.clear();
     for (const socket of this.connections) socket.destroy();
     for (const { socket, timer } of this.reservations.values()) {
       clearTimeout(timer);
@@ -217,7 +214,7 @@ export class TurnServer {
     socket.on('error', () => undefined);
     socket.on('close', () => {
       this.connections.delete(socket);
-      if (allocation) this.release(allocation);
+      allocation?.close();
     });
   }
 
@@ -384,7 +381,7 @@ export class TurnServer {
         if (reserveNext) reservation = await this.reserve(candidate.relayedAddress.port + 1);
         allocation = candidate;
       } catch (error) {
-        this.release(candidate);
+        candidate.close();
         const retry = error instanceof OddPortError || isAddressInUse(error);
         if (!retry || reserved || attempt >= 32) {
           return this.error(message, client, 508, 'Insufficient Capacity', credentials.key);
@@ -447,7 +444,7 @@ export class TurnServer {
       (message) => client.send(message),
       client.kind !== 'udp',
       this.options.maxBitsPerSecond / 8,
-      (expired) => this.release(expired),
+      (closed, error) => this.forget(closed, error),
       reserved,
     );
     this.allocations.add(allocation);
@@ -457,13 +454,16 @@ export class TurnServer {
     return allocation;
   }
 
-  private release(allocation: Allocation) {
-    allocation.close();
+  /** An allocation ended (once, however it ended): its quota and its client's slot free up. */
+  private forget(allocation: Allocation, error?: Error) {
     if (!this.allocations.delete(allocation)) return;
     const left = (this.perUser.get(allocation.user) ?? 1) - 1;
     if (left > 0) this.perUser.set(allocation.user, left);
     else this.perUser.delete(allocation.user);
     this.clients.get(allocation)?.detach(allocation);
+    if (error) {
+      this.options.logger.warn({ err: error, user: allocation.user }, 'TURN relay socket failed');
+    }
     this.options.logger.debug({ user: allocation.user }, 'TURN allocation released');
   }
 
@@ -485,7 +485,7 @@ export class TurnServer {
     const allocation = this.ownAllocation(message, client, credentials);
     if (!allocation) return;
     const lifetime = this.lifetimeOf(message);
-    if (lifetime === 0) this.release(allocation);
+    if (lifetime === 0) allocation.close();
     else {
       allocation.setLifetime(lifetime);
       this.refreshCount++;

@@ -1,0 +1,173 @@
+/**
+ * The TURN server in this process, with real sockets and clients, where faults can be
+ * injected that no client can cause: relay and listening sockets that fail, and a logger
+ * that throws (standing in for any internal failure while a request is handled).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { Allocation } from '../../src/turn/allocation';
+import {
+  Attr,
+  Class,
+  decode,
+  decodeXorAddress,
+  Method,
+  StunBuilder,
+  StunMessage,
+} from '../../src/turn/stun-message';
+import { TurnServer } from '../../src/turn/turn-server';
+import { eventually } from '../support/node-participant';
+import {
+  authenticate,
+  errorCode,
+  requestTransportUdp,
+  signed,
+  StunClient,
+  Transport,
+} from '../support/stun-client';
+
+const SECRET = 'turn-server-spec-secret';
+
+interface LogLine {
+  level: number;
+  msg: string;
+  err?: { message: string };
+}
+
+describe('TURN server faults', () => {
+  const certDir = mkdtempSync(join(tmpdir(), 'vw-turn-unit-'));
+  const lines: LogLine[] = [];
+  /** A message whose logging throws, or none. */
+  let failingLogMessage: string | undefined;
+  let server: TurnServer;
+  const clients: StunClient[] = [];
+
+  const logged = (msg: string) => lines.filter((line) => line.msg === msg);
+  const request = (method: number) => new StunBuilder(method, Class.Request, randomBytes(12));
+  const allocate = () => request(Method.Allocate).add(Attr.RequestedTransport, requestTransportUdp);
+  const open = async (transport: Transport = 'udp') => {
+    const port = transport === 'tls' ? server.tlsPort : server.port;
+    const client = await StunClient.open(transport, port);
+    clients.push(client);
+    return client;
+  };
+  const answerTo = async (client: StunClient, raw: Buffer): Promise<StunMessage> => {
+    const answer = await client.request(raw);
+    const message = answer && decode(answer);
+    if (!message) throw new Error(`no readable answer to ${raw.toString('hex')}`);
+    return message;
+  };
+  /** A client with credentials of `identity` and, unless told otherwise, an allocation. */
+  const allocated = async (identity: string, transport: Transport = 'udp') => {
+    const client = await open(transport);
+    const auth = await authenticate(client, SECRET, identity);
+    const answer = await answerTo(client, signed(allocate(), auth));
+    const relayed = answer.attributes.get(Attr.XorRelayedAddress);
+    const relayPort = relayed && decodeXorAddress(relayed, answer.transactionId)?.port;
+    return { client, auth, answer, relayPort };
+  };
+  const allocationOn = (relayPort?: number): Allocation => {
+    const allocation = [...server['allocations']].find(
+      (candidate) => candidate.relayedAddress?.port === relayPort,
+    );
+    if (!allocation) throw new Error(`no allocation relays on port ${relayPort}`);
+    return allocation;
+  };
+
+  beforeAll(() => {
+    execFileSync(
+      'openssl',
+      [
+        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'],
+        ...['-days', '1', '-subj', '/CN=127.0.0.1'],
+        ...['-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')],
+      ],
+      { stdio: 'ignore' },
+    );
+  });
+
+  beforeEach(async () => {
+    lines.length = 0;
+    failingLogMessage = undefined;
+    const logger = pino(
+      {
+        level: 'debug',
+        hooks: {
+          logMethod(args, method) {
+            if (failingLogMessage && args.includes(failingLogMessage)) {
+              throw new Error('injected failure');
+            }
+            return method.apply(this, args);
+          },
+        },
+      },
+      { write: (line: string) => lines.push(JSON.parse(line) as LogLine) },
+    );
+    server = new TurnServer({
+      listenIp: '127.0.0.1',
+      port: 0,
+      tls: {
+        port: 0,
+        cert: readFileSync(join(certDir, 'cert.pem')),
+        key: readFileSync(join(certDir, 'key.pem')),
+      },
+      relayIp: '127.0.0.1',
+      relayAnnouncedIp: '127.0.0.1',
+      realm: 'video-window',
+      secret: SECRET,
+      defaultLifetimeSeconds: 600,
+      maxLifetimeSeconds: 3600,
+      nonceLifetimeSeconds: 600,
+      userQuota: 2,
+      totalQuota: 100,
+      maxBitsPerSecond: 0,
+      allowedPeerRanges: ['127.0.0.1/32'],
+      logger,
+    });
+    await server.start();
+  });
+
+  afterEach(async () => {
+    clients.splice(0).forEach((client) => client.close());
+    await server.stop();
+  });
+
+  afterAll(() => rmSync(certDir, { recursive: true, force: true }));
+
+  it('releases an allocation whose relay socket fails or closes, once: quota, client and count', async () => {
+    const first = await allocated('quota');
+    const second = await allocated('quota');
+    expect([first.answer.cls, second.answer.cls]).toEqual([Class.Success, Class.Success]);
+    const third = await allocated('quota');
+    expect(errorCode(third.answer)).toBe(486);
+
+    const failure = Object.assign(new Error('send EINVAL'), { code: 'EINVAL', syscall: 'send' });
+    allocationOn(first.relayPort).relay.emit('error', failure);
+    expect(server.allocationCount).toBe(1);
+    const refreshed = await answerTo(first.client, signed(request(Method.Refresh), first.auth));
+    expect(errorCode(refreshed)).toBe(437);
+    // Exactly one slot came free: the third client gets it, a fourth does not.
+    expect((await answerTo(third.client, signed(allocate(), third.auth))).cls).toBe(Class.Success);
+    expect(errorCode((await allocated('quota')).answer)).toBe(486);
+    expect(logged('TURN relay socket failed').map((line) => line.err?.message)).toEqual([
+      'send EINVAL',
+    ]);
+
+    allocationOn(second.relayPort).relay.close();
+    expect(
+      await eventually(
+        () => server.allocationCount,
+        (count) => count === 1,
+        2_000,
+      ),
+    ).toBe(1);
+    expect((await answerTo(second.client, signed(allocate(), second.auth))).cls).toBe(
+      Class.Success,
+    );
+    expect(server.allocationCount).toBe(2);
+  });
+});
