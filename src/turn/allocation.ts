@@ -72,7 +72,14 @@ export class Allocation {
   ) {
     this.budget = new ByteBudget(bytesPerSecond);
     this.relay = reserved ?? createUdpSocket();
-    this.relay.on('message', (data, rinfo) => this.fromPeer(data, rinfo));
+    this.relay.on('message', (data, rinfo) => {
+      // Whatever a peer sends, a failure here ends this allocation, not the process.
+      try {
+        this.fromPeer(data, rinfo);
+      } catch (error) {
+        this.close(error as Error);
+      }
+    });
     this.relay.on('error', (error) => this.close(error));
     this.relay.on('close', () => this.close());
   }

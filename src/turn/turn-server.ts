@@ -2,6 +2,10 @@
  * The embedded TURN/STUN server (RFC 5389/8489 STUN, RFC 5766/8656 TURN with UDP
  * relaying) over UDP, TCP (same port, RFC 5766 framing) and TLS. Authentication is the
  * long-term mechanism with TURN REST API passwords derived from the shared secret.
+ *
+ * Client input enters in two places, fromUdp and fromStream (relay sockets enter in
+ * Allocation): whatever fails inside is logged there and a request is answered 500, so
+ * no datagram or stream can throw out of a socket callback.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Socket as UdpSocket } from 'node:dgram';
@@ -124,12 +128,14 @@ export class TurnServer {
     }
     this.udp.on('message', (message, rinfo) => this.fromUdp(message, rinfo.address, rinfo.port));
     this.udp.on('error', (error) => this.options.logger.error({ err: error }, 'TURN UDP error'));
+    this.tcp.on('error', (error) => this.options.logger.error({ err: error }, 'TURN TCP error'));
     const { tls } = this.options;
     if (tls) {
       this.tls = createTlsServer({ cert: tls.cert, key: tls.key }, (socket) =>
         this.acceptStream(socket, 'tls'),
       );
       await listen(this.tls, tls.port, listenIp);
+      this.tls.on('error', (error) => this.options.logger.error({ err: error }, 'TURN TLS error'));
       this.tlsPort = (this.tls.address() as { port: number }).port;
     }
     const maxConnections = this.options.totalQuota * 2 + 16;
@@ -140,12 +146,9 @@ export class TurnServer {
   async stop(): Promise<void> {
     for (const allocation of this.allocations) allocation.close();
     for (const socket of this.connections) socket.destroy();
-    for (const { socket, timer } of this.reservations.values()) {
-      clearTimeout(timer);
-      socket.close();
-    }
-    this.reservations.clear();
+    for (const key of this.reservations.keys()) this.dropReservation(key);
     this.udp?.close();
+    this.udp = undefined; // what still completes afterwards has nowhere to send
     await Promise.all(
       [this.tcp, this.tls].map(
         (server) => server && new Promise((resolve) => server.close(() => resolve(undefined))),
@@ -154,13 +157,19 @@ export class TurnServer {
   }
 
   private fromUdp(message: Buffer, address: string, port: number) {
-    const key = udpKey(address, port);
-    if (isChannelData(message)) {
-      const payload = channelPayload(message);
-      if (payload) this.udpAllocations.get(key)?.channelToPeer(message.readUInt16BE(0), payload);
-      return;
+    try {
+      if (isChannelData(message)) {
+        return relayChannelData(message, this.udpAllocations.get(udpKey(address, port)));
+      }
+      this.handle(message, this.udpClient(address, port));
+    } catch (error) {
+      this.failed(error, message, this.udpClient(address, port));
     }
-    this.handle(message, {
+  }
+
+  private udpClient(address: string, port: number): Client {
+    const key = udpKey(address, port);
+    return {
       kind: 'udp',
       remote: { address, port },
       send: (reply) => this.udp?.send(reply, port, address),
@@ -169,7 +178,7 @@ export class TurnServer {
       detach: (allocation) => {
         if (this.udpAllocations.get(key) === allocation) this.udpAllocations.delete(key);
       },
-    });
+    };
   }
 
   private acceptStream(socket: Socket, kind: 'tcp' | 'tls') {
@@ -196,14 +205,8 @@ export class TurnServer {
         if (pending.length >= 1 && (pending[0] & 0x80) !== 0) return socket.destroy();
         const length = framedLength(pending);
         if (length === 0) break;
-        const message = pending.subarray(0, length);
+        this.fromStream(pending.subarray(0, length), client);
         pending = pending.subarray(length);
-        if (isChannelData(message)) {
-          const payload = channelPayload(message);
-          if (payload) allocation?.channelToPeer(message.readUInt16BE(0), payload);
-        } else {
-          this.handle(message, client);
-        }
       }
       if (pending.length > 0x10000 + 20) socket.destroy();
     });
@@ -216,6 +219,26 @@ export class TurnServer {
       this.connections.delete(socket);
       allocation?.close();
     });
+  }
+
+  /** One framed message from a TCP or TLS client. */
+  private fromStream(message: Buffer, client: Client) {
+    try {
+      if (isChannelData(message)) return relayChannelData(message, client.allocation());
+      this.handle(message, client);
+    } catch (error) {
+      this.failed(error, message, client);
+    }
+  }
+
+  /** A failure while handling a client's message: logged, and a request answered 500. */
+  private failed(error: unknown, raw: Buffer, client: Client) {
+    this.options.logger.error(
+      { err: error, transport: client.kind, client: client.remote.address },
+      'TURN message handling failed',
+    );
+    const header = decodeHeader(raw);
+    if (header?.cls === Class.Request) this.error(header, client, 500, 'Server Error');
   }
 
   private handle(raw: Buffer, client: Client) {
@@ -240,7 +263,9 @@ export class TurnServer {
     if (message.unknown.length) return this.replyUnknown(message, client, credentials.key);
     switch (message.method) {
       case Method.Allocate:
-        return void this.allocate(message, client, credentials);
+        return void this.allocate(message, client, credentials).catch((error) =>
+          this.failed(error, raw, client),
+        );
       case Method.Refresh:
         return this.refresh(message, client, credentials);
       case Method.CreatePermission:
@@ -418,13 +443,22 @@ export class TurnServer {
     }
     const token = randomBytes(8);
     const key = token.toString('hex');
-    const timer = setTimeout(() => {
-      this.reservations.delete(key);
-      socket.close();
-    }, RESERVATION_LIFETIME_MS);
+    socket.on('error', (error) => {
+      this.options.logger.warn({ err: error }, 'TURN reserved port failed');
+      this.dropReservation(key);
+    });
+    const timer = setTimeout(() => this.dropReservation(key), RESERVATION_LIFETIME_MS);
     timer.unref();
     this.reservations.set(key, { socket, timer });
     return token;
+  }
+
+  private dropReservation(key: string) {
+    const reservation = this.reservations.get(key);
+    if (!reservation) return;
+    this.reservations.delete(key);
+    clearTimeout(reservation.timer);
+    reservation.socket.close();
   }
 
   private takeReservation(token: Buffer): UdpSocket | undefined {
@@ -588,10 +622,12 @@ export class TurnServer {
   }
 }
 
-/** A ChannelData message's data, or undefined when it claims more than it carries. */
-function channelPayload(message: Buffer): Buffer | undefined {
+/** Relays a client's ChannelData on its channel, unless it claims more than it carries. */
+function relayChannelData(message: Buffer, allocation: Allocation | undefined) {
   const length = message.readUInt16BE(2);
-  return length <= message.length - 4 ? message.subarray(4, 4 + length) : undefined;
+  if (length <= message.length - 4) {
+    allocation?.channelToPeer(message.readUInt16BE(0), message.subarray(4, 4 + length));
+  }
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

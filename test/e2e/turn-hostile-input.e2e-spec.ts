@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { createSocket, Socket as UdpSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -226,6 +227,46 @@ describe('embedded TURN server of a shard process under hostile input', () => {
       const client = await open('udp');
       const answer = await answerTo(client, software().build().subarray(0, 24));
       expect(errorCode(answer)).toBe(400);
+    });
+  });
+
+  describe('stream framing', () => {
+    it('closes a TCP connection that sends neither STUN nor ChannelData', async () => {
+      const client = await open('tcp');
+      client.send(Buffer.from([0xff, ...randomBytes(40)]));
+      expect(await eventually(() => client.closed, Boolean, 5_000)).toBe(true);
+    });
+
+    it('answers a request that arrives a few bytes at a time', async () => {
+      const client = await open('tcp');
+      const request = binding();
+      const answered = client.request(request);
+      for (let offset = 0; offset < request.length; offset += 7) {
+        client.send(request.subarray(offset, offset + 7));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const answer = await answered;
+      expect(answer && decode(answer)?.cls).toBe(Class.Success);
+    });
+
+    it('survives frames cut short by a closing client, and TLS garbage', async () => {
+      for (const [port, bytes] of [
+        [shard.turnPort!, Buffer.from([0x40, 0x00, 0xff, 0xff, 1, 2, 3])],
+        [shard.turnPort!, binding().subarray(0, 13)],
+        [tlsPort, Buffer.from([0x16, 3, 1, 0, 5, 1, 0, 0, 1, 0])],
+        [tlsPort, randomBytes(64)],
+      ] as const) {
+        await new Promise<void>((resolve) => {
+          const socket = connect(port, '127.0.0.1', () => socket.end(bytes));
+          socket.on('error', () => undefined);
+          socket.on('close', () => resolve());
+          socket.resume();
+        });
+      }
+      for (const transport of ['tcp', 'tls'] as const) {
+        const client = await open(transport);
+        expect((await answerTo(client, binding())).cls).toBe(Class.Success);
+      }
     });
   });
 });

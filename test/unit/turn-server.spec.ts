@@ -1,10 +1,12 @@
 /**
- * The TURN server in this process, with real sockets and clients, where faults can be
- * injected that no client can cause: relay and listening sockets that fail, and a logger
- * that throws (standing in for any internal failure while a request is handled).
+ * The TURN server and an allocation in this process, with real sockets and clients,
+ * where faults can be injected that no client can cause: relay and listening sockets
+ * that fail, a logger that throws (standing in for any internal failure while a request
+ * is handled), a client that cannot be sent to.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +30,7 @@ import {
   signed,
   StunClient,
   Transport,
+  TurnAuth,
 } from '../support/stun-client';
 
 const SECRET = 'turn-server-spec-secret';
@@ -169,5 +172,104 @@ describe('TURN server faults', () => {
       Class.Success,
     );
     expect(server.allocationCount).toBe(2);
+  });
+
+  it.each(['udp', 'tcp', 'tls'] as const)(
+    'answers 500 to a request whose handling fails, logs it once and goes on (%s)',
+    async (transport) => {
+      const { client, auth } = await allocated('failing', transport);
+      const permission = (address: string) =>
+        signed(
+          request(Method.CreatePermission).addXorAddress(Attr.XorPeerAddress, {
+            address,
+            port: 9,
+          }),
+          auth,
+        );
+      failingLogMessage = 'TURN peer refused';
+      expect(errorCode(await answerTo(client, permission('127.0.0.2')))).toBe(500);
+      expect(logged('TURN message handling failed')).toHaveLength(1);
+
+      failingLogMessage = undefined;
+      expect(errorCode(await answerTo(client, permission('127.0.0.2')))).toBe(403);
+      expect((await answerTo(client, permission('127.0.0.1'))).cls).toBe(Class.Success);
+    },
+  );
+
+  it('answers 500 to an Allocate that fails after binding its relay', async () => {
+    const client = await open();
+    const auth: TurnAuth = await authenticate(client, SECRET, 'late-failure');
+    failingLogMessage = 'TURN allocation created';
+    expect(errorCode(await answerTo(client, signed(allocate(), auth)))).toBe(500);
+    expect(logged('TURN message handling failed')).toHaveLength(1);
+    failingLogMessage = undefined;
+    const binding = await answerTo(client, request(Method.Binding).build());
+    expect(binding.cls).toBe(Class.Success);
+  });
+
+  it('logs errors of its UDP socket and TCP and TLS listeners instead of throwing them', async () => {
+    server['udp']!.emit('error', new Error('udp trouble'));
+    server['tcp']!.emit('error', new Error('accept EMFILE'));
+    server['tls']!.emit('error', new Error('tls accept EMFILE'));
+    expect(lines.map((line) => line.err?.message)).toEqual(
+      expect.arrayContaining(['udp trouble', 'accept EMFILE', 'tls accept EMFILE']),
+    );
+    for (const transport of ['udp', 'tcp', 'tls'] as const) {
+      const answer = await answerTo(await open(transport), request(Method.Binding).build());
+      expect(answer.cls).toBe(Class.Success);
+    }
+  });
+
+  it('drops a reserved port whose socket fails (the token then gets 508)', async () => {
+    const client = await open();
+    const auth = await authenticate(client, SECRET, 'reserving');
+    const reserving = await answerTo(
+      client,
+      signed(allocate().add(Attr.EvenPort, Buffer.from([0x80])), auth),
+    );
+    const token = reserving.attributes.get(Attr.ReservationToken)!;
+    expect(token).toHaveLength(8);
+    const [{ socket }] = [...server['reservations'].values()];
+    socket.emit('error', new Error('reserved port trouble'));
+    expect(server['reservations'].size).toBe(0);
+    expect(logged('TURN reserved port failed')).toHaveLength(1);
+
+    const other = await open();
+    const claim = allocate().add(Attr.ReservationToken, token);
+    const answer = await answerTo(other, signed(claim, await authenticate(other, SECRET, 'b')));
+    expect(errorCode(answer)).toBe(508);
+  });
+});
+
+describe('TURN allocation', () => {
+  it('ends, telling its owner once, when relaying a peer datagram fails', async () => {
+    const closings: (Error | undefined)[] = [];
+    const allocation = new Allocation(
+      '1',
+      'user',
+      () => {
+        throw new Error('client gone');
+      },
+      false,
+      0,
+      (_closed, error) => closings.push(error),
+    );
+    await allocation.bind('127.0.0.1', '127.0.0.1', false);
+    allocation.permit('127.0.0.1');
+    const peer = createSocket('udp4');
+    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
+    try {
+      peer.send(Buffer.from('hello'), allocation.relayedAddress.port, '127.0.0.1');
+      await eventually(
+        () => closings.length,
+        (count) => count > 0,
+        2_000,
+      );
+      allocation.close();
+      expect(closings.map((error) => error?.message)).toEqual(['client gone']);
+      expect(allocation.isClosed).toBe(true);
+    } finally {
+      peer.close();
+    }
   });
 });
