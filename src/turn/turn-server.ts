@@ -91,7 +91,8 @@ export class TurnServer {
   private readonly keys = new Map<string, Buffer>();
   private readonly nonceKey = randomBytes(32);
   private readonly policy: PeerAddressPolicy;
-  private readonly lastAllocate = new WeakMap<Allocation, { id: Buffer; response: Buffer }>();
+  /** The Allocate that made an allocation, and its answer once there is one. */
+  private readonly allocatedBy = new WeakMap<Allocation, { id: Buffer; response?: Buffer }>();
   private readonly clients = new WeakMap<Allocation, Client>();
   private readonly reservations = new Map<string, { socket: UdpSocket; timer: NodeJS.Timeout }>();
   private allocationCounter = 0;
@@ -361,10 +362,13 @@ export class TurnServer {
   private async allocate(message: StunMessage, client: Client, credentials: Credentials) {
     const existing = client.allocation();
     if (existing && !existing.isClosed) {
-      const last = this.lastAllocate.get(existing);
-      if (!last) return; // still binding: a retransmission gets the answer on its way
-      if (last.id.equals(message.transactionId)) return client.send(last.response);
-      return this.error(message, client, 437, 'Allocation Mismatch', credentials.key);
+      const made = this.allocatedBy.get(existing);
+      if (!made?.id.equals(message.transactionId)) {
+        return this.error(message, client, 437, 'Allocation Mismatch', credentials.key);
+      }
+      // A retransmission: the same answer again, or (still binding) the one on its way.
+      if (made.response) client.send(made.response);
+      return;
     }
     const transport = message.attributes.get(Attr.RequestedTransport);
     if (!transport || transport.length !== 4) {
@@ -400,6 +404,7 @@ export class TurnServer {
     let reservation: Buffer | undefined;
     for (let attempt = 0; !allocation; attempt++) {
       const candidate = this.newAllocation(client, credentials.user, reserved || undefined);
+      this.allocatedBy.set(candidate, { id: Buffer.from(message.transactionId) });
       try {
         const { relayIp, relayAnnouncedIp } = this.options;
         await candidate.bind(relayIp, relayAnnouncedIp, !!evenPort);
@@ -421,7 +426,7 @@ export class TurnServer {
       .addXorAddress(Attr.XorMappedAddress, client.remote);
     if (reservation) builder.add(Attr.ReservationToken, reservation);
     const response = builder.build(credentials.key, message.hasFingerprint);
-    this.lastAllocate.set(allocation, { id: Buffer.from(message.transactionId), response });
+    this.allocatedBy.get(allocation)!.response = response;
     this.options.logger.debug(
       { user: credentials.user, transport: client.kind, relayPort: allocation.relayedAddress.port },
       'TURN allocation created',

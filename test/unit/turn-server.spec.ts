@@ -174,6 +174,19 @@ describe('TURN server faults', () => {
     expect(server.allocationCount).toBe(2);
   });
 
+  it('answers a second Allocate that arrives while the first still binds with 437, not silence', async () => {
+    const client = await open('tcp');
+    const auth = await authenticate(client, SECRET, 'impatient');
+    // One write: the server reads both before the first one's relay socket is bound.
+    client.send(Buffer.concat([signed(allocate(), auth), signed(allocate(), auth)]));
+    const answers = await eventually(
+      () => client.other.map((raw) => decode(raw)!),
+      (received) => received.length >= 2,
+      5_000,
+    );
+    expect(answers.map((answer) => errorCode(answer) ?? answer.cls)).toEqual([437, Class.Success]);
+  });
+
   it.each(['udp', 'tcp', 'tls'] as const)(
     'answers 500 to a request whose handling fails, logs it once and goes on (%s)',
     async (transport) => {
