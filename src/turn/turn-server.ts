@@ -472,6 +472,7 @@ export class TurnServer {
     if (!reservation) return undefined;
     this.reservations.delete(key);
     clearTimeout(reservation.timer);
+    reservation.socket.removeAllListeners('error'); // the allocation's own listener takes over
     return reservation.socket;
   }
 

@@ -21,7 +21,7 @@ import {
   StunBuilder,
   StunMessage,
 } from '../../src/turn/stun-message';
-import { TurnServer } from '../../src/turn/turn-server';
+import { TurnServer, TurnServerOptions } from '../../src/turn/turn-server';
 import { eventually } from '../support/node-participant';
 import {
   authenticate,
@@ -47,6 +47,7 @@ describe('TURN server faults', () => {
   /** A message whose logging throws, or none. */
   let failingLogMessage: string | undefined;
   let server: TurnServer;
+  let startServer: (overrides?: Partial<TurnServerOptions>) => Promise<void>;
   const clients: StunClient[] = [];
 
   const logged = (msg: string) => lines.filter((line) => line.msg === msg);
@@ -110,28 +111,32 @@ describe('TURN server faults', () => {
       },
       { write: (line: string) => lines.push(JSON.parse(line) as LogLine) },
     );
-    server = new TurnServer({
-      listenIp: '127.0.0.1',
-      port: 0,
-      tls: {
+    startServer = async (overrides = {}) => {
+      server = new TurnServer({
+        listenIp: '127.0.0.1',
         port: 0,
-        cert: readFileSync(join(certDir, 'cert.pem')),
-        key: readFileSync(join(certDir, 'key.pem')),
-      },
-      relayIp: '127.0.0.1',
-      relayAnnouncedIp: '127.0.0.1',
-      realm: 'video-window',
-      secret: SECRET,
-      defaultLifetimeSeconds: 600,
-      maxLifetimeSeconds: 3600,
-      nonceLifetimeSeconds: 600,
-      userQuota: 2,
-      totalQuota: 100,
-      maxBitsPerSecond: 0,
-      allowedPeerRanges: ['127.0.0.1/32'],
-      logger,
-    });
-    await server.start();
+        tls: {
+          port: 0,
+          cert: readFileSync(join(certDir, 'cert.pem')),
+          key: readFileSync(join(certDir, 'key.pem')),
+        },
+        relayIp: '127.0.0.1',
+        relayAnnouncedIp: '127.0.0.1',
+        realm: 'video-window',
+        secret: SECRET,
+        defaultLifetimeSeconds: 600,
+        maxLifetimeSeconds: 3600,
+        nonceLifetimeSeconds: 600,
+        userQuota: 2,
+        totalQuota: 100,
+        maxBitsPerSecond: 0,
+        allowedPeerRanges: ['127.0.0.1/32'],
+        logger,
+        ...overrides,
+      });
+      await server.start();
+    };
+    await startServer();
   });
 
   afterEach(async () => {
@@ -231,6 +236,29 @@ describe('TURN server faults', () => {
       const answer = await answerTo(await open(transport), request(Method.Binding).build());
       expect(answer.cls).toBe(Class.Success);
     }
+  });
+
+  it('logs the failure of a relay on a reserved port once, as its allocation fails', async () => {
+    const reserver = await open();
+    const reserving = await answerTo(
+      reserver,
+      signed(
+        allocate().add(Attr.EvenPort, Buffer.from([0x80])),
+        await authenticate(reserver, SECRET, 'a'),
+      ),
+    );
+    const token = reserving.attributes.get(Attr.ReservationToken)!;
+    const claimer = await open();
+    const claim = allocate().add(Attr.ReservationToken, token);
+    const claimed = await answerTo(
+      claimer,
+      signed(claim, await authenticate(claimer, SECRET, 'b')),
+    );
+    const relayed = claimed.attributes.get(Attr.XorRelayedAddress)!;
+    const port = decodeXorAddress(relayed, claimed.transactionId)!.port;
+    allocationOn(port).relay.emit('error', new Error('reserved relay trouble'));
+    expect(lines.filter((line) => line.err?.message === 'reserved relay trouble')).toHaveLength(1);
+    expect(server.allocationCount).toBe(1);
   });
 
   it('drops a reserved port whose socket fails (the token then gets 508)', async () => {
