@@ -49,6 +49,8 @@ export interface TurnServerOptions {
   maxBitsPerSecond: number;
   allowedPeerRanges: string[];
   logger: Logger;
+  /** How long a TCP/TLS connection without an allocation may stay idle (default 30 s). */
+  streamIdleMs?: number;
 }
 
 type TransportKind = 'udp' | 'tcp' | 'tls';
@@ -185,6 +187,7 @@ export class TurnServer {
   private acceptStream(socket: Socket, kind: 'tcp' | 'tls') {
     this.connections.add(socket);
     socket.setNoDelay(true);
+    const idleMs = this.options.streamIdleMs ?? STREAM_IDLE_MS;
     let allocation: Allocation | undefined;
     const client: Client = {
       kind,
@@ -196,7 +199,9 @@ export class TurnServer {
       allocation: () => allocation,
       attach: (created) => (allocation = created),
       detach: (released) => {
-        if (allocation === released) allocation = undefined;
+        if (allocation !== released) return;
+        allocation = undefined;
+        if (!socket.destroyed) socket.setTimeout(idleMs);
       },
     };
     let pending: Buffer = Buffer.alloc(0);
@@ -211,8 +216,10 @@ export class TurnServer {
       }
       if (pending.length > 0x10000 + 20) socket.destroy();
     });
-    // Connections that never allocate do not hold a connection slot for long.
-    socket.setTimeout(STREAM_IDLE_MS, () => {
+    // Connections without an allocation (none yet, or none any more: see detach) do not
+    // hold a connection slot for long.
+    socket.setTimeout(idleMs);
+    socket.on('timeout', () => {
       if (!allocation) socket.destroy();
     });
     socket.on('error', () => undefined);

@@ -238,6 +238,19 @@ describe('TURN server faults', () => {
     }
   });
 
+  it('closes an idle TCP connection once its allocation has ended by itself', async () => {
+    await server.stop();
+    await startServer({ defaultLifetimeSeconds: 1, maxLifetimeSeconds: 1, streamIdleMs: 300 });
+    const { client, answer } = await allocated('idle', 'tcp');
+    expect(answer.cls).toBe(Class.Success);
+    // Idle past the idle time while allocated: the connection stays...
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(client.closed).toBe(false);
+    // ...and goes once the allocation has expired and it is still idle.
+    expect(await eventually(() => client.closed, Boolean, 3_000)).toBe(true);
+    expect(server.allocationCount).toBe(0);
+  });
+
   it('logs the failure of a relay on a reserved port once, as its allocation fails', async () => {
     const reserver = await open();
     const reserving = await answerTo(
