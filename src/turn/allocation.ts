@@ -8,6 +8,9 @@ export const CHANNEL_LIFETIME_MS = 600_000;
 /** Sends a framed message to the allocation's client over its own transport. */
 export type ClientSender = (message: Buffer) => void;
 
+/** Told once when an allocation ends, however it ends (with the error when it failed). */
+export type ClosedListener = (allocation: Allocation, error?: Error) => void;
+
 interface Channel {
   number: number;
   peer: TransportAddress;
@@ -43,7 +46,9 @@ const peerKey = (address: string, port: number) => `${address}|${port}`;
 
 /**
  * One TURN allocation: a relay socket, its permissions and channel bindings, and its
- * lifetime. Relays peer datagrams to the client as ChannelData or Data indications.
+ * lifetime. Relays peer datagrams to the client as ChannelData or Data indications. It
+ * ends when its lifetime runs out, when it is closed, or when its relay socket fails or
+ * closes, and then tells its owner once.
  */
 export class Allocation {
   readonly relay: Socket;
@@ -61,14 +66,22 @@ export class Allocation {
     private readonly sendToClient: ClientSender,
     private readonly framedForStream: boolean,
     bytesPerSecond: number,
-    private readonly onExpired: (allocation: Allocation) => void,
+    private readonly onClosed: ClosedListener,
     /** A relay socket already bound (a reserved port), or none to bind one. */
     reserved?: Socket,
   ) {
     this.budget = new ByteBudget(bytesPerSecond);
     this.relay = reserved ?? createUdpSocket();
-    this.relay.on('message', (data, rinfo) => this.fromPeer(data, rinfo));
-    this.relay.on('error', () => this.close());
+    this.relay.on('message', (data, rinfo) => {
+      // Whatever a peer sends, a failure here ends this allocation, not the process.
+      try {
+        this.fromPeer(data, rinfo);
+      } catch (error) {
+        this.close(error as Error);
+      }
+    });
+    this.relay.on('error', (error) => this.close(error));
+    this.relay.on('close', () => this.close());
   }
 
   /**
@@ -93,10 +106,7 @@ export class Allocation {
   setLifetime(seconds: number) {
     clearTimeout(this.timer);
     if (seconds <= 0) return this.close();
-    this.timer = setTimeout(() => {
-      this.close();
-      this.onExpired(this);
-    }, seconds * 1000);
+    this.timer = setTimeout(() => this.close(), seconds * 1000);
     this.timer.unref();
   }
 
@@ -172,7 +182,7 @@ export class Allocation {
     this.sendToClient(indication);
   }
 
-  close() {
+  close(error?: Error) {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
@@ -180,8 +190,9 @@ export class Allocation {
     try {
       this.relay.close();
     } catch {
-      // never bound
+      // never bound, or already closed
     }
+    this.onClosed(this, error);
   }
 
   get isClosed() {

@@ -54,10 +54,14 @@ export interface TransportAddress {
   port: number;
 }
 
-export interface StunMessage {
+/** What identifies a STUN message, and all it takes to answer one. */
+export interface StunHeader {
   method: number;
   cls: MessageClass;
   transactionId: Buffer;
+}
+
+export interface StunMessage extends StunHeader {
   /** First occurrence of each attribute (value bytes, unpadded). */
   attributes: Map<number, Buffer>;
   /** Every XOR-PEER-ADDRESS, in order (CreatePermission may carry several). */
@@ -86,15 +90,24 @@ export function framedLength(buf: Buffer): number {
   return buf.length >= total ? total : 0;
 }
 
-export function decode(raw: Buffer): StunMessage | undefined {
+/** The header of a STUN message, readable even when the rest of it is not. */
+export function decodeHeader(raw: Buffer): StunHeader | undefined {
   if (!isStun(raw)) return undefined;
-  const length = raw.readUInt16BE(2);
-  if (length % 4 !== 0 || HEADER + length > raw.length) return undefined;
   const type = raw.readUInt16BE(0);
-  const message: StunMessage = {
+  return {
     method: (type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2),
     cls: (type & 0x0110) as MessageClass,
     transactionId: raw.subarray(8, 20),
+  };
+}
+
+export function decode(raw: Buffer): StunMessage | undefined {
+  const header = decodeHeader(raw);
+  if (!header) return undefined;
+  const length = raw.readUInt16BE(2);
+  if (length % 4 !== 0 || HEADER + length > raw.length) return undefined;
+  const message: StunMessage = {
+    ...header,
     attributes: new Map(),
     peerAddresses: [],
     raw: raw.subarray(0, HEADER + length),
@@ -198,9 +211,8 @@ export const longTermKey = (username: string, realm: string, password: string) =
 /** Checks MESSAGE-INTEGRITY (HMAC-SHA1 over the message up to it, length adjusted). */
 export function integrityValid(message: StunMessage, key: Buffer): boolean {
   const offset = message.integrityOffset;
-  if (offset < 0) return false;
-  const received = message.raw.subarray(offset + 4, offset + 24);
-  if (received.length !== 20) return false;
+  const received = message.attributes.get(Attr.MessageIntegrity);
+  if (offset < 0 || received?.length !== 20) return false;
   const header = Buffer.from(message.raw.subarray(0, HEADER));
   header.writeUInt16BE(offset + 24 - HEADER, 2);
   const expected = createHmac('sha1', key)

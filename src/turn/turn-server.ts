@@ -2,6 +2,10 @@
  * The embedded TURN/STUN server (RFC 5389/8489 STUN, RFC 5766/8656 TURN with UDP
  * relaying) over UDP, TCP (same port, RFC 5766 framing) and TLS. Authentication is the
  * long-term mechanism with TURN REST API passwords derived from the shared secret.
+ *
+ * Client input enters in two places, fromUdp and fromStream (relay sockets enter in
+ * Allocation): whatever fails inside is logged there and a request is answered 500, so
+ * no datagram or stream can throw out of a socket callback.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Socket as UdpSocket } from 'node:dgram';
@@ -14,12 +18,14 @@ import {
   Attr,
   Class,
   decode,
+  decodeHeader,
   framedLength,
   integrityValid,
   isChannelData,
   longTermKey,
   Method,
   StunBuilder,
+  StunHeader,
   StunMessage,
   TransportAddress,
 } from './stun-message';
@@ -43,6 +49,8 @@ export interface TurnServerOptions {
   maxBitsPerSecond: number;
   allowedPeerRanges: string[];
   logger: Logger;
+  /** How long a TCP/TLS connection without an allocation may stay idle (default 30 s). */
+  streamIdleMs?: number;
 }
 
 type TransportKind = 'udp' | 'tcp' | 'tls';
@@ -85,7 +93,8 @@ export class TurnServer {
   private readonly keys = new Map<string, Buffer>();
   private readonly nonceKey = randomBytes(32);
   private readonly policy: PeerAddressPolicy;
-  private readonly lastAllocate = new WeakMap<Allocation, { id: Buffer; response: Buffer }>();
+  /** The Allocate that made an allocation, and its answer once there is one. */
+  private readonly allocatedBy = new WeakMap<Allocation, { id: Buffer; response?: Buffer }>();
   private readonly clients = new WeakMap<Allocation, Client>();
   private readonly reservations = new Map<string, { socket: UdpSocket; timer: NodeJS.Timeout }>();
   private allocationCounter = 0;
@@ -122,12 +131,14 @@ export class TurnServer {
     }
     this.udp.on('message', (message, rinfo) => this.fromUdp(message, rinfo.address, rinfo.port));
     this.udp.on('error', (error) => this.options.logger.error({ err: error }, 'TURN UDP error'));
+    this.tcp.on('error', (error) => this.options.logger.error({ err: error }, 'TURN TCP error'));
     const { tls } = this.options;
     if (tls) {
       this.tls = createTlsServer({ cert: tls.cert, key: tls.key }, (socket) =>
         this.acceptStream(socket, 'tls'),
       );
       await listen(this.tls, tls.port, listenIp);
+      this.tls.on('error', (error) => this.options.logger.error({ err: error }, 'TURN TLS error'));
       this.tlsPort = (this.tls.address() as { port: number }).port;
     }
     const maxConnections = this.options.totalQuota * 2 + 16;
@@ -137,16 +148,10 @@ export class TurnServer {
 
   async stop(): Promise<void> {
     for (const allocation of this.allocations) allocation.close();
-    this.allocations.clear();
-    this.udpAllocations.clear();
-    this.perUser.clear();
     for (const socket of this.connections) socket.destroy();
-    for (const { socket, timer } of this.reservations.values()) {
-      clearTimeout(timer);
-      socket.close();
-    }
-    this.reservations.clear();
+    for (const key of this.reservations.keys()) this.dropReservation(key);
     this.udp?.close();
+    this.udp = undefined; // what still completes afterwards has nowhere to send
     await Promise.all(
       [this.tcp, this.tls].map(
         (server) => server && new Promise((resolve) => server.close(() => resolve(undefined))),
@@ -155,13 +160,19 @@ export class TurnServer {
   }
 
   private fromUdp(message: Buffer, address: string, port: number) {
-    const key = udpKey(address, port);
-    if (isChannelData(message)) {
-      const payload = channelPayload(message);
-      if (payload) this.udpAllocations.get(key)?.channelToPeer(message.readUInt16BE(0), payload);
-      return;
+    try {
+      if (isChannelData(message)) {
+        return relayChannelData(message, this.udpAllocations.get(udpKey(address, port)));
+      }
+      this.handle(message, this.udpClient(address, port));
+    } catch (error) {
+      this.failed(error, message, this.udpClient(address, port));
     }
-    this.handle(message, {
+  }
+
+  private udpClient(address: string, port: number): Client {
+    const key = udpKey(address, port);
+    return {
       kind: 'udp',
       remote: { address, port },
       send: (reply) => this.udp?.send(reply, port, address),
@@ -170,12 +181,13 @@ export class TurnServer {
       detach: (allocation) => {
         if (this.udpAllocations.get(key) === allocation) this.udpAllocations.delete(key);
       },
-    });
+    };
   }
 
   private acceptStream(socket: Socket, kind: 'tcp' | 'tls') {
     this.connections.add(socket);
     socket.setNoDelay(true);
+    const idleMs = this.options.streamIdleMs ?? STREAM_IDLE_MS;
     let allocation: Allocation | undefined;
     const client: Client = {
       kind,
@@ -187,7 +199,9 @@ export class TurnServer {
       allocation: () => allocation,
       attach: (created) => (allocation = created),
       detach: (released) => {
-        if (allocation === released) allocation = undefined;
+        if (allocation !== released) return;
+        allocation = undefined;
+        if (!socket.destroyed) socket.setTimeout(idleMs);
       },
     };
     let pending: Buffer = Buffer.alloc(0);
@@ -197,31 +211,52 @@ export class TurnServer {
         if (pending.length >= 1 && (pending[0] & 0x80) !== 0) return socket.destroy();
         const length = framedLength(pending);
         if (length === 0) break;
-        const message = pending.subarray(0, length);
+        this.fromStream(pending.subarray(0, length), client);
         pending = pending.subarray(length);
-        if (isChannelData(message)) {
-          const payload = channelPayload(message);
-          if (payload) allocation?.channelToPeer(message.readUInt16BE(0), payload);
-        } else {
-          this.handle(message, client);
-        }
       }
       if (pending.length > 0x10000 + 20) socket.destroy();
     });
-    // Connections that never allocate do not hold a connection slot for long.
-    socket.setTimeout(STREAM_IDLE_MS, () => {
+    // Connections without an allocation (none yet, or none any more: see detach) do not
+    // hold a connection slot for long.
+    socket.setTimeout(idleMs);
+    socket.on('timeout', () => {
       if (!allocation) socket.destroy();
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
       this.connections.delete(socket);
-      if (allocation) this.release(allocation);
+      allocation?.close();
     });
+  }
+
+  /** One framed message from a TCP or TLS client. */
+  private fromStream(message: Buffer, client: Client) {
+    try {
+      if (isChannelData(message)) return relayChannelData(message, client.allocation());
+      this.handle(message, client);
+    } catch (error) {
+      this.failed(error, message, client);
+    }
+  }
+
+  /** A failure while handling a client's message: logged, and a request answered 500. */
+  private failed(error: unknown, raw: Buffer, client: Client) {
+    this.options.logger.error(
+      { err: error, transport: client.kind, client: client.remote.address },
+      'TURN message handling failed',
+    );
+    const header = decodeHeader(raw);
+    if (header?.cls === Class.Request) this.error(header, client, 500, 'Server Error');
   }
 
   private handle(raw: Buffer, client: Client) {
     const message = decode(raw);
-    if (!message) return;
+    if (!message) {
+      // A request with a readable header but unreadable lengths, attributes or FINGERPRINT.
+      const header = decodeHeader(raw);
+      if (header?.cls === Class.Request) this.error(header, client, 400, 'Bad Request');
+      return;
+    }
     if (message.cls === Class.Indication) return this.indication(message, client);
     if (message.cls !== Class.Request) return;
     if (message.method === Method.Binding) {
@@ -236,7 +271,9 @@ export class TurnServer {
     if (message.unknown.length) return this.replyUnknown(message, client, credentials.key);
     switch (message.method) {
       case Method.Allocate:
-        return void this.allocate(message, client, credentials);
+        return void this.allocate(message, client, credentials).catch((error) =>
+          this.failed(error, raw, client),
+        );
       case Method.Refresh:
         return this.refresh(message, client, credentials);
       case Method.CreatePermission:
@@ -252,7 +289,7 @@ export class TurnServer {
     if (message.method !== Method.Send || message.unknown.length) return;
     const data = message.attributes.get(Attr.Data);
     const [peer] = message.peerAddresses;
-    if (data && peer) client.allocation()?.toPeer(peer, data);
+    if (data && peer && peer.port !== 0) client.allocation()?.toPeer(peer, data);
   }
 
   // --- authentication (RFC 5389 10.2, TURN REST API passwords) ---
@@ -270,7 +307,7 @@ export class TurnServer {
     };
     if (message.integrityOffset < 0) return challenge(401, 'Unauthorized');
     const username = message.attributes.get(Attr.Username)?.toString('utf8');
-    const nonce = message.attributes.get(Attr.Nonce)?.toString('utf8');
+    const nonce = message.attributes.get(Attr.Nonce);
     if (!username || !nonce || !message.attributes.has(Attr.Realm)) {
       this.error(message, client, 400, 'Bad Request');
       return undefined;
@@ -308,11 +345,13 @@ export class TurnServer {
       .slice(0, 24);
   }
 
-  private nonceValid(nonce: string, client: Client): boolean {
-    const [expiry, signature] = nonce.split('.');
-    if (!expiry || !signature || signature.length !== 24) return false;
-    const expected = Buffer.from(this.nonceSignature(expiry, client));
-    if (!timingSafeEqual(expected, Buffer.from(signature))) return false;
+  /** Whether `nonce` is, byte for byte, one this server gave this client, and still fresh. */
+  private nonceValid(nonce: Buffer, client: Client): boolean {
+    const dot = nonce.indexOf('.');
+    if (dot < 1) return false;
+    const expiry = nonce.toString('latin1', 0, dot);
+    const expected = Buffer.from(`${expiry}.${this.nonceSignature(expiry, client)}`, 'latin1');
+    if (expected.length !== nonce.length || !timingSafeEqual(expected, nonce)) return false;
     return parseInt(expiry, 16) * 1000 > Date.now();
   }
 
@@ -330,10 +369,13 @@ export class TurnServer {
   private async allocate(message: StunMessage, client: Client, credentials: Credentials) {
     const existing = client.allocation();
     if (existing && !existing.isClosed) {
-      const last = this.lastAllocate.get(existing);
-      if (!last) return; // still binding: a retransmission gets the answer on its way
-      if (last.id.equals(message.transactionId)) return client.send(last.response);
-      return this.error(message, client, 437, 'Allocation Mismatch', credentials.key);
+      const made = this.allocatedBy.get(existing);
+      if (!made?.id.equals(message.transactionId)) {
+        return this.error(message, client, 437, 'Allocation Mismatch', credentials.key);
+      }
+      // A retransmission: the same answer again, or (still binding) the one on its way.
+      if (made.response) client.send(made.response);
+      return;
     }
     const transport = message.attributes.get(Attr.RequestedTransport);
     if (!transport || transport.length !== 4) {
@@ -369,13 +411,14 @@ export class TurnServer {
     let reservation: Buffer | undefined;
     for (let attempt = 0; !allocation; attempt++) {
       const candidate = this.newAllocation(client, credentials.user, reserved || undefined);
+      this.allocatedBy.set(candidate, { id: Buffer.from(message.transactionId) });
       try {
         const { relayIp, relayAnnouncedIp } = this.options;
         await candidate.bind(relayIp, relayAnnouncedIp, !!evenPort);
         if (reserveNext) reservation = await this.reserve(candidate.relayedAddress.port + 1);
         allocation = candidate;
       } catch (error) {
-        this.release(candidate);
+        candidate.close();
         const retry = error instanceof OddPortError || isAddressInUse(error);
         if (!retry || reserved || attempt >= 32) {
           return this.error(message, client, 508, 'Insufficient Capacity', credentials.key);
@@ -390,7 +433,7 @@ export class TurnServer {
       .addXorAddress(Attr.XorMappedAddress, client.remote);
     if (reservation) builder.add(Attr.ReservationToken, reservation);
     const response = builder.build(credentials.key, message.hasFingerprint);
-    this.lastAllocate.set(allocation, { id: Buffer.from(message.transactionId), response });
+    this.allocatedBy.get(allocation)!.response = response;
     this.options.logger.debug(
       { user: credentials.user, transport: client.kind, relayPort: allocation.relayedAddress.port },
       'TURN allocation created',
@@ -412,13 +455,22 @@ export class TurnServer {
     }
     const token = randomBytes(8);
     const key = token.toString('hex');
-    const timer = setTimeout(() => {
-      this.reservations.delete(key);
-      socket.close();
-    }, RESERVATION_LIFETIME_MS);
+    socket.on('error', (error) => {
+      this.options.logger.warn({ err: error }, 'TURN reserved port failed');
+      this.dropReservation(key);
+    });
+    const timer = setTimeout(() => this.dropReservation(key), RESERVATION_LIFETIME_MS);
     timer.unref();
     this.reservations.set(key, { socket, timer });
     return token;
+  }
+
+  private dropReservation(key: string) {
+    const reservation = this.reservations.get(key);
+    if (!reservation) return;
+    this.reservations.delete(key);
+    clearTimeout(reservation.timer);
+    reservation.socket.close();
   }
 
   private takeReservation(token: Buffer): UdpSocket | undefined {
@@ -427,6 +479,7 @@ export class TurnServer {
     if (!reservation) return undefined;
     this.reservations.delete(key);
     clearTimeout(reservation.timer);
+    reservation.socket.removeAllListeners('error'); // the allocation's own listener takes over
     return reservation.socket;
   }
 
@@ -438,7 +491,7 @@ export class TurnServer {
       (message) => client.send(message),
       client.kind !== 'udp',
       this.options.maxBitsPerSecond / 8,
-      (expired) => this.release(expired),
+      (closed, error) => this.forget(closed, error),
       reserved,
     );
     this.allocations.add(allocation);
@@ -448,13 +501,16 @@ export class TurnServer {
     return allocation;
   }
 
-  private release(allocation: Allocation) {
-    allocation.close();
+  /** An allocation ended (once, however it ended): its quota and its client's slot free up. */
+  private forget(allocation: Allocation, error?: Error) {
     if (!this.allocations.delete(allocation)) return;
     const left = (this.perUser.get(allocation.user) ?? 1) - 1;
     if (left > 0) this.perUser.set(allocation.user, left);
     else this.perUser.delete(allocation.user);
     this.clients.get(allocation)?.detach(allocation);
+    if (error) {
+      this.options.logger.warn({ err: error, user: allocation.user }, 'TURN relay socket failed');
+    }
     this.options.logger.debug({ user: allocation.user }, 'TURN allocation released');
   }
 
@@ -476,7 +532,7 @@ export class TurnServer {
     const allocation = this.ownAllocation(message, client, credentials);
     if (!allocation) return;
     const lifetime = this.lifetimeOf(message);
-    if (lifetime === 0) this.release(allocation);
+    if (lifetime === 0) allocation.close();
     else {
       allocation.setLifetime(lifetime);
       this.refreshCount++;
@@ -515,7 +571,7 @@ export class TurnServer {
     const number = message.attributes.get(Attr.ChannelNumber);
     const [peer] = message.peerAddresses;
     const channel = number?.length === 4 ? number.readUInt16BE(0) : 0;
-    if (!peer || channel < 0x4000 || channel > 0x7fff) {
+    if (!peer || peer.port === 0 || channel < 0x4000 || channel > 0x7fff) {
       return this.error(message, client, 400, 'Bad Request', credentials.key);
     }
     const refusal = this.peerRefusal(peer);
@@ -549,11 +605,17 @@ export class TurnServer {
     );
   }
 
-  private error(message: StunMessage, client: Client, code: number, reason: string, key?: Buffer) {
+  private error(
+    request: StunHeader & { hasFingerprint?: boolean },
+    client: Client,
+    code: number,
+    reason: string,
+    key?: Buffer,
+  ) {
     client.send(
-      new StunBuilder(message.method, Class.Error, message.transactionId)
+      new StunBuilder(request.method, Class.Error, request.transactionId)
         .addError(code, reason)
-        .build(key, message.hasFingerprint),
+        .build(key, request.hasFingerprint),
     );
   }
 
@@ -573,10 +635,12 @@ export class TurnServer {
   }
 }
 
-/** A ChannelData message's data, or undefined when it claims more than it carries. */
-function channelPayload(message: Buffer): Buffer | undefined {
+/** Relays a client's ChannelData on its channel, unless it claims more than it carries. */
+function relayChannelData(message: Buffer, allocation: Allocation | undefined) {
   const length = message.readUInt16BE(2);
-  return length <= message.length - 4 ? message.subarray(4, 4 + length) : undefined;
+  if (length <= message.length - 4) {
+    allocation?.channelToPeer(message.readUInt16BE(0), message.subarray(4, 4 + length));
+  }
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

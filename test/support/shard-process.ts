@@ -18,6 +18,8 @@ export interface ShardProcess {
   port: number;
   /** The embedded TURN server's UDP and TCP port, when it runs. */
   turnPort?: number;
+  /** Its TLS port, when it has a certificate. */
+  turnTlsPort?: number;
   /** Everything the shard printed lately, for failure messages. */
   output(): string;
   /** undefined while it runs, else how it ended (exit code or signal). */
@@ -56,6 +58,7 @@ const BUILT = [
 interface LogLine {
   msg?: string;
   port?: number;
+  tlsPort?: number;
 }
 
 export async function startShardProcess(options: ShardProcessOptions = {}): Promise<ShardProcess> {
@@ -97,7 +100,11 @@ export async function startShardProcess(options: ShardProcessOptions = {}): Prom
   child.once('exit', (code, signal) => (ended = String(code ?? signal)));
 
   let port = requestedPort;
+  let listening = false;
   let turnPort: number | undefined;
+  let turnTlsPort: number | undefined;
+  // The TURN server's line may come after the shard's (another logger): wait for both.
+  const turnRuns = (options.env?.TURN_MODE ?? process.env.TURN_MODE ?? 'embedded') === 'embedded';
   const timeoutMs = options.timeoutMs ?? 15_000;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -115,9 +122,15 @@ export async function startShardProcess(options: ShardProcessOptions = {}): Prom
     createInterface({ input: child.stdout! }).on('line', (line) => {
       keep(line);
       const entry = parseLogLine(line);
-      if (entry?.msg === 'TURN server listening') turnPort = entry.port;
+      if (entry?.msg === 'TURN server listening') {
+        turnPort = entry.port;
+        turnTlsPort = entry.tlsPort;
+      }
       if (entry?.msg === 'Video Window shard listening') {
         port = entry.port ?? port;
+        listening = true;
+      }
+      if (listening && (turnPort !== undefined || !turnRuns)) {
         clearTimeout(timer);
         child.off('exit', onExit);
         child.off('error', fail);
@@ -132,6 +145,7 @@ export async function startShardProcess(options: ShardProcessOptions = {}): Prom
     url,
     port,
     turnPort,
+    turnTlsPort,
     output,
     exited: () => ended,
     children: () => childPids(child.pid!),

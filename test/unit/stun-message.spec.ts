@@ -1,11 +1,16 @@
+import fc from 'fast-check';
 import {
   Attr,
   Class,
   decode,
+  decodeHeader,
   framedLength,
   integrityValid,
+  isChannelData,
   longTermKey,
+  MAGIC_COOKIE,
   Method,
+  MessageClass,
   StunBuilder,
 } from '../../src/turn/stun-message';
 import { PeerAddressPolicy } from '../../src/turn/peer-address-policy';
@@ -86,6 +91,84 @@ describe('STUN message codec', () => {
     const channelData = Buffer.from([0x40, 0x00, 0x00, 0x05, 1, 2, 3, 4, 5, 0, 0, 0]);
     expect(framedLength(channelData)).toBe(12);
     expect(framedLength(channelData.subarray(0, 9))).toBe(0);
+  });
+});
+
+describe('STUN message codec, properties', () => {
+  const params = { numRuns: 2_000, seed: 20261203 };
+  /** A header that passes for STUN, then anything: past the decoder's first check. */
+  const stunLike = fc
+    .tuple(
+      fc.integer({ min: 0, max: 0x3fff }),
+      fc.uint8Array({ maxLength: 12 }),
+      fc.uint8Array({ maxLength: 300 }),
+    )
+    .map(([type, id, body]) => {
+      const raw = Buffer.alloc(20 + body.length);
+      raw.writeUInt16BE(type, 0);
+      raw.writeUInt16BE(body.length, 2);
+      raw.writeUInt32BE(MAGIC_COOKIE, 4);
+      Buffer.from(id).copy(raw, 8);
+      Buffer.from(body).copy(raw, 20);
+      return raw;
+    });
+  const anyBytes = fc.oneof(fc.uint8Array({ maxLength: 300 }).map(Buffer.from), stunLike);
+
+  it('never throws while reading arbitrary bytes', () => {
+    const key = Buffer.alloc(16, 1);
+    fc.assert(
+      fc.property(anyBytes, (raw) => {
+        decodeHeader(raw);
+        framedLength(raw);
+        isChannelData(raw);
+        const message = decode(raw);
+        if (message) integrityValid(message, key);
+      }),
+      params,
+    );
+  });
+
+  const attribute = fc.record({
+    // Anything but the attributes the builder writes itself or that must parse as addresses.
+    type: fc
+      .integer({ min: 0, max: 0xffff })
+      .filter(
+        (type) =>
+          ![Attr.MessageIntegrity, Attr.Fingerprint, Attr.XorPeerAddress].includes(type as never),
+      ),
+    value: fc.uint8Array({ maxLength: 64 }).map(Buffer.from),
+  });
+
+  it('reads back what it builds: header, attributes, integrity and fingerprint', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0xfff }),
+        fc.constantFrom<MessageClass>(Class.Request, Class.Indication, Class.Success, Class.Error),
+        fc.uint8Array({ minLength: 12, maxLength: 12 }).map(Buffer.from),
+        fc.array(attribute, { maxLength: 12 }),
+        fc.option(fc.uint8Array({ minLength: 1, maxLength: 20 }).map(Buffer.from)),
+        fc.boolean(),
+        (method, cls, transactionId, attributes, key, fingerprint) => {
+          const builder = new StunBuilder(method, cls, transactionId);
+          for (const { type, value } of attributes) builder.add(type, value);
+          const message = decode(builder.build(key ?? undefined, fingerprint));
+          expect(message).toMatchObject({
+            method,
+            cls,
+            transactionId,
+            hasFingerprint: fingerprint,
+          });
+          const first = new Map<number, Buffer>();
+          for (const { type, value } of attributes) if (!first.has(type)) first.set(type, value);
+          expect(new Map([...message!.attributes].filter(([type]) => first.has(type)))).toEqual(
+            first,
+          );
+          expect(message!.attributes.size).toBe(first.size + (key ? 1 : 0));
+          if (key) expect(integrityValid(message!, key)).toBe(true);
+        },
+      ),
+      { ...params, numRuns: 500 },
+    );
   });
 });
 
