@@ -1,4 +1,5 @@
 import { ArgumentMetadata, BadRequestException, ValidationPipe } from '@nestjs/common';
+import { ValidateIf } from 'class-validator';
 
 /** The DTOs are flat; class-transformer recurses, so a deep body would exhaust the stack. */
 const MAX_BODY_DEPTH = 16;
@@ -46,3 +47,9 @@ function nestingDepth(body: object): number {
   }
   return depth;
 }
+
+/**
+ * The field may be left out. Unlike IsOptional, which skips null too, a null is checked
+ * like any other value: fields the database stores NOT NULL must not take it.
+ */
+export const IsOmittable = () => ValidateIf((_object, value) => value !== undefined);

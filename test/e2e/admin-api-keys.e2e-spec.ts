@@ -6,7 +6,7 @@
 import { DataSource } from 'typeorm';
 import { ApiKey } from '../../src/portal/api-keys/api-key.entity';
 import { JoinTokenService } from '../../src/portal/join-token.service';
-import { apiKeyAuthorization, portalApi } from '../support/portal-api';
+import { Answer, apiKeyAuthorization, portalApi } from '../support/portal-api';
 import { startShard, TestShard } from '../support/shard';
 import { TEST_DATABASES, TestDatabase } from '../support/test-databases';
 
@@ -165,6 +165,28 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       ]);
       expect(mute.status).toBe(400);
       expect(mute.body.message).toEqual(['kind must be one of the following values: audio, video']);
+    });
+
+    it('answers null fields with 400 naming them', async () => {
+      const { keyId, secret } = (await createKey('hostile input')).body;
+      const mint = (body: object) =>
+        withAuth(basic(keyId, secret), [
+          'POST',
+          '/admin/join-tokens',
+          { room: 'r', identity: 'i', name: 'n', role: 'guest', ...body },
+        ]);
+      const refusals: [() => Promise<Answer>, string][] = [
+        [() => createKey(null as unknown as string), 'name must be a string'],
+        [() => mint({ ttlSeconds: null }), 'ttlSeconds must be an integer number'],
+      ];
+      const answers = [];
+      for (const [send, problem] of refusals) {
+        const { status, body } = await send();
+        answers.push([problem, status, body.message]);
+      }
+      expect(answers).toEqual(
+        refusals.map(([, problem]) => [problem, 400, expect.arrayContaining([problem])]),
+      );
     });
 
     it('refuses anonymous callers, users, forged secrets and revoked keys', async () => {

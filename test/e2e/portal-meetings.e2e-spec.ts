@@ -106,6 +106,23 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       );
     };
 
+    it('answers 400 naming the problem to null, missing and wrong fields', async () => {
+      const { body: meeting } = await meetings(tokens.host, 'POST', '', { title: 'Kept' });
+      const id = meeting.id;
+      await expectRefusals([
+        ['POST', '', {}, 'title must be a string'],
+        ['POST', '', { title: null }, 'title must be a string'],
+        ['POST', '', { title: 'x', lobby: null }, 'lobby must be a boolean value'],
+        ['POST', '', { password: '0000' }, 'title must be a string'],
+        ['POST', '', { title: 'x', room: null }, 'room must be 1-64 letters'],
+        ['POST', '', { title: ['x'] }, 'title must be a string'],
+        ['POST', '', { title: 'x', maxParticipants: '8' }, 'maxParticipants must be an integer'],
+        ['PATCH', `/${id}`, { title: null }, 'title must be a string'],
+        ['PATCH', `/${id}`, { lobby: null }, 'lobby must be a boolean value'],
+      ]);
+      expect((await meetings(tokens.host, 'GET', `/${id}`)).body).toEqual(meeting);
+    });
+
     it('refuses bodies that are not flat JSON objects or have __proto__ or constructor', async () => {
       await expectRefusals([
         ['POST', '', [{ title: 'x' }], 'the request body must be a JSON object'],
