@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { ROLES, Role } from '../conference/participant';
 import { ROOM_ID_PATTERN } from '../conference/room';
-import { IsOmittable } from '../portal/request-validation';
+import { IsOmittable, IsPlainText } from '../portal/request-validation';
 
 export class CreateApiKeyDto {
   @ApiProperty({
@@ -14,6 +14,7 @@ export class CreateApiKeyDto {
   @IsString()
   @MinLength(1)
   @MaxLength(100)
+  @IsPlainText()
   name!: string;
 }
 
@@ -43,12 +44,14 @@ export class MintJoinTokenDto {
   @IsString()
   @MinLength(1)
   @MaxLength(256)
+  @IsPlainText()
   identity!: string;
 
   @ApiProperty({ description: 'Display name', minLength: 1, maxLength: 100 })
   @IsString()
   @MinLength(1)
   @MaxLength(100)
+  @IsPlainText()
   name!: string;
 
   @ApiProperty({ enum: ROLES })

@@ -1,5 +1,5 @@
 import { ArgumentMetadata, BadRequestException, ValidationPipe } from '@nestjs/common';
-import { ValidateIf } from 'class-validator';
+import { Matches, ValidateIf } from 'class-validator';
 
 /** The DTOs are flat; class-transformer recurses, so a deep body would exhaust the stack. */
 const MAX_BODY_DEPTH = 16;
@@ -53,3 +53,10 @@ function nestingDepth(body: object): number {
  * like any other value: fields the database stores NOT NULL must not take it.
  */
 export const IsOmittable = () => ValidateIf((_object, value) => value !== undefined);
+
+/**
+ * Names and titles: no control characters or lone surrogates. PostgreSQL refuses NUL,
+ * and these strings end up in XML stanzas and on other people's screens.
+ */
+export const IsPlainText = () =>
+  Matches(/^[^\p{Cc}\p{Cs}]*$/u, { message: '$property must not contain control characters' });

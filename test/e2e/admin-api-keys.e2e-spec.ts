@@ -167,7 +167,7 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       expect(mute.body.message).toEqual(['kind must be one of the following values: audio, video']);
     });
 
-    it('answers null fields with 400 naming them', async () => {
+    it('answers null fields and control characters with 400 naming them', async () => {
       const { keyId, secret } = (await createKey('hostile input')).body;
       const mint = (body: object) =>
         withAuth(basic(keyId, secret), [
@@ -178,6 +178,9 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       const refusals: [() => Promise<Answer>, string][] = [
         [() => createKey(null as unknown as string), 'name must be a string'],
         [() => mint({ ttlSeconds: null }), 'ttlSeconds must be an integer number'],
+        [() => createKey('printer\u0000'), 'name must not contain control characters'],
+        [() => mint({ identity: 'i\u0007' }), 'identity must not contain control characters'],
+        [() => mint({ name: '\ud83d' }), 'name must not contain control characters'],
       ];
       const answers = [];
       for (const [send, problem] of refusals) {

@@ -21,6 +21,7 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       ADMIN_PASSWORD: ADMIN.password,
       LOGIN_MAX_FAILURES: '3',
       LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
+      REGISTRATION_RATE_LIMIT_PER_MINUTE: '1000',
     });
     const http = portalApi(() => shard);
     const alice = { email: 'Alice@Example.org', password: 'alice-password', displayName: 'Alice' };
@@ -69,6 +70,26 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
           'displayName must be a string',
         ]),
       );
+    });
+
+    it('answers 400, never 500 or a false 409, to what the database would refuse', async () => {
+      const eve = { email: 'eve@example.org', password: 'eve-password', displayName: 'Eve' };
+      // Stored lower-case, this address is 255 characters long: one too many.
+      const longLowerCase = `İ${'a'.repeat(62)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(58)}.org`;
+      const refusals: [object, string][] = [
+        [{ ...eve, displayName: 'Eve\u0000' }, 'displayName must not contain control characters'],
+        [{ ...eve, displayName: null }, 'displayName must be a string'],
+        [{ ...eve, email: longLowerCase }, 'email must be shorter than or equal to 254 characters'],
+      ];
+      const answers = [];
+      for (const [body, problem] of refusals) {
+        const { status, body: answer } = await http.register(body);
+        answers.push([problem, status, answer.message]);
+      }
+      expect(answers).toEqual(
+        refusals.map(([, problem]) => [problem, 400, expect.arrayContaining([problem])]),
+      );
+      expect((await http.register(eve)).status).toBe(201);
     });
 
     it('logs in and shows the profile to the access token', async () => {

@@ -117,8 +117,10 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
         ['POST', '', { title: 'x', room: null }, 'room must be 1-64 letters'],
         ['POST', '', { title: ['x'] }, 'title must be a string'],
         ['POST', '', { title: 'x', maxParticipants: '8' }, 'maxParticipants must be an integer'],
+        ['POST', '', { title: 'x\u0000' }, 'title must not contain control characters'],
         ['PATCH', `/${id}`, { title: null }, 'title must be a string'],
         ['PATCH', `/${id}`, { lobby: null }, 'lobby must be a boolean value'],
+        ['PATCH', `/${id}`, { title: '\ud800' }, 'title must not contain control characters'],
       ]);
       expect((await meetings(tokens.host, 'GET', `/${id}`)).body).toEqual(meeting);
     });

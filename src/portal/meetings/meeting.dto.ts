@@ -13,11 +13,11 @@ import {
 } from 'class-validator';
 import { ROLES, Role } from '../../conference/participant';
 import { ROOM_ID_PATTERN } from '../../conference/room';
-import { IsOmittable } from '../request-validation';
+import { IsOmittable, IsPlainText } from '../request-validation';
 
-/** A meeting title: 1-200 characters. */
+/** A meeting title: 1-200 characters of plain text. */
 const TITLE = { minLength: 1, maxLength: 200, example: 'Weekly stand-up' };
-const IsTitle = () => applyDecorators(IsString(), MinLength(1), MaxLength(200));
+const IsTitle = () => applyDecorators(IsString(), MinLength(1), MaxLength(200), IsPlainText());
 
 /** The rules of a meeting's room, set at creation and changeable later. */
 class MeetingRulesDto {
