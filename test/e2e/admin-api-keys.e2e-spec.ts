@@ -192,6 +192,30 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       );
     });
 
+    it('takes key ids of another shape for unknown keys, asking no database', async () => {
+      const { secret } = (await createKey('shapes')).body;
+      const malformed = ['VW\u0000', 'x'.repeat(500), '\u00e9', 'VW0000'];
+      const answers = [];
+      for (const id of malformed) {
+        const revoke = await http.call(
+          'DELETE',
+          `/admin/api-keys/${encodeURIComponent(id)}`,
+          undefined,
+          adminToken,
+        );
+        const { status, body } = await withAuth(basic(id, secret), ['GET', '/admin/shard']);
+        answers.push([revoke.status, revoke.body.message, status, body.message]);
+      }
+      expect(answers).toEqual(
+        malformed.map((id) => [
+          404,
+          `no API key ${id}`,
+          401,
+          'unknown or revoked API key, or wrong secret',
+        ]),
+      );
+    });
+
     it('refuses anonymous callers, users, forged secrets and revoked keys', async () => {
       const { keyId, secret } = (await createKey('soon revoked')).body;
       const refusals: [string | undefined, number][] = [
