@@ -92,6 +92,14 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       expect((await http.register(eve)).status).toBe(201);
     });
 
+    it('answers 409 to the loser of two registrations racing for one e-mail', async () => {
+      const racer = { email: 'racer@example.org', password: 'racer-password', displayName: 'R' };
+      const answers = await Promise.all([http.register(racer), http.register(racer)]);
+      expect(answers.map((answer) => answer.status).sort()).toEqual([201, 409]);
+      const lost = answers.find((answer) => answer.status === 409)!;
+      expect(lost.body.message).toBe('an account with this e-mail already exists');
+    });
+
     it('logs in and shows the profile to the access token', async () => {
       const login = await http.login({ email: 'alice@example.org', password: alice.password });
       expect(login.status).toBe(200);
