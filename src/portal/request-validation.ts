@@ -9,8 +9,9 @@ const DROPPED_KEYS = ['__proto__', 'constructor'];
 
 /**
  * The REST door's validation: a bad body gets a 400 whose `message` lists every problem,
- * unknown fields included. First it refuses what class-transformer would choke on or
- * hide: a body that is not an object, deep nesting, `__proto__` and `constructor` keys.
+ * unknown fields included. First it refuses what class-transformer and class-validator
+ * would choke on or hide: a body that is not an object, deep nesting, lone surrogates,
+ * `__proto__` and `constructor` keys.
  */
 export class RequestValidationPipe extends ValidationPipe {
   constructor() {
@@ -26,26 +27,31 @@ export class RequestValidationPipe extends ValidationPipe {
   }
 }
 
+/** In u-mode a surrogate pair is one code point: only a lone half matches. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+const isContainer = (value: unknown): value is object =>
+  typeof value === 'object' && value !== null;
+
 function bodyShapeProblems(body: unknown): string[] {
   if (body === undefined) return [];
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    return ['the request body must be a JSON object'];
-  if (nestingDepth(body) > MAX_BODY_DEPTH)
-    return [`the request body nests deeper than ${MAX_BODY_DEPTH} levels`];
-  return DROPPED_KEYS.filter((key) => Object.hasOwn(body, key)).map(
+  if (!isContainer(body) || Array.isArray(body)) return ['the request body must be a JSON object'];
+  const problems = DROPPED_KEYS.filter((key) => Object.hasOwn(body, key)).map(
     (key) => `property ${key} should not exist`,
   );
-}
-
-/** Levels of objects and arrays, counted level by level (no recursion), up to one too many. */
-function nestingDepth(body: object): number {
-  const containers = (values: unknown[]) =>
-    values.filter((value): value is object => typeof value === 'object' && value !== null);
-  let depth = 0;
-  for (let level = [body]; level.length > 0 && depth <= MAX_BODY_DEPTH; depth++) {
-    level = containers(level.flatMap((container) => Object.values(container)));
+  let loneSurrogate = false;
+  // Level by level, not recursively: the depth is what is being checked.
+  let level: object[] = [body];
+  for (let depth = 1; level.length > 0; depth++) {
+    if (depth > MAX_BODY_DEPTH)
+      return [`the request body nests deeper than ${MAX_BODY_DEPTH} levels`];
+    const values = level.flatMap((container) => Object.values(container));
+    loneSurrogate ||= values.some((v) => typeof v === 'string' && LONE_SURROGATE.test(v));
+    level = values.filter(isContainer);
   }
-  return depth;
+  // validator.js throws on them (isEmail runs encodeURI), and they are no Unicode text.
+  if (loneSurrogate) problems.push('the request body has a string with a lone surrogate');
+  return problems;
 }
 
 /**
@@ -55,8 +61,8 @@ function nestingDepth(body: object): number {
 export const IsOmittable = () => ValidateIf((_object, value) => value !== undefined);
 
 /**
- * Names and titles: no control characters or lone surrogates. PostgreSQL refuses NUL,
- * and these strings end up in XML stanzas and on other people's screens.
+ * Names and titles: no control characters. PostgreSQL refuses NUL, and these strings end
+ * up in XML stanzas and on other people's screens.
  */
 export const IsPlainText = () =>
-  Matches(/^[^\p{Cc}\p{Cs}]*$/u, { message: '$property must not contain control characters' });
+  Matches(/^\P{Cc}*$/u, { message: '$property must not contain control characters' });

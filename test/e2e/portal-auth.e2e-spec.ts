@@ -92,6 +92,18 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       expect((await http.register(eve)).status).toBe(201);
     });
 
+    it('answers 400 to an e-mail with a lone surrogate, where the e-mail check threw', async () => {
+      for (const answer of [
+        await http.register({ ...alice, email: '\ud800' }),
+        await http.login({ email: '\ud800', password: alice.password }),
+      ]) {
+        expect(answer.status).toBe(400);
+        expect(answer.body.message).toEqual([
+          'the request body has a string with a lone surrogate',
+        ]);
+      }
+    });
+
     it('answers 409 to the loser of two registrations racing for one e-mail', async () => {
       const racer = { email: 'racer@example.org', password: 'racer-password', displayName: 'R' };
       const answers = await Promise.all([http.register(racer), http.register(racer)]);
