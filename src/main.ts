@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -9,6 +8,7 @@ import { AppConfig } from './config/config.schema';
 import { ConfigError, loadConfig } from './config/load-config';
 import { ShardDrain } from './cluster/shard-drain.service';
 import { createLogger, Logger, NestPinoLogger } from './observability/logger';
+import { RequestValidationPipe } from './portal/request-validation';
 import { SocketIoAdapter } from './signaling/socketio/socketio.adapter';
 import { WEB_ASSETS_DIR } from './web/web.controller';
 
@@ -18,10 +18,7 @@ export async function createShard(config: AppConfig): Promise<NestExpressApplica
   });
   // Behind HAProxy every client would share the proxy's address (rate limits, logs).
   if (config.http.trustProxy) app.set('trust proxy', config.http.trustProxy);
-  // REST DTOs: unknown or invalid fields get a 400 naming each problem.
-  app.useGlobalPipes(
-    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
-  );
+  app.useGlobalPipes(new RequestValidationPipe());
   setUpOpenApi(app);
   app.useWebSocketAdapter(new SocketIoAdapter(app, config.signaling.maxMessageBytes));
   app.useStaticAssets(WEB_ASSETS_DIR, { index: false, prefix: '/assets/' });

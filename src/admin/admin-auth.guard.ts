@@ -50,10 +50,9 @@ export const AdminApi = () =>
  */
 @Injectable()
 export class AdminGuard implements CanActivate {
-  private readonly accessToken = new AccessTokenGuard();
-
   constructor(
     private readonly apiKeys: ApiKeysService,
+    private readonly accessToken: AccessTokenGuard,
     private readonly reflector: Reflector,
   ) {}
 

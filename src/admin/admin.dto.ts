@@ -1,23 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-} from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { ROLES, Role } from '../conference/participant';
 import { ROOM_ID_PATTERN } from '../conference/room';
+import { IsOmittable, IsPlainText } from '../portal/request-validation';
 
 export class CreateApiKeyDto {
-  @ApiProperty({ description: 'What the key is for', example: 'recording service' })
+  @ApiProperty({
+    description: 'What the key is for',
+    example: 'recording service',
+    minLength: 1,
+    maxLength: 100,
+  })
   @IsString()
   @MinLength(1)
   @MaxLength(100)
+  @IsPlainText()
   name!: string;
 }
 
@@ -39,24 +36,35 @@ export class MintJoinTokenDto {
   @Matches(ROOM_ID_PATTERN, { message: 'room must be 1-64 letters, digits, "_", "-", "."' })
   room!: string;
 
-  @ApiProperty({ description: "The participant's identity (the token's subject)" })
+  @ApiProperty({
+    description: "The participant's identity (the token's subject)",
+    minLength: 1,
+    maxLength: 256,
+  })
   @IsString()
   @MinLength(1)
   @MaxLength(256)
+  @IsPlainText()
   identity!: string;
 
-  @ApiProperty({ description: 'Display name' })
+  @ApiProperty({ description: 'Display name', minLength: 1, maxLength: 100 })
   @IsString()
   @MinLength(1)
   @MaxLength(100)
+  @IsPlainText()
   name!: string;
 
   @ApiProperty({ enum: ROLES })
   @IsIn(ROLES)
   role!: Role;
 
-  @ApiPropertyOptional({ description: 'Lifetime in seconds (default TOKEN_TTL_SECONDS)' })
-  @IsOptional()
+  @ApiPropertyOptional({
+    description: 'Lifetime in seconds (default TOKEN_TTL_SECONDS)',
+    type: 'integer',
+    minimum: 60,
+    maximum: 7 * 24 * 3600,
+  })
+  @IsOmittable()
   @IsInt()
   @Min(60)
   @Max(7 * 24 * 3600)

@@ -8,7 +8,7 @@ import { ConferenceModule } from '../conference/conference.module';
 import { AppConfig } from '../config/config.schema';
 import { ApiKey } from './api-keys/api-key.entity';
 import { ApiKeysService } from './api-keys/api-keys.service';
-import { AccessTokenStrategy } from './auth/access-token.strategy';
+import { AccessTokenGuard, AccessTokenStrategy } from './auth/access-token.strategy';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
 import { rateLimits } from './auth/rate-limits';
@@ -49,10 +49,11 @@ import { UsersService } from './users/users.service';
     RefreshTokensService,
     AuthService,
     AccessTokenStrategy,
+    AccessTokenGuard,
     AdminSeeder,
     MeetingsService,
     ApiKeysService,
   ],
-  exports: [JoinTokenService, ApiKeysService, UsersService],
+  exports: [JoinTokenService, ApiKeysService, UsersService, AccessTokenGuard],
 })
 export class PortalModule {}

@@ -6,7 +6,7 @@
 import { DataSource } from 'typeorm';
 import { ApiKey } from '../../src/portal/api-keys/api-key.entity';
 import { JoinTokenService } from '../../src/portal/join-token.service';
-import { apiKeyAuthorization, portalApi } from '../support/portal-api';
+import { Answer, apiKeyAuthorization, portalApi } from '../support/portal-api';
 import { startShard, TestShard } from '../support/shard';
 import { TEST_DATABASES, TestDatabase } from '../support/test-databases';
 
@@ -165,6 +165,55 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       ]);
       expect(mute.status).toBe(400);
       expect(mute.body.message).toEqual(['kind must be one of the following values: audio, video']);
+    });
+
+    it('answers null fields and control characters with 400 naming them', async () => {
+      const { keyId, secret } = (await createKey('hostile input')).body;
+      const mint = (body: object) =>
+        withAuth(basic(keyId, secret), [
+          'POST',
+          '/admin/join-tokens',
+          { room: 'r', identity: 'i', name: 'n', role: 'guest', ...body },
+        ]);
+      const refusals: [() => Promise<Answer>, string][] = [
+        [() => createKey(null as unknown as string), 'name must be a string'],
+        [() => mint({ ttlSeconds: null }), 'ttlSeconds must be an integer number'],
+        [() => createKey('printer\u0000'), 'name must not contain control characters'],
+        [() => mint({ identity: 'i\u0007' }), 'identity must not contain control characters'],
+        [() => mint({ name: '\ud83d' }), 'the request body has a string with a lone surrogate'],
+      ];
+      const answers = [];
+      for (const [send, problem] of refusals) {
+        const { status, body } = await send();
+        answers.push([problem, status, body.message]);
+      }
+      expect(answers).toEqual(
+        refusals.map(([, problem]) => [problem, 400, expect.arrayContaining([problem])]),
+      );
+    });
+
+    it('takes key ids of another shape for unknown keys, asking no database', async () => {
+      const { secret } = (await createKey('shapes')).body;
+      const malformed = ['VW\u0000', 'x'.repeat(500), '\u00e9', 'VW0000'];
+      const answers = [];
+      for (const id of malformed) {
+        const revoke = await http.call(
+          'DELETE',
+          `/admin/api-keys/${encodeURIComponent(id)}`,
+          undefined,
+          adminToken,
+        );
+        const { status, body } = await withAuth(basic(id, secret), ['GET', '/admin/shard']);
+        answers.push([revoke.status, revoke.body.message, status, body.message]);
+      }
+      expect(answers).toEqual(
+        malformed.map((id) => [
+          404,
+          `no API key ${id}`,
+          401,
+          'unknown or revoked API key, or wrong secret',
+        ]),
+      );
     });
 
     it('refuses anonymous callers, users, forged secrets and revoked keys', async () => {

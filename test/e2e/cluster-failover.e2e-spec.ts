@@ -97,6 +97,7 @@ describe('cluster: failover, return and drain', () => {
     const draining = sender.shard;
     const api = portalApi(() => ({ baseUrl: cluster.shard(draining).process!.url }) as TestShard);
     const { body: login } = await api.login(ADMIN);
+    expect((await api.call('POST', '/admin/shard/drain')).status).toBe(401);
     const answer = await api.call('POST', '/admin/shard/drain', undefined, login.accessToken);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ state: 'draining', rooms: 1 });

@@ -59,6 +59,18 @@ describe('OpenAPI', () => {
       'participant',
       'guest',
     ]);
+    // The schemas say what validation enforces: required fields, integers, lengths.
+    expect(schemas.MeetingDto.required).toEqual(['title']);
+    expect(schemas.UpdateMeetingDto.required).toBeUndefined();
+    expect(schemas.MeetingDto.properties.maxParticipants).toMatchObject({
+      type: 'integer',
+      nullable: true,
+    });
+    expect(schemas.MintJoinTokenDto.properties.ttlSeconds).toMatchObject({
+      type: 'integer',
+      minimum: 60,
+    });
+    expect(schemas.CreateApiKeyDto.properties.name).toMatchObject({ minLength: 1, maxLength: 100 });
     expect(Object.keys(schemas.RegisterDto.properties)).toEqual([
       'email',
       'password',

@@ -21,6 +21,7 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       ADMIN_PASSWORD: ADMIN.password,
       LOGIN_MAX_FAILURES: '3',
       LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
+      REGISTRATION_RATE_LIMIT_PER_MINUTE: '1000',
     });
     const http = portalApi(() => shard);
     const alice = { email: 'Alice@Example.org', password: 'alice-password', displayName: 'Alice' };
@@ -69,6 +70,46 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
           'displayName must be a string',
         ]),
       );
+    });
+
+    it('answers 400, never 500 or a false 409, to what the database would refuse', async () => {
+      const eve = { email: 'eve@example.org', password: 'eve-password', displayName: 'Eve' };
+      // Stored lower-case, this address is 255 characters long: one too many.
+      const longLowerCase = `İ${'a'.repeat(62)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(58)}.org`;
+      const refusals: [object, string][] = [
+        [{ ...eve, displayName: 'Eve\u0000' }, 'displayName must not contain control characters'],
+        [{ ...eve, displayName: null }, 'displayName must be a string'],
+        [{ ...eve, email: longLowerCase }, 'email must be shorter than or equal to 254 characters'],
+      ];
+      const answers = [];
+      for (const [body, problem] of refusals) {
+        const { status, body: answer } = await http.register(body);
+        answers.push([problem, status, answer.message]);
+      }
+      expect(answers).toEqual(
+        refusals.map(([, problem]) => [problem, 400, expect.arrayContaining([problem])]),
+      );
+      expect((await http.register(eve)).status).toBe(201);
+    });
+
+    it('answers 400 to an e-mail with a lone surrogate, where the e-mail check threw', async () => {
+      for (const answer of [
+        await http.register({ ...alice, email: '\ud800' }),
+        await http.login({ email: '\ud800', password: alice.password }),
+      ]) {
+        expect(answer.status).toBe(400);
+        expect(answer.body.message).toEqual([
+          'the request body has a string with a lone surrogate',
+        ]);
+      }
+    });
+
+    it('answers 409 to the loser of two registrations racing for one e-mail', async () => {
+      const racer = { email: 'racer@example.org', password: 'racer-password', displayName: 'R' };
+      const answers = await Promise.all([http.register(racer), http.register(racer)]);
+      expect(answers.map((answer) => answer.status).sort()).toEqual([201, 409]);
+      const lost = answers.find((answer) => answer.status === 409)!;
+      expect(lost.body.message).toBe('an account with this e-mail already exists');
     });
 
     it('logs in and shows the profile to the access token', async () => {

@@ -89,6 +89,64 @@ describe.each(TEST_DATABASES.map((kind) => [kind.name, kind] as const))(
       expect((await meetings('', 'POST', '', { title: 'x' })).status).toBe(401);
     });
 
+    /** Sends each body; every answer must be 400 and its message name the problem. */
+    const expectRefusals = async (refusals: [string, string, unknown, string][]) => {
+      const answers = [];
+      for (const [method, path, body] of refusals) {
+        const { status, body: answer } = await meetings(tokens.host, method, path, body);
+        answers.push([method, body, status, answer.message]);
+      }
+      expect(answers).toEqual(
+        refusals.map(([method, , body, problem]) => [
+          method,
+          body,
+          400,
+          expect.arrayContaining([expect.stringContaining(problem)]),
+        ]),
+      );
+    };
+
+    it('answers 400 naming the problem to null, missing and wrong fields', async () => {
+      const { body: meeting } = await meetings(tokens.host, 'POST', '', { title: 'Kept' });
+      const id = meeting.id;
+      await expectRefusals([
+        ['POST', '', {}, 'title must be a string'],
+        ['POST', '', { title: null }, 'title must be a string'],
+        ['POST', '', { title: 'x', lobby: null }, 'lobby must be a boolean value'],
+        ['POST', '', { password: '0000' }, 'title must be a string'],
+        ['POST', '', { title: 'x', room: null }, 'room must be 1-64 letters'],
+        ['POST', '', { title: ['x'] }, 'title must be a string'],
+        ['POST', '', { title: 'x', maxParticipants: '8' }, 'maxParticipants must be an integer'],
+        ['POST', '', { title: 'x\u0000' }, 'title must not contain control characters'],
+        ['PATCH', `/${id}`, { title: null }, 'title must be a string'],
+        ['PATCH', `/${id}`, { lobby: null }, 'lobby must be a boolean value'],
+      ]);
+      expect((await meetings(tokens.host, 'GET', `/${id}`)).body).toEqual(meeting);
+    });
+
+    it('refuses non-object and deep bodies, lone surrogates, __proto__ and constructor', async () => {
+      await expectRefusals([
+        ['POST', '', [{ title: 'x' }], 'the request body must be a JSON object'],
+        ['POST', '', { title: 'x\ud800' }, 'the request body has a string with a lone surrogate'],
+        [
+          'POST',
+          '',
+          JSON.parse('{"title":"x","__proto__":{"hostId":"mine"}}'),
+          'property __proto__ should not exist',
+        ],
+        [
+          'POST',
+          '',
+          JSON.parse('{"title":"x","constructor":{}}'),
+          'property constructor should not exist',
+        ],
+      ]);
+      const deep = `{"title":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+      const nested = await http.send('POST', '/meetings', deep, tokens.host);
+      expect(nested.status).toBe(400);
+      expect(nested.body.message).toEqual(['the request body nests deeper than 16 levels']);
+    });
+
     it('keeps the door rules of a meeting: room slug, password, lobby and cap', async () => {
       const created = await meetings(tokens.host, 'POST', '', {
         title: 'Board',

@@ -71,3 +71,44 @@ describe('portal rate limits', () => {
     expect((await http.refresh(refreshToken)).status).toBe(429);
   });
 });
+
+describe('portal rate limits as shipped', () => {
+  // The fuzz tests raise every limit through the environment; this suite keeps
+  // config/default.yaml's.
+  let shard: TestShard;
+  const http = portalApi(() => shard);
+
+  beforeAll(async () => {
+    shard = await startShard();
+  });
+  afterAll(() => shard.close());
+
+  const account = (n: number) => ({
+    email: `shipped${n}@example.org`,
+    password: 'user-password',
+    displayName: `User ${n}`,
+  });
+
+  it('takes 10 registrations a minute from an address', async () => {
+    for (let n = 1; n <= 10; n++) expect((await http.register(account(n))).status).toBe(201);
+    expect((await http.register(account(11))).status).toBe(429);
+  });
+
+  it('locks an account after 5 failed logins and takes 20 logins a minute', async () => {
+    const { email, password } = account(1);
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      expect((await http.login({ email, password: 'wrong-password' })).status).toBe(401);
+    }
+    const locked = await http.login({ email, password });
+    expect(locked.status).toBe(429);
+    expect(locked.body.message).toBe('account locked after 5 failed logins; try again later');
+    for (let attempt = 7; attempt <= 20; attempt++) {
+      expect((await http.login({ email, password })).body.message).toMatch(/^account locked/);
+    }
+    const limited = await http.login({ email, password });
+    expect(limited.status).toBe(429);
+    expect(limited.body.message).toBe(
+      'too many login attempts from this address; try again in a minute',
+    );
+  });
+});

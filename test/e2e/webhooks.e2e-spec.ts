@@ -1,16 +1,23 @@
 /**
  * Webhooks delivered to a local HTTP receiver that checks the HMAC signature: room and
- * participant events from a real client's join and leave, and a retry after a 500.
+ * participant events from a real client's join and leave, and a retry after a 500; and
+ * receivers that never answer or misbehave (the shard as its own process: a crash shows).
  */
 import { createHmac } from 'node:crypto';
 import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import {
+  AddressInfo,
+  createServer as createNetServer,
+  Server as NetServer,
+  Socket,
+} from 'node:net';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
 import { verifyWebhookSignature } from '../../src/webhooks/webhook-signature';
 import type { WebhookEvent } from '../../src/webhooks/webhooks.service';
 import { eventually, NodeParticipant } from '../support/node-participant';
 import { startShard, TestShard } from '../support/shard';
+import { ShardProcess, startShardProcess } from '../support/shard-process';
 
 const SECRET = 'webhook-test-secret-0123456789';
 
@@ -151,5 +158,84 @@ describe('webhooks to a receiver that never answers', () => {
     expect(hanging).toEqual(
       expect.arrayContaining(['room_started', 'participant_joined', 'participant_left']),
     );
+  });
+});
+
+describe('webhooks to receivers that misbehave', () => {
+  /** How each receiver answers a delivery, by the URL's path. */
+  const MISBEHAVIOURS: Record<string, (socket: Socket) => void> = {
+    '/reset': (socket) => socket.resetAndDestroy(),
+    '/garbage': (socket) => socket.end('NOT HTTP AT ALL\r\n\r\n'),
+    '/hang': () => undefined,
+    '/redirect-loop': (socket) =>
+      socket.end('HTTP/1.1 302 Found\r\nLocation: /redirect-loop\r\nContent-Length: 0\r\n\r\n'),
+    '/huge-headers': (socket) =>
+      socket.end(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(200_000)}\r\n\r\n`),
+    '/cut-body': (socket) => socket.end('HTTP/1.1 500 Oops\r\nContent-Length: 1000\r\n\r\npartial'),
+  };
+  const EVENTS = ['room_started', 'participant_joined', 'participant_left', 'room_finished'];
+  let receiver: NetServer;
+  let shard: ShardProcess;
+
+  beforeAll(async () => {
+    receiver = createNetServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', (chunk: Buffer) => {
+        const path = chunk.toString('latin1').split(' ')[1];
+        MISBEHAVIOURS[path]?.(socket);
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const { port } = receiver.address() as AddressInfo;
+    const urls = Object.keys(MISBEHAVIOURS).map((path) => `http://127.0.0.1:${port}${path}`);
+    // Nothing listens on port 9 (discard): connection refused.
+    urls.push('http://127.0.0.1:9/refused');
+    shard = await startShardProcess({
+      env: {
+        WEBHOOK_URLS: urls.join(','),
+        WEBHOOK_SECRET: SECRET,
+        WEBHOOK_MAX_ATTEMPTS: '2',
+        WEBHOOK_RETRY_BASE_MS: '20',
+        WEBHOOK_TIMEOUT_MS: '500',
+      },
+    });
+  });
+  afterAll(async () => {
+    await shard?.stop();
+    receiver?.close();
+  });
+
+  const attempts = async (result: string) => {
+    const metrics = await (await fetch(`${shard.url}/metrics`)).text();
+    const match = new RegExp(
+      `^videowindow_webhook_attempts_total{result="${result}"} (\\d+)$`,
+      'm',
+    );
+    return Number(match.exec(metrics)?.[1] ?? 0);
+  };
+
+  it('retries, gives up, logs each delivery once and keeps running', async () => {
+    const client = await NodeParticipant.connect(shard.url);
+    await client.join('misbehaved', 'Hook');
+    await client.request('leave', {});
+    client.close();
+
+    const deliveries = EVENTS.length * (Object.keys(MISBEHAVIOURS).length + 1);
+    expect(
+      await eventually(
+        () => attempts('dropped'),
+        (n) => n >= deliveries,
+        15_000,
+      ),
+    ).toBe(deliveries);
+    expect(await attempts('retried')).toBe(deliveries);
+    expect(await attempts('delivered')).toBe(0);
+    const givenUp = shard
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"webhook delivery failed for good"'));
+    expect(givenUp).toHaveLength(deliveries);
+    expect(shard.exited()).toBeUndefined();
+    expect((await fetch(`${shard.url}/health/live`)).status).toBe(200);
   });
 });

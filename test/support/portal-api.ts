@@ -12,10 +12,11 @@ export const apiKeyAuthorization = (keyId: string, secret: string) =>
   `Basic ${Buffer.from(`${keyId}:${secret}`).toString('base64')}`;
 
 export function portalApi(shard: () => TestShard) {
-  const call = async (
+  /** Sends the body text exactly as given (malformed JSON included). */
+  const send = async (
     method: string,
     path: string,
-    body?: unknown,
+    text?: string,
     token?: string,
   ): Promise<Answer> => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -23,12 +24,15 @@ export function portalApi(shard: () => TestShard) {
     const response = await fetch(`${shard().baseUrl}/api/v1${path}`, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: text,
     });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : {} };
+    const answer = await response.text();
+    return { status: response.status, body: answer ? JSON.parse(answer) : {} };
   };
+  const call = (method: string, path: string, body?: unknown, token?: string) =>
+    send(method, path, body === undefined ? undefined : JSON.stringify(body), token);
   return {
+    send,
     call,
     register: (body: unknown) => call('POST', '/auth/register', body),
     login: (body: unknown) => call('POST', '/auth/login', body),

@@ -22,6 +22,9 @@ export interface CreatedApiKey extends ApiKeyView {
  */
 const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
+/** `VW` and 20 hex digits: what create() makes. Nothing else is looked up. */
+const KEY_ID = /^VW[0-9A-F]{20}$/;
+
 const toView = (key: ApiKey): ApiKeyView => ({
   keyId: key.id,
   name: key.name,
@@ -55,16 +58,20 @@ export class ApiKeysService {
   }
 
   async revoke(keyId: string): Promise<void> {
-    const key = await this.keys.findOneBy({ id: keyId });
+    const key = await this.find(keyId);
     if (!key) throw new NotFoundException(`no API key ${keyId}`);
     if (!key.revokedAt) await this.keys.update({ id: keyId }, { revokedAt: new Date() });
   }
 
   /** The key's id when the pair is a live key and its secret, else undefined. */
   async verify(keyId: string, secret: string): Promise<string | undefined> {
-    const key = keyId.length <= 40 ? await this.keys.findOneBy({ id: keyId }) : null;
+    const key = await this.find(keyId);
     const expected = Buffer.from(key?.secretHash ?? hashSecret(''), 'hex');
     const matches = timingSafeEqual(Buffer.from(hashSecret(secret), 'hex'), expected);
     return key && !key.revokedAt && matches ? key.id : undefined;
+  }
+
+  private async find(keyId: string): Promise<ApiKey | null> {
+    return KEY_ID.test(keyId) ? this.keys.findOneBy({ id: keyId }) : null;
   }
 }

@@ -1,10 +1,23 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsPlainText } from '../request-validation';
+import { normalizeEmail } from '../users/users.service';
+
+/** An e-mail address, checked as it is stored and compared: trimmed and lower-case. */
+const IsStoredEmail = () =>
+  applyDecorators(
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' ? normalizeEmail(value) : value,
+    ),
+    IsEmail(),
+    MaxLength(254),
+  );
 
 export class RegisterDto {
   @ApiProperty({ format: 'email', maxLength: 254 })
-  @IsEmail()
-  @MaxLength(254)
+  @IsStoredEmail()
   email!: string;
 
   @ApiProperty({ minLength: 8, maxLength: 128 })
@@ -17,13 +30,13 @@ export class RegisterDto {
   @IsString()
   @MinLength(1)
   @MaxLength(100)
+  @IsPlainText()
   displayName!: string;
 }
 
 export class LoginDto {
   @ApiProperty({ format: 'email', maxLength: 254 })
-  @IsEmail()
-  @MaxLength(254)
+  @IsStoredEmail()
   email!: string;
 
   @ApiProperty({ minLength: 1, maxLength: 128 })

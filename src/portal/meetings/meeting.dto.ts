@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsBoolean,
@@ -12,16 +13,14 @@ import {
 } from 'class-validator';
 import { ROLES, Role } from '../../conference/participant';
 import { ROOM_ID_PATTERN } from '../../conference/room';
+import { IsOmittable, IsPlainText } from '../request-validation';
 
-/** A meeting's changeable settings; absent fields keep their value. */
-export class UpdateMeetingDto {
-  @ApiPropertyOptional({ minLength: 1, maxLength: 200, example: 'Weekly stand-up' })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
-  title?: string;
+/** A meeting title: 1-200 characters of plain text. */
+const TITLE = { minLength: 1, maxLength: 200, example: 'Weekly stand-up' };
+const IsTitle = () => applyDecorators(IsString(), MinLength(1), MaxLength(200), IsPlainText());
 
+/** The rules of a meeting's room, set at creation and changeable later. */
+class MeetingRulesDto {
   /** Non-moderators must give it to join; null removes it. */
   @ApiPropertyOptional({ type: String, nullable: true, minLength: 4, maxLength: 128 })
   @IsOptional()
@@ -32,12 +31,12 @@ export class UpdateMeetingDto {
 
   /** Non-moderators wait in the lobby until a moderator admits them. */
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   lobby?: boolean;
 
   /** At most this many people in the room, moderators aside; null: no meeting cap. */
-  @ApiPropertyOptional({ type: Number, nullable: true, minimum: 1, maximum: 1000 })
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: 1000 })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -45,20 +44,26 @@ export class UpdateMeetingDto {
   maxParticipants?: number | null;
 }
 
-export class MeetingDto extends UpdateMeetingDto {
-  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Weekly stand-up' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
-  declare title: string;
+export class MeetingDto extends MeetingRulesDto {
+  @ApiProperty(TITLE)
+  @IsTitle()
+  title!: string;
 
   /** The room slug (its link is /r/<room>); random when absent. */
   @ApiPropertyOptional({ pattern: ROOM_ID_PATTERN.source, example: 'weekly-standup' })
-  @IsOptional()
+  @IsOmittable()
   @Matches(ROOM_ID_PATTERN, {
     message: 'room must be 1-64 letters, digits, "_", "-" or "." starting with a letter or digit',
   })
   room?: string;
+}
+
+/** A meeting's changeable settings; absent fields keep their value. */
+export class UpdateMeetingDto extends MeetingRulesDto {
+  @ApiPropertyOptional(TITLE)
+  @IsOmittable()
+  @IsTitle()
+  title?: string;
 }
 
 /** What the API shows of a meeting. */

@@ -14,6 +14,7 @@ import { AppConfig } from '../../config/config.schema';
 import { AuthenticatedUser } from '../auth/access-tokens';
 import { JoinTokenService } from '../join-token.service';
 import { UsersService } from '../users/users.service';
+import { isUniqueViolation } from '../database/unique-violation';
 import { Meeting } from './meeting.entity';
 import { MeetingDto, MeetingJoinToken, MeetingView, UpdateMeetingDto } from './meeting.dto';
 import { ConferenceService } from '../../conference/conference.service';
@@ -68,10 +69,9 @@ export class MeetingsService implements RoomPolicyProvider, OnModuleInit {
       return toView(await this.meetings.save(meeting));
     } catch (error) {
       // The unique index on room decides, also between two concurrent requests.
-      if (await this.meetings.existsBy({ room })) {
-        throw new ConflictException(`the room name "${room}" is taken`);
-      }
-      throw error;
+      throw isUniqueViolation(error)
+        ? new ConflictException(`the room name "${room}" is taken`)
+        : error;
     }
   }
 

@@ -2,7 +2,8 @@ import { ConflictException, Injectable } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { QueryFailedError, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
+import { isUniqueViolation } from '../database/unique-violation';
 import { hashPassword } from './password-hasher';
 import { createScramCredentials } from './scram-credentials';
 import { User, USER_ROLES, UserRole } from './user.entity';
@@ -65,8 +66,7 @@ export class UsersService {
       return await this.users.save(user);
     } catch (error) {
       // A concurrent registration won the unique index.
-      if (error instanceof QueryFailedError) throw conflict();
-      throw error;
+      throw isUniqueViolation(error) ? conflict() : error;
     }
   }
 
