@@ -66,6 +66,14 @@ export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationS
         this.set(streams.size);
       },
     });
+    new Gauge({
+      name: 'videowindow_xmpp_sessions',
+      help: 'Bound XMPP sessions, including those waiting for resumption (XEP-0198)',
+      registers: [metrics.registry],
+      collect() {
+        this.set(router.allSessions().length);
+      },
+    });
   }
 
   onApplicationBootstrap(): void {
