@@ -131,6 +131,8 @@ export class MultiUserChat implements OnModuleInit {
     this.joining.set(origin, (this.joining.get(origin) ?? 0) + 1);
     try {
       const admission = await this.admission(origin, to.local);
+      // A session that ended during an await joins no further (see also waitInLobby).
+      if (origin.ended) return;
       if (!admission)
         return this.router.bounce(
           stanza,
@@ -595,9 +597,11 @@ export class MultiUserChat implements OnModuleInit {
 
   /**
    * A meeting with a lobby: the join's answer waits until a moderator (on either door)
-   * decides; a session that ends meanwhile leaves the lobby.
+   * decides; a session that ends meanwhile, or ended while the join knocked, leaves the
+   * lobby.
    */
   private async waitInLobby(session: XmppSession, entryId: string) {
+    if (session.ended) return void this.conference.leaveLobby(entryId, 'disconnected');
     const entries = this.lobbyEntries.get(session) ?? new Set<string>();
     this.lobbyEntries.set(session, entries.add(entryId));
     try {
