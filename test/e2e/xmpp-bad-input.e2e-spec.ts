@@ -3,6 +3,9 @@
  * own error (a stream error, a stanza error or the WebSocket's close code) and a client
  * that was connected all along keeps working.
  */
+import { getRepositoryToken } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { RosterItem } from '../../src/signaling/xmpp/roster/roster-item.entity';
 import { OPEN, rawGuest, rawXmpp, RawXmpp, saslAuth } from '../support/raw-xmpp';
 import { startShard, TestShard } from '../support/shard';
 import { connectXmpp, loadXmpp, XmppClient } from '../support/xmpp-client';
@@ -27,6 +30,7 @@ describe('XMPP bad input', () => {
   });
 
   afterEach(async () => {
+    jest.restoreAllMocks();
     // The shard is healthy and the bystander's session still answers.
     const { xml } = await loadXmpp();
     const pong = await bystander.iqCaller.request(
@@ -67,6 +71,50 @@ describe('XMPP bad input', () => {
     const broken = await rawGuest(service);
     broken.send('<message xmlns="jabber:client"><body>unclosed</message>');
     await endsWith(broken, 'not-well-formed');
+  });
+
+  it('ends a message that is more than one well-formed element with not-well-formed', async () => {
+    const trailing = await rawGuest(service);
+    trailing.send(
+      '<iq xmlns="jabber:client" type="get" id="t1" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>garbage',
+    );
+    await endsWith(trailing, 'not-well-formed');
+    expect(trailing.received.some((text) => text.includes('id="t1"'))).toBe(false);
+    const duplicate = await rawGuest(service);
+    duplicate.send(
+      '<iq xmlns="jabber:client" type="get" id="d1" id="d2" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>',
+    );
+    await endsWith(duplicate, 'not-well-formed');
+  });
+
+  it('answers another element of a namespace the server handles with bad-request', async () => {
+    const raw = await rawGuest(service);
+    raw.send(
+      '<iq xmlns="jabber:client" type="get" id="w1" to="localhost"><item xmlns="http://jabber.org/protocol/disco#info"/></iq>',
+    );
+    await raw.waitFor(/id="w1"[^]*<bad-request xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/);
+    raw.send(
+      '<iq xmlns="jabber:client" type="set" id="w2"><item xmlns="jabber:iq:roster" jid="a@localhost"/></iq>',
+    );
+    await raw.waitFor(/id="w2"[^]*<bad-request xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/);
+    raw.send(
+      '<iq xmlns="jabber:client" type="get" id="w3" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>',
+    );
+    await raw.waitFor(/type="result"[^>]*id="w3"|id="w3"[^>]*type="result"/);
+    raw.close();
+  });
+
+  it('answers a stanza whose database call fails with internal-server-error, and goes on', async () => {
+    const rosters = shard.app.get<Repository<RosterItem>>(getRepositoryToken(RosterItem));
+    jest.spyOn(rosters, 'findBy').mockRejectedValueOnce(new Error('database is gone'));
+    const raw = await rawGuest(service);
+    raw.send('<iq xmlns="jabber:client" type="get" id="r1"><query xmlns="jabber:iq:roster"/></iq>');
+    await raw.waitFor(
+      /id="r1"[^]*<error type="cancel"><internal-server-error xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/,
+    );
+    raw.send('<iq xmlns="jabber:client" type="get" id="r2"><query xmlns="jabber:iq:roster"/></iq>');
+    await raw.waitFor(/type="result"[^>]*id="r2"|id="r2"[^>]*type="result"/);
+    raw.close();
   });
 
   it('ends a stanza over the size limit with policy-violation, and 10 MB at the WebSocket', async () => {
