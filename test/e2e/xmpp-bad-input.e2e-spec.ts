@@ -4,7 +4,9 @@
  * that was connected all along keeps working.
  */
 import { getRepositoryToken } from '@nestjs/typeorm';
+import { connect } from 'node:net';
 import { Repository } from 'typeorm';
+import { UsersService } from '../../src/portal/users/users.service';
 import { RosterItem } from '../../src/signaling/xmpp/roster/roster-item.entity';
 import { OPEN, rawGuest, rawXmpp, RawXmpp, saslAuth } from '../support/raw-xmpp';
 import { startShard, TestShard } from '../support/shard';
@@ -87,6 +89,17 @@ describe('XMPP bad input', () => {
     await endsWith(duplicate, 'not-well-formed');
   });
 
+  it('ends a text message that is not UTF-8 with unsupported-encoding', async () => {
+    const raw = await rawGuest(service);
+    const invalid = Buffer.concat([
+      Buffer.from('<message xmlns="jabber:client" to="localhost"><body>'),
+      Buffer.from([0xc3, 0x28, 0xff]),
+      Buffer.from('</body></message>'),
+    ]);
+    raw.socket.send(invalid, { binary: false });
+    await endsWith(raw, 'unsupported-encoding');
+  });
+
   it('answers another element of a namespace the server handles with bad-request', async () => {
     const raw = await rawGuest(service);
     raw.send(
@@ -115,6 +128,34 @@ describe('XMPP bad input', () => {
     raw.send('<iq xmlns="jabber:client" type="get" id="r2"><query xmlns="jabber:iq:roster"/></iq>');
     await raw.waitFor(/type="result"[^>]*id="r2"|id="r2"[^>]*type="result"/);
     raw.close();
+  });
+
+  it('fails a login whose account lookup fails with temporary-auth-failure', async () => {
+    jest
+      .spyOn(shard.app.get(UsersService), 'findByEmail')
+      .mockRejectedValueOnce(new Error('database is gone'));
+    const raw = await rawXmpp(service);
+    raw.send(OPEN());
+    await raw.waitFor(/<mechanisms/);
+    raw.send(saslAuth('PLAIN', '\0someone@example.org\0password'));
+    await raw.waitFor(
+      /<failure xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><temporary-auth-failure\/>/,
+    );
+    raw.send(saslAuth('ANONYMOUS', ''));
+    await raw.waitFor(/<success/);
+    raw.close();
+  });
+
+  it('leaves a WebSocket upgrade with an unparsable request target to time out', async () => {
+    const socket = connect(Number(new URL(shard.baseUrl).port));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined);
+    socket.write(
+      'GET //a:b/xmpp-websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n' +
+        'Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n',
+    );
+    await closed;
   });
 
   it('ends a stanza over the size limit with policy-violation, and 10 MB at the WebSocket', async () => {

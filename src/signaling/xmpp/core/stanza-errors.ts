@@ -35,6 +35,7 @@ export type StreamErrorCondition =
   | 'policy-violation'
   | 'restricted-xml'
   | 'system-shutdown'
+  | 'unsupported-encoding'
   | 'unsupported-stanza-type'
   | 'unsupported-version'
   | 'undefined-condition'

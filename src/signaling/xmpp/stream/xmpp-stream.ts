@@ -1,4 +1,5 @@
 import { Element } from 'ltx';
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import WebSocket, { RawData } from 'ws';
 import { AppConfig } from '../../../config/config.schema';
@@ -54,8 +55,8 @@ export class XmppStream {
   ) {
     const { stanzasPerSecond, stanzaBurst } = services.config;
     this.bucket = new TokenBucket(stanzasPerSecond, stanzaBurst);
-    socket.on('message', (data, isBinary) => this.received(data, isBinary));
-    socket.on('close', () => this.socketClosed());
+    socket.on('message', (data, isBinary) => this.guarded(() => this.received(data, isBinary)));
+    socket.on('close', () => this.guarded(() => this.socketClosed()));
     socket.on('pong', () => (this.answeredPing = true));
     socket.on('error', (error) => services.logger.debug({ err: error }, 'XMPP WebSocket error'));
   }
@@ -92,19 +93,36 @@ export class XmppStream {
     if (this.state === 'closed') return;
     if (!this.bucket.take()) return this.fail('policy-violation', 'too many stanzas per second');
     if (isBinary) return this.fail('bad-format', 'XMPP over WebSocket uses text messages');
+    const bytes = data as Buffer; // ws's default binaryType: one Buffer per message
+    // RFC 6120 section 11.6 (the WebSocket's own UTF-8 check is off: see WebSocketDoor).
+    if (!isUtf8(bytes)) return this.fail('unsupported-encoding', 'not UTF-8');
     let element: Element;
     try {
-      element = parseFrame(data.toString('utf8'), this.services.config);
+      element = parseFrame(bytes.toString('utf8'), this.services.config);
     } catch (error) {
-      if (error instanceof FramingError) return this.fail(error.condition, error.message);
-      throw error;
+      if (!(error instanceof FramingError)) throw error;
+      return this.fail(error.condition, error.message);
     }
-    this.work = this.work
-      .then(() => this.handle(element))
-      .catch((error: unknown) => {
-        this.services.logger.error({ err: error }, 'XMPP stream handler failed');
-        this.fail('internal-server-error');
-      });
+    this.work = this.work.then(() => this.handle(element)).catch((error) => this.failed(error));
+  }
+
+  /** Runs a WebSocket event's handler: what it throws ends this stream, not the process. */
+  private guarded(handler: () => void) {
+    try {
+      handler();
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
+  /**
+   * A failure of the stream's own work (the router answers for its handlers): logged,
+   * then a SASL exchange fails with temporary-auth-failure, anything else ends the stream.
+   */
+  private failed(error: unknown) {
+    this.services.logger.error({ err: error, jid: this.session?.full }, 'XMPP stream failed');
+    if (this.state === 'authenticating') this.saslFailure('temporary-auth-failure');
+    else this.fail('internal-server-error');
   }
 
   private async handle(element: Element) {
