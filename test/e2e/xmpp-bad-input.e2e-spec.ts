@@ -6,9 +6,12 @@
 import { getRepositoryToken } from '@nestjs/typeorm';
 import { connect } from 'node:net';
 import { Repository } from 'typeorm';
+import { JoinTokenService } from '../../src/portal/join-token.service';
 import { UsersService } from '../../src/portal/users/users.service';
 import { RosterItem } from '../../src/signaling/xmpp/roster/roster-item.entity';
+import { eventually } from '../support/node-participant';
 import { OPEN, rawGuest, rawXmpp, RawXmpp, saslAuth } from '../support/raw-xmpp';
+import { readMetrics } from '../support/shard-process';
 import { startShard, TestShard } from '../support/shard';
 import { connectXmpp, loadXmpp, XmppClient } from '../support/xmpp-client';
 
@@ -26,6 +29,7 @@ describe('XMPP bad input', () => {
       XMPP_MAX_DEPTH: '16',
       XMPP_STANZAS_PER_SECOND: '20',
       XMPP_STANZA_BURST: '100',
+      XMPP_RESUME_SECONDS: '1',
     });
     service = `${shard.baseUrl.replace('http', 'ws')}/xmpp-websocket`;
     bystander = await connectXmpp({ service, domain: 'localhost', mechanism: 'ANONYMOUS' });
@@ -144,6 +148,37 @@ describe('XMPP bad input', () => {
     raw.send(saslAuth('ANONYMOUS', ''));
     await raw.waitFor(/<success/);
     raw.close();
+  });
+
+  it('keeps the expiry of a session whose resumption gave a bad count', async () => {
+    const sessions = async () => (await readMetrics(shard.baseUrl)).videowindow_xmpp_sessions;
+    const before = await sessions();
+    const token = shard.app
+      .get(JoinTokenService)
+      .mint({ room: 'resume-room', identity: 'resumer', name: 'Resumer', role: 'participant' });
+    const login = async () => {
+      const raw = await rawXmpp(`${service}?token=${token}`);
+      raw.send(OPEN());
+      await raw.waitFor(/<mechanisms/);
+      raw.send(saslAuth('ANONYMOUS', ''));
+      await raw.waitFor(/<success/);
+      raw.send(OPEN());
+      await raw.waitFor(/<bind/);
+      return raw;
+    };
+    const first = await login();
+    first.send(
+      '<iq xmlns="jabber:client" type="set" id="b1"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></iq>',
+    );
+    await first.waitFor(/id="b1"/);
+    first.send('<enable xmlns="urn:xmpp:sm:3" resume="true"/>');
+    const previd = /<enabled [^>]*id="([^"]+)"/.exec(await first.waitFor(/<enabled /))![1];
+    first.socket.terminate();
+    const second = await login();
+    second.send(`<resume xmlns="urn:xmpp:sm:3" previd="${previd}" h="99"/>`);
+    await second.waitFor(/<failed xmlns="urn:xmpp:sm:3"><unexpected-request/);
+    second.close();
+    expect(await eventually(sessions, (count) => count === before, 5_000)).toBe(before);
   });
 
   it('leaves a WebSocket upgrade with an unparsable request target to time out', async () => {

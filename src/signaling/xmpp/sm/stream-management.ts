@@ -90,10 +90,19 @@ export class StreamManagement implements OnApplicationShutdown {
     return true;
   }
 
-  /** The session `previd` names, if `localpart` owns it and it can still be resumed. */
-  takeForResumption(previd: string, bareJid: string): XmppSession | null {
+  /**
+   * The session `previd` names, if `bareJid` owns it and it can still be resumed, with
+   * the client's count `h` applied: `unexpected-request` for a count that does not fit
+   * (the session then keeps waiting for a proper resumption, or its expiry).
+   */
+  takeForResumption(
+    previd: string,
+    bareJid: string,
+    h: number,
+  ): XmppSession | 'item-not-found' | 'unexpected-request' {
     const session = this.resumable.get(previd);
-    if (!session || session.ended || session.bare !== bareJid) return null;
+    if (!session || session.ended || session.bare !== bareJid) return 'item-not-found';
+    if (!this.acknowledge(session, h)) return 'unexpected-request';
     clearTimeout(this.timers.get(previd));
     this.timers.delete(previd);
     return session;

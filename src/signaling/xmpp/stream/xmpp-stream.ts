@@ -299,10 +299,8 @@ export class XmppStream {
     const { sm, router } = this.services;
     const bare = Jid.of(this.account!.localpart, router.domain).toString();
     const previd = String(request.attrs.previd ?? '');
-    const session = sm.takeForResumption(previd, bare);
-    if (!session) return this.write(sm.failed('item-not-found'));
-    if (!sm.acknowledge(session, Number(request.attrs.h)))
-      return this.write(sm.failed('unexpected-request'));
+    const session = sm.takeForResumption(previd, bare, Number(request.attrs.h));
+    if (typeof session === 'string') return this.write(sm.failed(session));
     this.adopt(session);
     this.state = 'bound';
     this.write(sm.resumed(session, previd));
