@@ -150,35 +150,56 @@ describe('XMPP bad input', () => {
     raw.close();
   });
 
+  /** A stream logged in with a join token for `identity` (so a resumption can follow). */
+  const tokenLogin = async (identity: string) => {
+    const token = shard.app
+      .get(JoinTokenService)
+      .mint({ room: 'resume-room', identity, name: identity, role: 'participant' });
+    const raw = await rawXmpp(`${service}?token=${token}`);
+    raw.send(OPEN());
+    await raw.waitFor(/<mechanisms/);
+    raw.send(saslAuth('ANONYMOUS', ''));
+    await raw.waitFor(/<success/);
+    raw.send(OPEN());
+    await raw.waitFor(/<bind/);
+    return raw;
+  };
+
+  /** A bound, resumable session whose connection then broke: its SM id. */
+  const brokenResumableSession = async (identity: string) => {
+    const raw = await tokenLogin(identity);
+    raw.send(
+      '<iq xmlns="jabber:client" type="set" id="b1"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></iq>',
+    );
+    await raw.waitFor(/id="b1"/);
+    raw.send('<enable xmlns="urn:xmpp:sm:3" resume="true"/>');
+    const previd = /<enabled [^>]*id="([^"]+)"/.exec(await raw.waitFor(/<enabled /))![1];
+    raw.socket.terminate();
+    return previd;
+  };
+
   it('keeps the expiry of a session whose resumption gave a bad count', async () => {
     const sessions = async () => (await readMetrics(shard.baseUrl)).videowindow_xmpp_sessions;
     const before = await sessions();
-    const token = shard.app
-      .get(JoinTokenService)
-      .mint({ room: 'resume-room', identity: 'resumer', name: 'Resumer', role: 'participant' });
-    const login = async () => {
-      const raw = await rawXmpp(`${service}?token=${token}`);
-      raw.send(OPEN());
-      await raw.waitFor(/<mechanisms/);
-      raw.send(saslAuth('ANONYMOUS', ''));
-      await raw.waitFor(/<success/);
-      raw.send(OPEN());
-      await raw.waitFor(/<bind/);
-      return raw;
-    };
-    const first = await login();
-    first.send(
-      '<iq xmlns="jabber:client" type="set" id="b1"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></iq>',
-    );
-    await first.waitFor(/id="b1"/);
-    first.send('<enable xmlns="urn:xmpp:sm:3" resume="true"/>');
-    const previd = /<enabled [^>]*id="([^"]+)"/.exec(await first.waitFor(/<enabled /))![1];
-    first.socket.terminate();
-    const second = await login();
+    const previd = await brokenResumableSession('resumer');
+    const second = await tokenLogin('resumer');
     second.send(`<resume xmlns="urn:xmpp:sm:3" previd="${previd}" h="99"/>`);
     await second.waitFor(/<failed xmlns="urn:xmpp:sm:3"><unexpected-request/);
     second.close();
     expect(await eventually(sessions, (count) => count === before, 5_000)).toBe(before);
+  });
+
+  it('counts stanzas, not <enabled/>, for Stream Management: a resumption replays none', async () => {
+    const previd = await brokenResumableSession('replayed');
+    const second = await tokenLogin('replayed');
+    second.send(`<resume xmlns="urn:xmpp:sm:3" previd="${previd}" h="0"/>`);
+    await second.waitFor(/<resumed /);
+    second.send(
+      '<iq xmlns="jabber:client" type="get" id="p1" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>',
+    );
+    await second.waitFor(/type="result"[^>]*id="p1"|id="p1"[^>]*type="result"/);
+    expect(second.received.filter((text) => text.startsWith('<enabled'))).toEqual([]);
+    second.close();
   });
 
   it('leaves a WebSocket upgrade with an unparsable request target to time out', async () => {

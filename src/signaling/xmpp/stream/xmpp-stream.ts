@@ -285,7 +285,8 @@ export class XmppStream {
 
   private smElement(element: Element, session: XmppSession) {
     const sm = this.services.sm;
-    if (element.name === 'enable') return session.send(sm.enable(session, element));
+    // <enabled/> is a nonza: not counted, not kept for resumption.
+    if (element.name === 'enable') return this.write(sm.enable(session, element));
     if (element.name === 'r') return this.write(sm.ackAnswer(session));
     if (element.name === 'a') {
       if (!sm.acknowledge(session, Number(element.attrs.h)))
