@@ -165,8 +165,14 @@ describe('XMPP bad input', () => {
     return raw;
   };
 
-  /** A bound, resumable session whose connection then broke: its SM id. */
-  const brokenResumableSession = async (identity: string) => {
+  /** Closes a stream as a client would (a mere disconnection keeps it for resumption). */
+  const closeStream = async (raw: RawXmpp) => {
+    raw.send('<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"/>');
+    expect(await raw.closed).toBe(1000);
+  };
+
+  /** A bound, resumable session: its stream and SM id. */
+  const resumableSession = async (identity: string) => {
     const raw = await tokenLogin(identity);
     raw.send(
       '<iq xmlns="jabber:client" type="set" id="b1"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></iq>',
@@ -174,9 +180,28 @@ describe('XMPP bad input', () => {
     await raw.waitFor(/id="b1"/);
     raw.send('<enable xmlns="urn:xmpp:sm:3" resume="true"/>');
     const previd = /<enabled [^>]*id="([^"]+)"/.exec(await raw.waitFor(/<enabled /))![1];
+    return { raw, previd };
+  };
+
+  /** A bound, resumable session whose connection then broke: its SM id. */
+  const brokenResumableSession = async (identity: string) => {
+    const { raw, previd } = await resumableSession(identity);
     raw.socket.terminate();
     return previd;
   };
+
+  it('ends a stream whose session another stream resumed with conflict', async () => {
+    const { raw: first, previd } = await resumableSession('taken-over');
+    const second = await tokenLogin('taken-over');
+    second.send(`<resume xmlns="urn:xmpp:sm:3" previd="${previd}" h="0"/>`);
+    await second.waitFor(/<resumed /);
+    await endsWith(first, 'conflict');
+    second.send(
+      '<iq xmlns="jabber:client" type="get" id="p1" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>',
+    );
+    await second.waitFor(/type="result"[^>]*id="p1"|id="p1"[^>]*type="result"/);
+    await closeStream(second);
+  });
 
   it('keeps the expiry of a session whose resumption gave a bad count', async () => {
     const sessions = async () => (await readMetrics(shard.baseUrl)).videowindow_xmpp_sessions;
@@ -199,7 +224,7 @@ describe('XMPP bad input', () => {
     );
     await second.waitFor(/type="result"[^>]*id="p1"|id="p1"[^>]*type="result"/);
     expect(second.received.filter((text) => text.startsWith('<enabled'))).toEqual([]);
-    second.close();
+    await closeStream(second);
   });
 
   it('leaves a WebSocket upgrade with an unparsable request target to time out', async () => {

@@ -271,10 +271,14 @@ export class XmppStream {
   /** Carries `session` on this stream; a session ending elsewhere closes the stream. */
   private adopt(session: XmppSession) {
     this.session = session;
-    session.attach(this, (stanza) => {
-      this.write(stanza);
-      if (this.services.sm.wantsAck(session)) this.write(new Element('r', { xmlns: NS.sm }));
-    });
+    session.attach(
+      this,
+      (stanza) => {
+        this.write(stanza);
+        if (this.services.sm.wantsAck(session)) this.write(new Element('r', { xmlns: NS.sm }));
+      },
+      () => this.fail('conflict', 'the session was resumed on another stream'),
+    );
     session.onEnd((reason: SessionEndReason) => {
       if (!session.isCarriedBy(this)) return;
       if (reason === 'replaced') this.fail('conflict', 'replaced by a new session');
