@@ -140,10 +140,13 @@ describe('XMPP MUC joins interrupted by the end of their stream', () => {
 
   const sessions = async () => (await readMetrics(shard.baseUrl)).videowindow_xmpp_sessions;
 
-  const end = async (raw: RawXmpp, ending: Ending, sessionsBefore: number) => {
+  const end = async (raw: RawXmpp, ending: Ending, sessionsBefore: number, held: boolean) => {
     if (ending === 'close') {
       raw.send('<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"/>');
-      raw.close();
+      // A join held at its gate holds the stream's later stanzas: the client gives up
+      // waiting for the answer. A wait in the lobby holds up nothing: the server answers.
+      if (held) raw.close();
+      else expect(await raw.closed).toBe(1000);
     } else if (ending === 'stream error') {
       raw.send('<presence xmlns="jabber:client" id="a" id="b"/>');
       await raw.waitFor(/<not-well-formed/);
@@ -167,7 +170,7 @@ describe('XMPP MUC joins interrupted by the end of their stream', () => {
     const sessionsBefore = await sessions();
     const held = holdAt(point);
     const raw = await rawGuest(service);
-    if (ending === 'resumption expiry') {
+    if (ending === 'resumption expiry' || ending === 'close') {
       raw.send('<enable xmlns="urn:xmpp:sm:3" resume="true"/>');
       await raw.waitFor(/<enabled [^>]*resume="true"/);
     }
@@ -179,7 +182,7 @@ describe('XMPP MUC joins interrupted by the end of their stream', () => {
         (lobby) => lobby.length === 1,
       );
 
-    await end(raw, ending, sessionsBefore);
+    await end(raw, ending, sessionsBefore, held !== undefined);
     held?.release();
 
     const gone = () => !conference.roomIds().includes(room);
@@ -202,5 +205,28 @@ describe('XMPP MUC joins interrupted by the end of their stream', () => {
       ).toBe(1);
     again.close();
     expect(await eventually(gone, Boolean, 5_000)).toBe(true);
+  });
+
+  it('a join waiting in the lobby holds up no other stanza; unavailable presence withdraws it', async () => {
+    const room = await meetingRoom('lobby');
+    const raw = await rawGuest(service);
+    raw.send(joinPresence(room, 'knocker'));
+    await eventually(
+      () => conference.lobbyOf(room),
+      (lobby) => lobby.length === 1,
+    );
+    raw.send(
+      '<iq xmlns="jabber:client" type="get" id="p1" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>',
+    );
+    await raw.waitFor(/type="result"[^>]*id="p1"|id="p1"[^>]*type="result"/);
+    raw.send(
+      `<presence xmlns="jabber:client" type="unavailable" to="${room}@conference.localhost/knocker"/>`,
+    );
+    await raw.waitFor(/id="join"[^]*<forbidden /);
+    expect(conference.lobbyOf(room)).toEqual([]);
+    const gone = () => !conference.roomIds().includes(room);
+    expect(await eventually(gone, Boolean, 5_000)).toBe(true);
+    raw.send('<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"/>');
+    expect(await raw.closed).toBe(1000);
   });
 });

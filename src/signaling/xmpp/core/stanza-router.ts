@@ -138,12 +138,13 @@ export class StanzaRouter {
     try {
       await this.dispatch(stanza, origin);
     } catch (error) {
-      this.logger.error(
-        { err: error, jid: origin.full, stanza: stanza.name },
-        'XMPP stanza handler failed',
-      );
-      this.bounce(stanza, origin, 'cancel', 'internal-server-error');
+      this.failed(stanza, origin, error);
     }
+  }
+
+  /** The same for work on a stanza that goes on after its handler returned. */
+  answerFailures(stanza: Element, origin: XmppSession, work: Promise<unknown>): void {
+    work.catch((error: unknown) => this.failed(stanza, origin, error));
   }
 
   private async dispatch(stanza: Element, origin: XmppSession): Promise<void> {
@@ -224,6 +225,14 @@ export class StanzaRouter {
         type === 'error');
     if (!valid) this.bounce(iq, origin, 'modify', 'bad-request', 'malformed IQ');
     return valid;
+  }
+
+  private failed(stanza: Element, origin: XmppSession, error: unknown) {
+    this.logger.error(
+      { err: error, jid: origin.full, stanza: stanza.name },
+      'XMPP stanza handler failed',
+    );
+    this.bounce(stanza, origin, 'cancel', 'internal-server-error');
   }
 
   private async handleServerIq(iq: Element, origin: XmppSession, to: Jid | null) {
