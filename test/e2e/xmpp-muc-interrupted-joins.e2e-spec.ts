@@ -13,9 +13,10 @@ import { ConferenceService } from '../../src/conference/conference.service';
 import { MediaService } from '../../src/media/media.service';
 import { Meeting } from '../../src/portal/meetings/meeting.entity';
 import { MeetingsService } from '../../src/portal/meetings/meetings.service';
+import { JoinTokenService } from '../../src/portal/join-token.service';
 import { eventually } from '../support/node-participant';
 import { portalApi } from '../support/portal-api';
-import { rawGuest, RawXmpp } from '../support/raw-xmpp';
+import { OPEN, rawGuest, rawXmpp, RawXmpp, saslAuth } from '../support/raw-xmpp';
 import { readMetrics } from '../support/shard-process';
 import { startShard, TestShard } from '../support/shard';
 
@@ -228,5 +229,45 @@ describe('XMPP MUC joins interrupted by the end of their stream', () => {
     expect(await eventually(gone, Boolean, 5_000)).toBe(true);
     raw.send('<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"/>');
     expect(await raw.closed).toBe(1000);
+  });
+
+  it('a stream the client closed while its join was held is not kept for resumption', async () => {
+    const room = await meetingRoom('media setup');
+    const token = shard.app
+      .get(JoinTokenService)
+      .mint({ room, identity: 'closer', name: 'Closer', role: 'participant' });
+    const login = async () => {
+      const raw = await rawXmpp(`${service}?token=${token}`);
+      raw.send(OPEN());
+      await raw.waitFor(/<mechanisms/);
+      raw.send(saslAuth('ANONYMOUS', ''));
+      await raw.waitFor(/<success/);
+      raw.send(OPEN());
+      await raw.waitFor(/<bind /);
+      return raw;
+    };
+    const held = holdAt('media setup')!;
+    const raw = await login();
+    raw.send(
+      '<iq xmlns="jabber:client" type="set" id="b1"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></iq>',
+    );
+    await raw.waitFor(/id="b1"/);
+    raw.send('<enable xmlns="urn:xmpp:sm:3" resume="true"/>');
+    const previd = /<enabled [^>]*id="([^"]+)"/.exec(await raw.waitFor(/<enabled /))![1];
+    raw.send(joinPresence(room, 'closer'));
+    await held.reached;
+    // The <close/> waits behind the held join when the connection drops.
+    raw.send('<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"/>');
+    raw.socket.terminate();
+    await raw.closed;
+
+    const again = await login();
+    again.send(`<resume xmlns="urn:xmpp:sm:3" previd="${previd}" h="0"/>`);
+    await again.waitFor(/<failed xmlns="urn:xmpp:sm:3"><item-not-found/);
+    held.release();
+    const gone = () => !conference.roomIds().includes(room);
+    expect(await eventually(gone, Boolean, 5_000)).toBe(true);
+    expect(conference.participantsOf(room)).toEqual([]);
+    again.close();
   });
 });

@@ -44,6 +44,7 @@ export class XmppStream {
   private readonly bucket: TokenBucket;
   private work: Promise<void> = Promise.resolve();
   private answeredPing = true;
+  private closedByClient = false;
 
   private corked = false;
 
@@ -103,6 +104,9 @@ export class XmppStream {
       if (!(error instanceof FramingError)) throw error;
       return this.fail(error.condition, error.message);
     }
+    // Its turn may come after the connection dropped (earlier stanzas take long): the
+    // client still wanted no resumption.
+    if (element.name === 'close' && element.getNS() === NS.framing) this.closedByClient = true;
     this.work = this.work.then(() => this.handle(element)).catch((error) => this.failed(error));
   }
 
@@ -130,7 +134,7 @@ export class XmppStream {
     const ns = element.getNS() ?? (STANZAS.has(element.name) ? NS.client : undefined);
     if (element.name === 'open' && ns === NS.framing) return this.opening(element);
     if (!this.opened) return this.fail('invalid-namespace', 'expected <open/>');
-    if (element.name === 'close' && ns === NS.framing) return this.closeRequested();
+    if (element.name === 'close' && ns === NS.framing) return this.close();
 
     if (STANZAS.has(element.name)) {
       if (ns !== NS.client) return this.fail('invalid-namespace');
@@ -185,13 +189,6 @@ export class XmppStream {
       features.c('sm', { xmlns: NS.sm });
     }
     return features;
-  }
-
-  private closeRequested() {
-    this.write(new Element('close', { xmlns: NS.framing }));
-    this.state = 'closed';
-    this.endSession('closed');
-    this.socket.close(1000);
   }
 
   private async saslElement(element: Element) {
@@ -319,7 +316,7 @@ export class XmppStream {
     const session = this.session;
     if (!session || !session.isCarriedBy(this)) return;
     session.detach(this);
-    if (wasClosed) session.end('closed');
+    if (wasClosed || this.closedByClient) session.end('closed');
     else if (!this.services.sm.hibernate(session)) session.end('dropped');
   }
 
