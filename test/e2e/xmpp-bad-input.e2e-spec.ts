@@ -9,6 +9,7 @@ import { Repository } from 'typeorm';
 import { JoinTokenService } from '../../src/portal/join-token.service';
 import { UsersService } from '../../src/portal/users/users.service';
 import { RosterItem } from '../../src/signaling/xmpp/roster/roster-item.entity';
+import { MAX_UNACKED } from '../../src/signaling/xmpp/sm/stream-management';
 import { eventually } from '../support/node-participant';
 import { OPEN, rawGuest, rawXmpp, RawXmpp, saslAuth } from '../support/raw-xmpp';
 import { readMetrics } from '../support/shard-process';
@@ -17,6 +18,13 @@ import { connectXmpp, loadXmpp, XmppClient } from '../support/xmpp-client';
 
 const STREAM_ERROR = (condition: string) =>
   new RegExp(`<stream:error[^>]*><${condition} xmlns="urn:ietf:params:xml:ns:xmpp-streams"`);
+
+/** The stream ends with this stream error, <close/> and a normal WebSocket close. */
+async function endsWith(raw: RawXmpp, condition: string) {
+  await raw.waitFor(STREAM_ERROR(condition));
+  await raw.waitFor(/<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"\/>/);
+  expect(await raw.closed).toBe(1000);
+}
 
 describe('XMPP bad input', () => {
   let shard: TestShard;
@@ -50,12 +58,6 @@ describe('XMPP bad input', () => {
     await bystander.stop();
     await shard.close();
   });
-
-  const endsWith = async (raw: RawXmpp, condition: string) => {
-    await raw.waitFor(STREAM_ERROR(condition));
-    await raw.waitFor(/<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"\/>/);
-    expect(await raw.closed).toBe(1000);
-  };
 
   it('refuses an entity-expansion bomb with restricted-xml', async () => {
     const raw = await rawGuest(service);
@@ -327,5 +329,28 @@ describe('XMPP bad input', () => {
     const noOpen = await rawXmpp(service);
     noOpen.send('<presence xmlns="jabber:client"/>');
     await endsWith(noOpen, 'invalid-namespace');
+  });
+});
+
+describe('XMPP bad input: a Stream Management client that never acknowledges', () => {
+  let shard: TestShard;
+
+  beforeAll(async () => {
+    shard = await startShard({ XMPP_STANZAS_PER_SECOND: '100000', XMPP_STANZA_BURST: '100000' });
+  });
+
+  afterAll(() => shard.close());
+
+  it(`is ended with policy-violation once over ${MAX_UNACKED} stanzas wait for its acknowledgement`, async () => {
+    const raw = await rawGuest(`${shard.baseUrl.replace('http', 'ws')}/xmpp-websocket`);
+    raw.send('<enable xmlns="urn:xmpp:sm:3"/>');
+    await raw.waitFor(/<enabled /);
+    for (let i = 0; i <= MAX_UNACKED; i++)
+      raw.send(
+        `<iq xmlns="jabber:client" type="get" id="p${i}" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>`,
+      );
+    await endsWith(raw, 'policy-violation');
+    const answered = raw.received.filter((text) => /^<iq [^>]*id="p\d+"/.test(text));
+    expect(answered).toHaveLength(MAX_UNACKED + 1);
   });
 });

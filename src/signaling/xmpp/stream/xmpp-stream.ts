@@ -271,8 +271,11 @@ export class XmppStream {
     session.attach(
       this,
       (stanza) => {
+        const { sm } = this.services;
         this.write(stanza);
-        if (this.services.sm.wantsAck(session)) this.write(new Element('r', { xmlns: NS.sm }));
+        if (sm.overflowing(session))
+          this.fail('policy-violation', 'too many unacknowledged stanzas');
+        else if (sm.wantsAck(session)) this.write(new Element('r', { xmlns: NS.sm }));
       },
       () => this.fail('conflict', 'the session was resumed on another stream'),
     );
