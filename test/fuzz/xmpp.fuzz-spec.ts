@@ -44,6 +44,7 @@ const ANY_SIZE = { maxStanzaBytes: 1 << 30, maxDepth: 1 << 20 };
 
 const STAGES = ['connected', 'opened', 'authenticated', 'bound', 'resumable', 'occupant'] as const;
 type Stage = (typeof STAGES)[number] | 'user';
+const BOUND = new Set<Stage>(['bound', 'resumable', 'occupant', 'user']);
 
 /** A fuzzing client: records every message, and how the connection closed. */
 class FuzzClient {
@@ -202,18 +203,19 @@ describe('XMPP door fuzzing', () => {
       const answers = () => client.received.slice(from);
       const probed = (text: string) => text.includes(`id="${probe}"`);
       const settled = await client.until(() => client.closed || answers().some(probed));
-      const describe = () =>
+      const transcript = () =>
         `stage ${stage}, sent:\n${sent.map((f) => JSON.stringify(f.frame).slice(0, 500)).join('\n')}\n` +
         `answers:\n${answers().join('\n').slice(0, 4000)}`;
-      if (!settled) throw new Error(`no answer to the ping, and the stream is open: ${describe()}`);
+      if (!settled)
+        throw new Error(`no answer to the ping, and the stream is open: ${transcript()}`);
 
       for (const text of answers()) {
         if (text.includes('internal-server-error'))
-          throw new Error(`internal-server-error: ${describe()}`);
+          throw new Error(`internal-server-error: ${transcript()}`);
         try {
           parseFrame(text, ANY_SIZE);
         } catch (error) {
-          throw new Error(`a server frame is not well-formed (${String(error)}): ${describe()}`);
+          throw new Error(`a server frame is not well-formed (${String(error)}): ${transcript()}`);
         }
       }
       const streamError = answers().find((text) => text.startsWith('<stream:error'));
@@ -222,32 +224,34 @@ describe('XMPP door fuzzing', () => {
         /<([a-z-]+) xmlns="urn:ietf:params:xml:ns:xmpp-streams"/.exec(streamError)?.[1];
       if (condition) conditions.set(condition, (conditions.get(condition) ?? 0) + 1);
       const [first] = sent;
+      if (BOUND.has(stage) && sent.every((frame) => frame.stanza) && client.closed)
+        throw new Error(`well-formed stanzas ended a bound stream: ${transcript()}`);
       if (first?.streamError || first?.closeCode || streamError || !answers().some(probed)) {
         // The stream ends: with <close/> and a normal WebSocket close after a stream
         // error or the client's <close/>; 1009 only for a message over the WebSocket limit.
         if (!(await client.until(() => client.closed)))
-          throw new Error(`the stream ended but the WebSocket stays open: ${describe()}`);
+          throw new Error(`the stream ended but the WebSocket stays open: ${transcript()}`);
         if (first?.closeCode) {
           if (client.closeCode !== first.closeCode)
             throw new Error(
-              `close code ${client.closeCode}, not ${first.closeCode}: ${describe()}`,
+              `close code ${client.closeCode}, not ${first.closeCode}: ${transcript()}`,
             );
           return;
         }
         if (first?.streamError && !first.streamError.includes(condition ?? 'none'))
-          throw new Error(`stream error ${condition}, not ${first.streamError}: ${describe()}`);
+          throw new Error(`stream error ${condition}, not ${first.streamError}: ${transcript()}`);
         const closedAfter = answers().some((text) =>
           text.startsWith('<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"'),
         );
         if (client.closeCode !== 1000 || !closedAfter)
           throw new Error(
-            `the stream did not end cleanly (close ${client.closeCode}): ${describe()}`,
+            `the stream did not end cleanly (close ${client.closeCode}): ${transcript()}`,
           );
         return;
       }
       const probeAnswer = answers().findIndex(probed);
       if (!/type="result"/.test(answers()[probeAnswer]))
-        throw new Error(`the ping was not answered with a result: ${describe()}`);
+        throw new Error(`the ping was not answered with a result: ${transcript()}`);
       const before = answers().slice(0, probeAnswer);
       for (const frame of sent) {
         if (!frame.answerId) continue;
@@ -258,7 +262,7 @@ describe('XMPP door fuzzing', () => {
               text.startsWith('<iq') && text.includes(id) && /type="(result|error)"/.test(text),
           )
         )
-          throw new Error(`no answer to the IQ ${frame.answerId}: ${describe()}`);
+          throw new Error(`no answer to the IQ ${frame.answerId}: ${transcript()}`);
       }
     } finally {
       if (kill || client.closed) client.socket.terminate();

@@ -24,6 +24,8 @@ export type Frame =
 /** A frame the fuzzer sends, with what the server owes it. */
 export interface FuzzFrame {
   frame: Frame;
+  /** A well-formed stanza of jabber:client: it never ends a bound stream. */
+  stanza?: true;
   /** An IQ get/set with this id that the server must answer (result or error). */
   answerId?: string;
   /** The stream errors that must end the stream when this frame is the first one sent. */
@@ -471,8 +473,9 @@ export function frames(targets: Targets): fc.Arbitrary<FuzzFrame> {
   return fc.oneof(
     {
       weight: 6,
-      arbitrary: valid.map(({ stanza, answerDue }) => ({
+      arbitrary: valid.map(({ stanza, answerDue }): FuzzFrame => ({
         frame: text(stanza.toString()),
+        stanza: true,
         answerId: answerDue ? String(stanza.attrs.id) : undefined,
       })),
     },
