@@ -3,12 +3,28 @@
  * own error (a stream error, a stanza error or the WebSocket's close code) and a client
  * that was connected all along keeps working.
  */
+import { getRepositoryToken } from '@nestjs/typeorm';
+import { connect } from 'node:net';
+import { Repository } from 'typeorm';
+import { JoinTokenService } from '../../src/portal/join-token.service';
+import { UsersService } from '../../src/portal/users/users.service';
+import { RosterItem } from '../../src/signaling/xmpp/roster/roster-item.entity';
+import { MAX_UNACKED } from '../../src/signaling/xmpp/sm/stream-management';
+import { eventually } from '../support/node-participant';
 import { OPEN, rawGuest, rawXmpp, RawXmpp, saslAuth } from '../support/raw-xmpp';
+import { readMetrics } from '../support/shard-process';
 import { startShard, TestShard } from '../support/shard';
 import { connectXmpp, loadXmpp, XmppClient } from '../support/xmpp-client';
 
 const STREAM_ERROR = (condition: string) =>
   new RegExp(`<stream:error[^>]*><${condition} xmlns="urn:ietf:params:xml:ns:xmpp-streams"`);
+
+/** The stream ends with this stream error, <close/> and a normal WebSocket close. */
+async function endsWith(raw: RawXmpp, condition: string) {
+  await raw.waitFor(STREAM_ERROR(condition));
+  await raw.waitFor(/<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"\/>/);
+  expect(await raw.closed).toBe(1000);
+}
 
 describe('XMPP bad input', () => {
   let shard: TestShard;
@@ -21,12 +37,14 @@ describe('XMPP bad input', () => {
       XMPP_MAX_DEPTH: '16',
       XMPP_STANZAS_PER_SECOND: '20',
       XMPP_STANZA_BURST: '100',
+      XMPP_RESUME_SECONDS: '1',
     });
     service = `${shard.baseUrl.replace('http', 'ws')}/xmpp-websocket`;
     bystander = await connectXmpp({ service, domain: 'localhost', mechanism: 'ANONYMOUS' });
   });
 
   afterEach(async () => {
+    jest.restoreAllMocks();
     // The shard is healthy and the bystander's session still answers.
     const { xml } = await loadXmpp();
     const pong = await bystander.iqCaller.request(
@@ -40,12 +58,6 @@ describe('XMPP bad input', () => {
     await bystander.stop();
     await shard.close();
   });
-
-  const endsWith = async (raw: RawXmpp, condition: string) => {
-    await raw.waitFor(STREAM_ERROR(condition));
-    await raw.waitFor(/<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"\/>/);
-    expect(await raw.closed).toBe(1000);
-  };
 
   it('refuses an entity-expansion bomb with restricted-xml', async () => {
     const raw = await rawGuest(service);
@@ -67,6 +79,166 @@ describe('XMPP bad input', () => {
     const broken = await rawGuest(service);
     broken.send('<message xmlns="jabber:client"><body>unclosed</message>');
     await endsWith(broken, 'not-well-formed');
+  });
+
+  it('ends a message that is more than one well-formed element with not-well-formed', async () => {
+    const trailing = await rawGuest(service);
+    trailing.send(
+      '<iq xmlns="jabber:client" type="get" id="t1" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>garbage',
+    );
+    await endsWith(trailing, 'not-well-formed');
+    expect(trailing.received.some((text) => text.includes('id="t1"'))).toBe(false);
+    const duplicate = await rawGuest(service);
+    duplicate.send(
+      '<iq xmlns="jabber:client" type="get" id="d1" id="d2" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>',
+    );
+    await endsWith(duplicate, 'not-well-formed');
+  });
+
+  it('ends a text message that is not UTF-8 with unsupported-encoding', async () => {
+    const raw = await rawGuest(service);
+    const invalid = Buffer.concat([
+      Buffer.from('<message xmlns="jabber:client" to="localhost"><body>'),
+      Buffer.from([0xc3, 0x28, 0xff]),
+      Buffer.from('</body></message>'),
+    ]);
+    raw.socket.send(invalid, { binary: false });
+    await endsWith(raw, 'unsupported-encoding');
+  });
+
+  it('answers another element of a namespace the server handles with bad-request', async () => {
+    const raw = await rawGuest(service);
+    raw.send(
+      '<iq xmlns="jabber:client" type="get" id="w1" to="localhost"><item xmlns="http://jabber.org/protocol/disco#info"/></iq>',
+    );
+    await raw.waitFor(/id="w1"[^]*<bad-request xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/);
+    raw.send(
+      '<iq xmlns="jabber:client" type="set" id="w2"><item xmlns="jabber:iq:roster" jid="a@localhost"/></iq>',
+    );
+    await raw.waitFor(/id="w2"[^]*<bad-request xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/);
+    raw.send(
+      '<iq xmlns="jabber:client" type="get" id="w3" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>',
+    );
+    await raw.waitFor(/type="result"[^>]*id="w3"|id="w3"[^>]*type="result"/);
+    raw.close();
+  });
+
+  it('answers a stanza whose database call fails with internal-server-error, and goes on', async () => {
+    const rosters = shard.app.get<Repository<RosterItem>>(getRepositoryToken(RosterItem));
+    jest.spyOn(rosters, 'findBy').mockRejectedValueOnce(new Error('database is gone'));
+    const raw = await rawGuest(service);
+    raw.send('<iq xmlns="jabber:client" type="get" id="r1"><query xmlns="jabber:iq:roster"/></iq>');
+    await raw.waitFor(
+      /id="r1"[^]*<error type="cancel"><internal-server-error xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/,
+    );
+    raw.send('<iq xmlns="jabber:client" type="get" id="r2"><query xmlns="jabber:iq:roster"/></iq>');
+    await raw.waitFor(/type="result"[^>]*id="r2"|id="r2"[^>]*type="result"/);
+    raw.close();
+  });
+
+  it('fails a login whose account lookup fails with temporary-auth-failure', async () => {
+    jest
+      .spyOn(shard.app.get(UsersService), 'findByEmail')
+      .mockRejectedValueOnce(new Error('database is gone'));
+    const raw = await rawXmpp(service);
+    raw.send(OPEN());
+    await raw.waitFor(/<mechanisms/);
+    raw.send(saslAuth('PLAIN', '\0someone@example.org\0password'));
+    await raw.waitFor(
+      /<failure xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><temporary-auth-failure\/>/,
+    );
+    raw.send(saslAuth('ANONYMOUS', ''));
+    await raw.waitFor(/<success/);
+    raw.close();
+  });
+
+  /** A stream logged in with a join token for `identity` (so a resumption can follow). */
+  const tokenLogin = async (identity: string) => {
+    const token = shard.app
+      .get(JoinTokenService)
+      .mint({ room: 'resume-room', identity, name: identity, role: 'participant' });
+    const raw = await rawXmpp(`${service}?token=${token}`);
+    raw.send(OPEN());
+    await raw.waitFor(/<mechanisms/);
+    raw.send(saslAuth('ANONYMOUS', ''));
+    await raw.waitFor(/<success/);
+    raw.send(OPEN());
+    await raw.waitFor(/<bind/);
+    return raw;
+  };
+
+  /** Closes a stream as a client would (a mere disconnection keeps it for resumption). */
+  const closeStream = async (raw: RawXmpp) => {
+    raw.send('<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"/>');
+    expect(await raw.closed).toBe(1000);
+  };
+
+  /** A bound, resumable session: its stream and SM id. */
+  const resumableSession = async (identity: string) => {
+    const raw = await tokenLogin(identity);
+    raw.send(
+      '<iq xmlns="jabber:client" type="set" id="b1"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></iq>',
+    );
+    await raw.waitFor(/id="b1"/);
+    raw.send('<enable xmlns="urn:xmpp:sm:3" resume="true"/>');
+    const previd = /<enabled [^>]*id="([^"]+)"/.exec(await raw.waitFor(/<enabled /))![1];
+    return { raw, previd };
+  };
+
+  /** A bound, resumable session whose connection then broke: its SM id. */
+  const brokenResumableSession = async (identity: string) => {
+    const { raw, previd } = await resumableSession(identity);
+    raw.socket.terminate();
+    return previd;
+  };
+
+  it('ends a stream whose session another stream resumed with conflict', async () => {
+    const { raw: first, previd } = await resumableSession('taken-over');
+    const second = await tokenLogin('taken-over');
+    second.send(`<resume xmlns="urn:xmpp:sm:3" previd="${previd}" h="0"/>`);
+    await second.waitFor(/<resumed /);
+    await endsWith(first, 'conflict');
+    second.send(
+      '<iq xmlns="jabber:client" type="get" id="p1" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>',
+    );
+    await second.waitFor(/type="result"[^>]*id="p1"|id="p1"[^>]*type="result"/);
+    await closeStream(second);
+  });
+
+  it('keeps the expiry of a session whose resumption gave a bad count', async () => {
+    const sessions = async () => (await readMetrics(shard.baseUrl)).videowindow_xmpp_sessions;
+    const before = await sessions();
+    const previd = await brokenResumableSession('resumer');
+    const second = await tokenLogin('resumer');
+    second.send(`<resume xmlns="urn:xmpp:sm:3" previd="${previd}" h="99"/>`);
+    await second.waitFor(/<failed xmlns="urn:xmpp:sm:3"><unexpected-request/);
+    second.close();
+    expect(await eventually(sessions, (count) => count === before, 5_000)).toBe(before);
+  });
+
+  it('counts stanzas, not <enabled/>, for Stream Management: a resumption replays none', async () => {
+    const previd = await brokenResumableSession('replayed');
+    const second = await tokenLogin('replayed');
+    second.send(`<resume xmlns="urn:xmpp:sm:3" previd="${previd}" h="0"/>`);
+    await second.waitFor(/<resumed /);
+    second.send(
+      '<iq xmlns="jabber:client" type="get" id="p1" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>',
+    );
+    await second.waitFor(/type="result"[^>]*id="p1"|id="p1"[^>]*type="result"/);
+    expect(second.received.filter((text) => text.startsWith('<enabled'))).toEqual([]);
+    await closeStream(second);
+  });
+
+  it('leaves a WebSocket upgrade with an unparsable request target to time out', async () => {
+    const socket = connect(Number(new URL(shard.baseUrl).port));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined);
+    socket.write(
+      'GET //a:b/xmpp-websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n' +
+        'Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n',
+    );
+    await closed;
   });
 
   it('ends a stanza over the size limit with policy-violation, and 10 MB at the WebSocket', async () => {
@@ -157,5 +329,28 @@ describe('XMPP bad input', () => {
     const noOpen = await rawXmpp(service);
     noOpen.send('<presence xmlns="jabber:client"/>');
     await endsWith(noOpen, 'invalid-namespace');
+  });
+});
+
+describe('XMPP bad input: a Stream Management client that never acknowledges', () => {
+  let shard: TestShard;
+
+  beforeAll(async () => {
+    shard = await startShard({ XMPP_STANZAS_PER_SECOND: '100000', XMPP_STANZA_BURST: '100000' });
+  });
+
+  afterAll(() => shard.close());
+
+  it(`is ended with policy-violation once over ${MAX_UNACKED} stanzas wait for its acknowledgement`, async () => {
+    const raw = await rawGuest(`${shard.baseUrl.replace('http', 'ws')}/xmpp-websocket`);
+    raw.send('<enable xmlns="urn:xmpp:sm:3"/>');
+    await raw.waitFor(/<enabled /);
+    for (let i = 0; i <= MAX_UNACKED; i++)
+      raw.send(
+        `<iq xmlns="jabber:client" type="get" id="p${i}" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>`,
+      );
+    await endsWith(raw, 'policy-violation');
+    const answered = raw.received.filter((text) => /^<iq [^>]*id="p\d+"/.test(text));
+    expect(answered).toHaveLength(MAX_UNACKED + 1);
   });
 });

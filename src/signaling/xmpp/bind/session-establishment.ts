@@ -11,6 +11,8 @@ export class SessionEstablishment implements OnModuleInit {
   constructor(private readonly router: StanzaRouter) {}
 
   onModuleInit(): void {
-    this.router.handleIq('set', NS.session, (iq, origin) => this.router.reply(iq, origin));
+    this.router.handleIq('set', 'session', NS.session, (iq, origin) =>
+      this.router.reply(iq, origin),
+    );
   }
 }

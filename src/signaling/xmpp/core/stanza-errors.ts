@@ -35,6 +35,7 @@ export type StreamErrorCondition =
   | 'policy-violation'
   | 'restricted-xml'
   | 'system-shutdown'
+  | 'unsupported-encoding'
   | 'unsupported-stanza-type'
   | 'unsupported-version'
   | 'undefined-condition'
@@ -50,7 +51,8 @@ export function stanzaError(type: ErrorType, condition: StanzaErrorCondition, te
 
 /**
  * The error reply to a stanza: addresses swapped, type error, the original payload kept
- * (RFC 6120 section 8.3.1). Null for a stanza of type error, which is never answered.
+ * (RFC 6120 section 8.3.1). Null for a stanza of type error, and for an IQ result
+ * (section 8.2.3), which are never answered.
  */
 export function errorReply(
   stanza: Element,
@@ -59,6 +61,7 @@ export function errorReply(
   text?: string,
 ): Element | null {
   if (stanza.attrs.type === 'error') return null;
+  if (stanza.name === 'iq' && stanza.attrs.type === 'result') return null;
   const reply = new Element(stanza.name, {
     xmlns: NS.client,
     type: 'error',

@@ -40,7 +40,8 @@ type SessionListener = (session: XmppSession, reason: SessionEndReason) => unkno
 export class StanzaRouter {
   readonly domain: string;
   private readonly sessions = new Map<string, Map<string, XmppSession>>();
-  private readonly iqHandlers = new Map<string, StanzaHandler>();
+  /** IQ handlers by type and payload namespace, with the payload element they take. */
+  private readonly iqHandlers = new Map<string, { payload: string; handler: StanzaHandler }>();
   private readonly routeHandlers = new Map<RouteEvent, StanzaHandler>();
   private readonly domainHandlers = new Map<string, StanzaHandler>();
   private readonly sessionStartedListeners: ((session: XmppSession) => unknown)[] = [];
@@ -54,9 +55,12 @@ export class StanzaRouter {
     this.domain = config.xmpp.domain.toLowerCase();
   }
 
-  /** IQs of `type` whose payload has namespace `xmlns`, addressed to the server or self. */
-  handleIq(type: 'get' | 'set', xmlns: string, handler: StanzaHandler): void {
-    this.iqHandlers.set(`${type} ${xmlns}`, handler);
+  /**
+   * IQs of `type` whose payload is `<payload xmlns=xmlns/>`, addressed to the server or
+   * self (another element of that namespace is a bad request).
+   */
+  handleIq(type: 'get' | 'set', payload: string, xmlns: string, handler: StanzaHandler): void {
+    this.iqHandlers.set(`${type} ${xmlns}`, { payload, handler });
   }
 
   handle(event: RouteEvent, handler: StanzaHandler): void {
@@ -126,8 +130,24 @@ export class StanzaRouter {
     for (const listener of this.sessionStartedListeners) this.run(listener, session);
   }
 
-  /** Routes a stanza from a bound session. */
+  /**
+   * Routes a stanza from a bound session. Whatever a handler throws is logged here and
+   * answered with internal-server-error: the stream and the process go on.
+   */
   async route(stanza: Element, origin: XmppSession): Promise<void> {
+    try {
+      await this.dispatch(stanza, origin);
+    } catch (error) {
+      this.failed(stanza, origin, error);
+    }
+  }
+
+  /** The same for work on a stanza that goes on after its handler returned. */
+  answerFailures(stanza: Element, origin: XmppSession, work: Promise<unknown>): void {
+    work.catch((error: unknown) => this.failed(stanza, origin, error));
+  }
+
+  private async dispatch(stanza: Element, origin: XmppSession): Promise<void> {
     stanza.attrs.from = origin.full;
     delete stanza.attrs.xmlns;
     stanza.attrs.xmlns = NS.client;
@@ -207,12 +227,24 @@ export class StanzaRouter {
     return valid;
   }
 
+  private failed(stanza: Element, origin: XmppSession, error: unknown) {
+    this.logger.error(
+      { err: error, jid: origin.full, stanza: stanza.name },
+      'XMPP stanza handler failed',
+    );
+    this.bounce(stanza, origin, 'cancel', 'internal-server-error');
+  }
+
   private async handleServerIq(iq: Element, origin: XmppSession, to: Jid | null) {
     const type = iq.attrs.type as string;
     if (type === 'result' || type === 'error') return;
-    const xmlns = iq.getChildElements()[0].getNS() ?? '';
-    const handler = this.iqHandlers.get(`${type} ${xmlns}`);
-    if (handler) return void (await handler(iq, origin, to));
+    const payload = iq.getChildElements()[0];
+    const xmlns = payload.getNS() ?? '';
+    const registered = this.iqHandlers.get(`${type} ${xmlns}`);
+    if (registered?.payload === payload.getName())
+      return void (await registered.handler(iq, origin, to));
+    if (registered)
+      return this.bounce(iq, origin, 'modify', 'bad-request', `expected <${registered.payload}/>`);
     const otherType = type === 'get' ? 'set' : 'get';
     if (this.iqHandlers.has(`${otherType} ${xmlns}`))
       return this.bounce(iq, origin, 'cancel', 'feature-not-implemented');

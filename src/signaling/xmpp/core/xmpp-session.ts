@@ -49,6 +49,8 @@ export class XmppSession {
   private writer: ((stanza: Element) => void) | null = null;
   /** The stream currently carrying this session (any object identifying it). */
   private carrier: unknown = null;
+  /** Tells the carrying stream that another one took the session over. */
+  private takenOver: (() => void) | null = null;
   private readonly endListeners: ((reason: SessionEndReason) => void)[] = [];
 
   constructor(
@@ -82,10 +84,16 @@ export class XmppSession {
     this.writer?.(stanza);
   }
 
-  /** Lets `carrier` (a stream) carry this session from now on, replacing any other. */
-  attach(carrier: unknown, writer: (stanza: Element) => void): void {
+  /**
+   * Lets `carrier` (a stream) carry this session from now on. A stream that carried it
+   * until now (a resumption while the old connection still looked alive) is told.
+   */
+  attach(carrier: unknown, writer: (stanza: Element) => void, takenOver: () => void): void {
+    const previous = this.carrier !== carrier ? this.takenOver : null;
     this.carrier = carrier;
     this.writer = writer;
+    this.takenOver = takenOver;
+    previous?.();
   }
 
   isCarriedBy(carrier: unknown): boolean {
@@ -97,6 +105,7 @@ export class XmppSession {
     if (this.carrier !== carrier) return;
     this.carrier = null;
     this.writer = null;
+    this.takenOver = null;
   }
 
   onEnd(listener: (reason: SessionEndReason) => void): void {
@@ -110,5 +119,6 @@ export class XmppSession {
     for (const listener of this.endListeners) listener(reason);
     this.writer = null;
     this.carrier = null;
+    this.takenOver = null;
   }
 }

@@ -25,8 +25,12 @@ export class ServiceDiscovery implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.router.handleIq('get', NS.discoInfo, (iq, origin, to) => this.info(iq, origin, to));
-    this.router.handleIq('get', NS.discoItems, (iq, origin, to) => this.itemsOf(iq, origin, to));
+    this.router.handleIq('get', 'query', NS.discoInfo, (iq, origin, to) =>
+      this.info(iq, origin, to),
+    );
+    this.router.handleIq('get', 'query', NS.discoItems, (iq, origin, to) =>
+      this.itemsOf(iq, origin, to),
+    );
   }
 
   private info(iq: Element, origin: XmppSession, to: Jid | null) {

@@ -102,6 +102,7 @@ export class MultiUserChat implements OnModuleInit {
       this.presenceCache.delete(occupant);
       return this.broadcastPresence(room!, occupant);
     }
+    if (type === 'unavailable') return this.leaveLobby(origin, to.local);
     if (type !== undefined) return;
     return this.join(stanza, origin, to);
   }
@@ -129,8 +130,34 @@ export class MultiUserChat implements OnModuleInit {
     const pending = this.pendingNicks(to.local);
     pending.add(nick);
     this.joining.set(origin, (this.joining.get(origin) ?? 0) + 1);
+    const release = () => {
+      const joining = (this.joining.get(origin) ?? 1) - 1;
+      if (joining > 0) this.joining.set(origin, joining);
+      else this.joining.delete(origin);
+      pending.delete(nick);
+      if (pending.size === 0) this.pending.delete(to.local);
+    };
+    let knocked!: () => void;
+    const inLobby = new Promise<void>((resolve) => (knocked = resolve));
+    const joined = this.enterConference(stanza, origin, to, knocked).finally(release);
+    // A wait in the lobby goes on without holding up the stream's later stanzas (its
+    // <close/> among them); its failure, if any, is answered when it comes.
+    await Promise.race([joined, inLobby]);
+    this.router.answerFailures(stanza, origin, joined);
+  }
+
+  /** The join itself: admission, the conference's rules (maybe its lobby), the room. */
+  private async enterConference(
+    stanza: Element,
+    origin: XmppSession,
+    to: Jid,
+    knocked: () => void,
+  ) {
+    const nick = to.resource;
     try {
       const admission = await this.admission(origin, to.local);
+      // A session that ended during an await joins no further (see also waitInLobby).
+      if (origin.ended) return;
       if (!admission)
         return this.router.bounce(
           stanza,
@@ -150,8 +177,11 @@ export class MultiUserChat implements OnModuleInit {
         door: 'xmpp',
         password,
       });
+      if ('waiting' in outcome) knocked();
       const entered =
-        'waiting' in outcome ? await this.waitInLobby(origin, outcome.waiting.id) : outcome;
+        'waiting' in outcome
+          ? await this.waitInLobby(origin, to.local, outcome.waiting.id)
+          : outcome;
       if (!entered)
         return this.router.bounce(
           stanza,
@@ -178,12 +208,6 @@ export class MultiUserChat implements OnModuleInit {
       const refusal = joinError(error);
       if (!refusal) throw error;
       this.router.bounce(stanza, origin, ...refusal);
-    } finally {
-      const joining = (this.joining.get(origin) ?? 1) - 1;
-      if (joining > 0) this.joining.set(origin, joining);
-      else this.joining.delete(origin);
-      pending.delete(nick);
-      if (pending.size === 0) this.pending.delete(to.local);
     }
   }
 
@@ -595,21 +619,29 @@ export class MultiUserChat implements OnModuleInit {
 
   /**
    * A meeting with a lobby: the join's answer waits until a moderator (on either door)
-   * decides; a session that ends meanwhile leaves the lobby.
+   * decides; a session that ends meanwhile, or ended while the join knocked, leaves the
+   * lobby.
    */
-  private async waitInLobby(session: XmppSession, entryId: string) {
-    const entries = this.lobbyEntries.get(session) ?? new Set<string>();
-    this.lobbyEntries.set(session, entries.add(entryId));
+  private async waitInLobby(session: XmppSession, local: string, entryId: string) {
+    if (session.ended) return void this.conference.leaveLobby(entryId, 'disconnected');
+    const entries = this.lobbyEntries.get(session) ?? new Map<string, string>();
+    this.lobbyEntries.set(session, entries.set(local, entryId));
     try {
       return await this.conference.whenAdmitted(entryId);
     } finally {
-      entries.delete(entryId);
+      entries.delete(local);
       if (entries.size === 0) this.lobbyEntries.delete(session);
     }
   }
 
+  /** Unavailable presence to a room whose lobby the session waits in: it gives up. */
+  private leaveLobby(session: XmppSession, local: string) {
+    const entryId = this.lobbyEntries.get(session)?.get(local);
+    if (entryId) this.conference.leaveLobby(entryId, 'left');
+  }
+
   private async sessionEnded(session: XmppSession) {
-    for (const entryId of this.lobbyEntries.get(session) ?? []) {
+    for (const entryId of this.lobbyEntries.get(session)?.values() ?? []) {
       this.conference.leaveLobby(entryId, 'disconnected');
     }
     for (const room of [...this.rooms.values()]) {
@@ -619,8 +651,8 @@ export class MultiUserChat implements OnModuleInit {
   }
 
   private readonly pending = new Map<string, Set<string>>();
-  /** Lobby entries of sessions waiting for a moderator, by session. */
-  private readonly lobbyEntries = new Map<XmppSession, Set<string>>();
+  /** Lobby entries of sessions waiting for a moderator: by session, then room. */
+  private readonly lobbyEntries = new Map<XmppSession, Map<string, string>>();
   /** Joins in progress, by session. */
   private readonly joining = new Map<XmppSession, number>();
 

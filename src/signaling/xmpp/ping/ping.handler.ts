@@ -13,6 +13,6 @@ export class PingHandler implements OnModuleInit {
 
   onModuleInit(): void {
     this.disco.addFeature(NS.ping);
-    this.router.handleIq('get', NS.ping, (iq, origin) => this.router.reply(iq, origin));
+    this.router.handleIq('get', 'ping', NS.ping, (iq, origin) => this.router.reply(iq, origin));
   }
 }

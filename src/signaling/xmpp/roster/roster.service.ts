@@ -24,8 +24,8 @@ export class RosterService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.router.handleIq('get', NS.roster, (iq, origin) => this.get(iq, origin));
-    this.router.handleIq('set', NS.roster, (iq, origin) => this.set(iq, origin));
+    this.router.handleIq('get', 'query', NS.roster, (iq, origin) => this.get(iq, origin));
+    this.router.handleIq('set', 'query', NS.roster, (iq, origin) => this.set(iq, origin));
   }
 
   rosterOf(owner: string): Promise<RosterItem[]> {
@@ -86,9 +86,9 @@ export class RosterService implements OnModuleInit {
 
     if (request.attrs.subscription === 'remove') {
       if (!existing) return this.router.bounce(iq, origin, 'cancel', 'item-not-found');
-      this.router.reply(iq, origin);
       for (const listener of this.removalListeners) await listener(existing);
-      return this.remove(existing);
+      await this.remove(existing);
+      return this.router.reply(iq, origin);
     }
     const groups = request.getChildren('group').map((group) => group.getText());
     const name = typeof request.attrs.name === 'string' ? request.attrs.name : null;
@@ -102,8 +102,8 @@ export class RosterService implements OnModuleInit {
     const item = existing ?? this.blank(origin.bare, contactJid);
     item.name = name;
     item.groupsJson = JSON.stringify(groups);
-    this.router.reply(iq, origin);
     await this.save(item);
+    this.router.reply(iq, origin);
   }
 
   /** Runs before a client removes an item (subscriptions cancel theirs). */

@@ -8,8 +8,8 @@ import { XmppSession } from '../core/xmpp-session';
 
 /** Ask the client for an acknowledgement once this many stanzas are unacknowledged. */
 const ACK_REQUEST_EVERY = 20;
-/** A detached session holding more unacknowledged stanzas than this is ended. */
-const MAX_UNACKED = 10_000;
+/** A session holding more unacknowledged stanzas than this is ended. */
+export const MAX_UNACKED = 10_000;
 
 /**
  * Stream Management (XEP-0198): acknowledgements, and resumption of a session whose
@@ -49,6 +49,11 @@ export class StreamManagement implements OnApplicationShutdown {
     if (session.sm) session.sm.handledInbound++;
   }
 
+  /** Whether the client let more stanzas go unacknowledged than the server keeps. */
+  overflowing(session: XmppSession): boolean {
+    return (session.sm?.unacked.length ?? 0) > MAX_UNACKED;
+  }
+
   /** Whether the server should send <r/> after the stanza it just sent. */
   wantsAck(session: XmppSession): boolean {
     return (
@@ -86,14 +91,23 @@ export class StreamManagement implements OnApplicationShutdown {
       id,
       setTimeout(() => session.end('timeout'), this.resumeSeconds * 1000).unref(),
     );
-    if (session.sm.unacked.length > MAX_UNACKED) session.end('error');
+    if (this.overflowing(session)) session.end('error');
     return true;
   }
 
-  /** The session `previd` names, if `localpart` owns it and it can still be resumed. */
-  takeForResumption(previd: string, bareJid: string): XmppSession | null {
+  /**
+   * The session `previd` names, if `bareJid` owns it and it can still be resumed, with
+   * the client's count `h` applied: `unexpected-request` for a count that does not fit
+   * (the session then keeps waiting for a proper resumption, or its expiry).
+   */
+  takeForResumption(
+    previd: string,
+    bareJid: string,
+    h: number,
+  ): XmppSession | 'item-not-found' | 'unexpected-request' {
     const session = this.resumable.get(previd);
-    if (!session || session.ended || session.bare !== bareJid) return null;
+    if (!session || session.ended || session.bare !== bareJid) return 'item-not-found';
+    if (!this.acknowledge(session, h)) return 'unexpected-request';
     clearTimeout(this.timers.get(previd));
     this.timers.delete(previd);
     return session;

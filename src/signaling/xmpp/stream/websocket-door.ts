@@ -55,6 +55,8 @@ export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationS
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: config.xmpp.maxStanzaBytes * WEBSOCKET_PAYLOAD_FACTOR,
+      // XmppStream checks UTF-8 itself, to end the stream with its stream error.
+      skipUTF8Validation: true,
       handleProtocols: (protocols) => (protocols.has('xmpp') ? 'xmpp' : false),
     });
     const streams = this.streams;
@@ -64,6 +66,14 @@ export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationS
       registers: [metrics.registry],
       collect() {
         this.set(streams.size);
+      },
+    });
+    new Gauge({
+      name: 'videowindow_xmpp_sessions',
+      help: 'Bound XMPP sessions, including those waiting for resumption (XEP-0198)',
+      registers: [metrics.registry],
+      collect() {
+        this.set(router.allSessions().length);
       },
     });
   }
@@ -85,8 +95,11 @@ export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer) {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname !== XMPP_WEBSOCKET_PATH) return;
+    // An unparsable request target (`//a:b`) is no path of ours.
+    const url = URL.canParse(request.url ?? '/', 'http://localhost')
+      ? new URL(request.url ?? '/', 'http://localhost')
+      : null;
+    if (url?.pathname !== XMPP_WEBSOCKET_PATH) return;
     const protocols = (request.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((protocol) => protocol.trim());

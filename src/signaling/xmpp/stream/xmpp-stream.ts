@@ -1,4 +1,5 @@
 import { Element } from 'ltx';
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import WebSocket, { RawData } from 'ws';
 import { AppConfig } from '../../../config/config.schema';
@@ -43,6 +44,7 @@ export class XmppStream {
   private readonly bucket: TokenBucket;
   private work: Promise<void> = Promise.resolve();
   private answeredPing = true;
+  private closedByClient = false;
 
   private corked = false;
 
@@ -54,8 +56,8 @@ export class XmppStream {
   ) {
     const { stanzasPerSecond, stanzaBurst } = services.config;
     this.bucket = new TokenBucket(stanzasPerSecond, stanzaBurst);
-    socket.on('message', (data, isBinary) => this.received(data, isBinary));
-    socket.on('close', () => this.socketClosed());
+    socket.on('message', (data, isBinary) => this.guarded(() => this.received(data, isBinary)));
+    socket.on('close', () => this.guarded(() => this.socketClosed()));
     socket.on('pong', () => (this.answeredPing = true));
     socket.on('error', (error) => services.logger.debug({ err: error }, 'XMPP WebSocket error'));
   }
@@ -92,19 +94,39 @@ export class XmppStream {
     if (this.state === 'closed') return;
     if (!this.bucket.take()) return this.fail('policy-violation', 'too many stanzas per second');
     if (isBinary) return this.fail('bad-format', 'XMPP over WebSocket uses text messages');
+    const bytes = data as Buffer; // ws's default binaryType: one Buffer per message
+    // RFC 6120 section 11.6 (the WebSocket's own UTF-8 check is off: see WebSocketDoor).
+    if (!isUtf8(bytes)) return this.fail('unsupported-encoding', 'not UTF-8');
     let element: Element;
     try {
-      element = parseFrame(data.toString('utf8'), this.services.config);
+      element = parseFrame(bytes.toString('utf8'), this.services.config);
     } catch (error) {
-      if (error instanceof FramingError) return this.fail(error.condition, error.message);
-      throw error;
+      if (!(error instanceof FramingError)) throw error;
+      return this.fail(error.condition, error.message);
     }
-    this.work = this.work
-      .then(() => this.handle(element))
-      .catch((error: unknown) => {
-        this.services.logger.error({ err: error }, 'XMPP stream handler failed');
-        this.fail('internal-server-error');
-      });
+    // Its turn may come after the connection dropped (earlier stanzas take long): the
+    // client still wanted no resumption.
+    if (element.name === 'close' && element.getNS() === NS.framing) this.closedByClient = true;
+    this.work = this.work.then(() => this.handle(element)).catch((error) => this.failed(error));
+  }
+
+  /** Runs a WebSocket event's handler: what it throws ends this stream, not the process. */
+  private guarded(handler: () => void) {
+    try {
+      handler();
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
+  /**
+   * A failure of the stream's own work (the router answers for its handlers): logged,
+   * then a SASL exchange fails with temporary-auth-failure, anything else ends the stream.
+   */
+  private failed(error: unknown) {
+    this.services.logger.error({ err: error, jid: this.session?.full }, 'XMPP stream failed');
+    if (this.state === 'authenticating') this.saslFailure('temporary-auth-failure');
+    else this.fail('internal-server-error');
   }
 
   private async handle(element: Element) {
@@ -112,7 +134,7 @@ export class XmppStream {
     const ns = element.getNS() ?? (STANZAS.has(element.name) ? NS.client : undefined);
     if (element.name === 'open' && ns === NS.framing) return this.opening(element);
     if (!this.opened) return this.fail('invalid-namespace', 'expected <open/>');
-    if (element.name === 'close' && ns === NS.framing) return this.closeRequested();
+    if (element.name === 'close' && ns === NS.framing) return this.close();
 
     if (STANZAS.has(element.name)) {
       if (ns !== NS.client) return this.fail('invalid-namespace');
@@ -167,13 +189,6 @@ export class XmppStream {
       features.c('sm', { xmlns: NS.sm });
     }
     return features;
-  }
-
-  private closeRequested() {
-    this.write(new Element('close', { xmlns: NS.framing }));
-    this.state = 'closed';
-    this.endSession('closed');
-    this.socket.close(1000);
   }
 
   private async saslElement(element: Element) {
@@ -253,10 +268,17 @@ export class XmppStream {
   /** Carries `session` on this stream; a session ending elsewhere closes the stream. */
   private adopt(session: XmppSession) {
     this.session = session;
-    session.attach(this, (stanza) => {
-      this.write(stanza);
-      if (this.services.sm.wantsAck(session)) this.write(new Element('r', { xmlns: NS.sm }));
-    });
+    session.attach(
+      this,
+      (stanza) => {
+        const { sm } = this.services;
+        this.write(stanza);
+        if (sm.overflowing(session))
+          this.fail('policy-violation', 'too many unacknowledged stanzas');
+        else if (sm.wantsAck(session)) this.write(new Element('r', { xmlns: NS.sm }));
+      },
+      () => this.fail('conflict', 'the session was resumed on another stream'),
+    );
     session.onEnd((reason: SessionEndReason) => {
       if (!session.isCarriedBy(this)) return;
       if (reason === 'replaced') this.fail('conflict', 'replaced by a new session');
@@ -267,7 +289,8 @@ export class XmppStream {
 
   private smElement(element: Element, session: XmppSession) {
     const sm = this.services.sm;
-    if (element.name === 'enable') return session.send(sm.enable(session, element));
+    // <enabled/> is a nonza: not counted, not kept for resumption.
+    if (element.name === 'enable') return this.write(sm.enable(session, element));
     if (element.name === 'r') return this.write(sm.ackAnswer(session));
     if (element.name === 'a') {
       if (!sm.acknowledge(session, Number(element.attrs.h)))
@@ -281,10 +304,8 @@ export class XmppStream {
     const { sm, router } = this.services;
     const bare = Jid.of(this.account!.localpart, router.domain).toString();
     const previd = String(request.attrs.previd ?? '');
-    const session = sm.takeForResumption(previd, bare);
-    if (!session) return this.write(sm.failed('item-not-found'));
-    if (!sm.acknowledge(session, Number(request.attrs.h)))
-      return this.write(sm.failed('unexpected-request'));
+    const session = sm.takeForResumption(previd, bare, Number(request.attrs.h));
+    if (typeof session === 'string') return this.write(sm.failed(session));
     this.adopt(session);
     this.state = 'bound';
     this.write(sm.resumed(session, previd));
@@ -298,7 +319,7 @@ export class XmppStream {
     const session = this.session;
     if (!session || !session.isCarriedBy(this)) return;
     session.detach(this);
-    if (wasClosed) session.end('closed');
+    if (wasClosed || this.closedByClient) session.end('closed');
     else if (!this.services.sm.hibernate(session)) session.end('dropped');
   }
 
