@@ -74,10 +74,17 @@ async function main() {
     console.error(error.message);
     process.exit(78); // EX_CONFIG
   }
-  const app = await createShard(config);
-  await app.listen(config.http.port, config.http.host);
-  const { port } = app.getHttpServer().address() as AddressInfo;
   const logger = createLogger(config.log.level);
+  let app: NestExpressApplication;
+  try {
+    app = await createShard(config);
+    await app.listen(config.http.port, config.http.host);
+  } catch (error) {
+    // One clear line (Redis or the database unreachable, a port taken), not a stack dump.
+    logger.fatal({ err: error }, `the shard could not start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  const { port } = app.getHttpServer().address() as AddressInfo;
   handleSignals(app, config, logger);
   logger.info(
     { url: `http://localhost:${port}`, port, mode: config.mode },

@@ -13,6 +13,7 @@ import { LocalRoomDirectory, RoomDirectory } from '../../src/cluster/room-direct
 import { NO_LOAD, ShardEntry } from '../../src/cluster/shard';
 import { LocalShardRegistry, ShardRegistry } from '../../src/cluster/shard-registry';
 import { eventually } from '../support/node-participant';
+import { startShardProcess } from '../support/shard-process';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const LEASE_MS = 400;
@@ -181,5 +182,18 @@ describe('Redis unreachable', () => {
     const error = await connection.connect().catch((e: Error) => e);
     expect(String(error)).toMatch(/cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1/);
     expect(String(error)).not.toContain('hunter2');
+  });
+
+  it('stops a shard at start-up with one line that says so', async () => {
+    const failure = await startShardProcess({
+      env: {
+        REDIS_URL: 'redis://127.0.0.1:1',
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+      },
+    }).catch((error: Error) => error.message);
+    expect(failure).toMatch(/the shard exited \(1\)/);
+    expect(failure).toMatch(
+      /the shard could not start: cannot reach Redis at redis:\/\/127\.0\.0\.1:1\/? \(REDIS_URL\): connect ECONNREFUSED/,
+    );
   });
 });

@@ -12,6 +12,8 @@ const CONNECT_TIMEOUT_MS = 5000;
 export class RedisConnection {
   readonly commands: Redis;
   readonly subscriber: Redis;
+  /** What the last failed connection attempt said (ioredis reports it as an event). */
+  private lastError?: Error;
 
   constructor(
     readonly url: string,
@@ -34,6 +36,7 @@ export class RedisConnection {
     ] as const) {
       let down = false;
       client.on('error', (error: Error) => {
+        this.lastError = error;
         if (!down) this.logger.error({ err: error, role }, 'Redis connection failed');
         down = true;
       });
@@ -54,7 +57,7 @@ export class RedisConnection {
       await Promise.all([this.commands.connect(), this.subscriber.connect()]);
     } catch (error) {
       this.disconnect();
-      const reason = (error as Error).message;
+      const reason = (this.lastError ?? (error as Error)).message;
       throw new Error(`cannot reach Redis at ${redactedUrl(this.url)} (REDIS_URL): ${reason}`);
     }
   }
