@@ -62,6 +62,13 @@ class PeerMedia {
   }
 }
 
+/** What a request waited for the worker with (see RoomMedia.stillOpen). */
+interface StillOpen {
+  transport: types.Transport;
+  producer?: types.Producer;
+  made?: { close(): void };
+}
+
 /** For a consumer that cannot be: the capabilities do not fit, or the producer closed. */
 const leaveOutUnusable = (error: unknown): undefined => {
   const unusable =
@@ -173,9 +180,10 @@ export class RoomMedia {
       transport.close();
       throw new DomainError('not_joined', 'the participant left while the transport was created');
     }
-    if (direction === 'send') await transport.setMaxIncomingBitrate(maxIncomingBitrate);
+    // Kept before the next wait, so that a participant leaving meanwhile closes it.
     peer.transports.set(transport.id, transport);
     transport.observer.once('close', () => peer.transports.delete(transport.id));
+    if (direction === 'send') await transport.setMaxIncomingBitrate(maxIncomingBitrate);
     return {
       id: transport.id,
       iceParameters: transport.iceParameters,
@@ -214,6 +222,7 @@ export class RoomMedia {
       rtpParameters,
       appData: { participantId, source },
     });
+    this.stillOpen({ transport, made: producer });
     peer.producers.set(producer.id, producer);
     producer.observer.once('close', () => {
       peer.producers.delete(producer.id);
@@ -224,6 +233,8 @@ export class RoomMedia {
       await this.pipe(producer.id, peer.router!, this.home)
         .then(() => this.speakerObserver.addProducer({ producerId: producer.id }))
         .catch(() => undefined);
+      // Nobody hears of a producer that closed meanwhile (its participant left).
+      this.stillOpen({ transport });
     }
     const info = producerInfo(producer);
     this.events.emit('producerAdded', this.roomId, info);
@@ -238,6 +249,7 @@ export class RoomMedia {
     const producer = this.producer(participantId, producerId);
     if (producer.paused === paused) return;
     await (paused ? producer.pause() : producer.resume());
+    if (producer.closed) return;
     if (producer.kind === 'audio') {
       // A muted microphone leaves the active-speaker observer, which then picks among the
       // others at once; merely paused, it would stay the dominant speaker until outtalked.
@@ -270,11 +282,16 @@ export class RoomMedia {
     if (owner === participantId) {
       throw new DomainError('bad_request', 'a participant does not consume its own producer');
     }
-    await this.pipe(producerId, this.peers.get(owner)!.router!, this.peer(participantId).router!);
+    const peer = this.peer(participantId);
+    try {
+      await this.pipe(producerId, this.peers.get(owner)!.router!, peer.router!);
+    } finally {
+      this.stillOpen({ transport, producer });
+    }
     // transport.consume validates the capabilities itself (router.canConsume would do it a
     // second time: a fifth of a join's CPU) and rejects unusable ones with UnsupportedError.
     const consumer = await transport.consume({ producerId, rtpCapabilities, paused });
-    const peer = this.peer(participantId);
+    this.stillOpen({ transport, producer, made: consumer });
     peer.consumers.set(consumer.id, consumer);
     const notify = (event: 'consumerClosed' | 'consumerPaused' | 'consumerResumed') => () =>
       this.events.emit(event, this.roomId, participantId, consumer.id);
@@ -459,6 +476,17 @@ export class RoomMedia {
   private forgetPipes(producerId: string) {
     for (const key of this.pipes.keys())
       if (key.startsWith(`${producerId}>`)) this.pipes.delete(key);
+  }
+
+  /**
+   * Fails a request whose transport (its participant left, the room closed) or producer
+   * closed while it waited for the worker, and closes what it made meanwhile.
+   */
+  private stillOpen({ transport, producer, made }: StillOpen) {
+    if (!transport.closed && !producer?.closed) return;
+    made?.close();
+    if (transport.closed) throw new DomainError('not_joined', 'left the room meanwhile');
+    throw new DomainError('not_found', `producer ${producer!.id} closed meanwhile`);
   }
 
   private peer(participantId: string): PeerMedia {

@@ -4,14 +4,20 @@
  * lobby entry, transports, producers, consumers) outlives it.
  */
 import type { types } from 'mediasoup';
+import type { Socket } from 'socket.io-client';
 import { ConferenceService } from '../../src/conference/conference.service';
 import { MediaService } from '../../src/media/media.service';
 import { WorkerPool } from '../../src/media/worker-pool.service';
 import { JoinTokenService } from '../../src/portal/join-token.service';
-import type { WaitingInLobby } from '../../src/signaling/socketio/protocol';
+import type { JoinResult, WaitingInLobby } from '../../src/signaling/socketio/protocol';
 import { eventually, NodeParticipant } from '../support/node-participant';
 import { startShard, TestShard } from '../support/shard';
 import { connectSocket, errorCode, request } from '../support/signaling-client';
+
+const opus = (ssrc: number) => ({
+  codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2 }],
+  encodings: [{ ssrc }],
+});
 
 describe('socket.io door: racing requests', () => {
   let shard: TestShard;
@@ -217,5 +223,59 @@ describe('socket.io door: racing requests', () => {
       host.close();
       expect(await cleared(room)).toEqual(gone);
     }
+  });
+
+  it('closes the transports, producers and consumers of requests in flight at the end', async () => {
+    const bystander = track(await NodeParticipant.connect(shard.baseUrl));
+    await bystander.join('in-flight', 'Bystander');
+    await bystander.publish(['audio']);
+    const bystanderTransports = await workerTransports();
+    const producerId = bystander.producers.get('audio')!.id;
+    const { rtpCapabilities } = bystander.device;
+
+    for (let round = 0; round < 5; round++) {
+      const racer: Socket = await socket();
+      const { participantId } = (await request(racer, 'join', { room: 'in-flight' })) as JoinResult;
+      const send = await request(racer, 'createWebRtcTransport', { direction: 'send' });
+      const recv = await request(racer, 'createWebRtcTransport', { direction: 'recv' });
+      const inFlight = [
+        ...Array.from({ length: 10 }, () =>
+          request(racer, 'createWebRtcTransport', { direction: 'send' }),
+        ),
+        ...Array.from({ length: 10 }, (_, i) =>
+          request(racer, 'produce', {
+            transportId: send.id,
+            kind: 'audio',
+            rtpParameters: opus(1000 * round + i + 1),
+          }),
+        ),
+        ...Array.from({ length: 10 }, () =>
+          request(racer, 'consume', { transportId: recv.id, producerId, rtpCapabilities }),
+        ),
+      ];
+      racer.close();
+      await Promise.allSettled(inFlight);
+      await bystander.waitForEvent(
+        'participantLeft',
+        (e: { participantId: string }) => e.participantId === participantId,
+      );
+    }
+    const stats = await eventually(
+      () => mediaOf('in-flight'),
+      (s) => s.peers === 1 && s.consumers === 0,
+    );
+    expect(stats).toMatchObject({ peers: 1, transports: 2, producers: 1, consumers: 0 });
+    expect(await workerTransports()).toEqual(bystanderTransports);
+    // Nobody was told of a producer whose participant had already left.
+    const leftIds = new Set<string>();
+    const late: unknown[] = [];
+    for (const { event, payload } of bystander.events) {
+      const { participantId } = payload as { participantId: string };
+      if (event === 'participantLeft') leftIds.add(participantId);
+      if (event === 'newProducer' && leftIds.has(participantId)) late.push(payload);
+    }
+    expect(late).toEqual([]);
+    bystander.close();
+    expect(await cleared('in-flight')).toEqual(gone);
   });
 });
