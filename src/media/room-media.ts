@@ -78,6 +78,18 @@ const leaveOutUnusable = (error: unknown): undefined => {
   return undefined;
 };
 
+/**
+ * The worker refuses a request that does not fit (a transport connected twice, an SSRC
+ * in use) with a plain Error: the client's mistake, as mediasoup's TypeErrors for invalid
+ * parameters are. A dead worker's InvalidStateError and the rest pass unchanged.
+ */
+const refusedByWorker = (error: unknown): never => {
+  if (error instanceof Error && error.constructor === Error) {
+    throw new DomainError('bad_request', error.message);
+  }
+  throw error;
+};
+
 const producerInfo = (producer: types.Producer<ProducerAppData>): ProducerInfo => ({
   id: producer.id,
   participantId: producer.appData.participantId,
@@ -198,7 +210,9 @@ export class RoomMedia {
     transportId: string,
     dtlsParameters: types.DtlsParameters,
   ): Promise<void> {
-    await this.transport(participantId, transportId).connect({ dtlsParameters });
+    await this.transport(participantId, transportId)
+      .connect({ dtlsParameters })
+      .catch(refusedByWorker);
   }
 
   async restartIce(participantId: string, transportId: string): Promise<types.IceParameters> {
@@ -217,11 +231,9 @@ export class RoomMedia {
       throw new DomainError('bad_request', 'produce needs a send transport');
     }
     const peer = this.peer(participantId);
-    const producer = await transport.produce<ProducerAppData>({
-      kind,
-      rtpParameters,
-      appData: { participantId, source },
-    });
+    const producer = await transport
+      .produce<ProducerAppData>({ kind, rtpParameters, appData: { participantId, source } })
+      .catch(refusedByWorker);
     this.stillOpen({ transport, made: producer });
     peer.producers.set(producer.id, producer);
     producer.observer.once('close', () => {
@@ -290,7 +302,9 @@ export class RoomMedia {
     }
     // transport.consume validates the capabilities itself (router.canConsume would do it a
     // second time: a fifth of a join's CPU) and rejects unusable ones with UnsupportedError.
-    const consumer = await transport.consume({ producerId, rtpCapabilities, paused });
+    const consumer = await transport
+      .consume({ producerId, rtpCapabilities, paused })
+      .catch(refusedByWorker);
     this.stillOpen({ transport, producer, made: consumer });
     peer.consumers.set(consumer.id, consumer);
     const notify = (event: 'consumerClosed' | 'consumerPaused' | 'consumerResumed') => () =>
@@ -354,7 +368,7 @@ export class RoomMedia {
     if (consumer.type !== 'simulcast' && consumer.type !== 'svc') {
       throw new DomainError('bad_request', 'only simulcast and SVC consumers have layers');
     }
-    await consumer.setPreferredLayers(layers);
+    await consumer.setPreferredLayers(layers).catch(refusedByWorker);
   }
 
   /** Registers a participant; media objects can be created for it from now on. */

@@ -183,6 +183,27 @@ describe('socket.io door: bad input', () => {
     );
   });
 
+  it('answers requests the worker refuses (a second connect, an SSRC in use) with bad_request', async () => {
+    const client = track(await NodeParticipant.connect(shard.baseUrl));
+    await client.join('refused-room', 'Client');
+    await client.publish(['audio']);
+    const transportId = client.sendTransport!.id;
+    const { rtpParameters } = client.producers.get('audio')!;
+    await expect(
+      client.request('connectWebRtcTransport', {
+        transportId,
+        dtlsParameters: { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AB' }] },
+      }),
+    ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/connect/) });
+    await expect(
+      client.request('produce', {
+        transportId,
+        kind: 'audio',
+        rtpParameters: { ...rtpParameters, mid: '9' },
+      }),
+    ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/ssrc/) });
+  });
+
   it('refuses to consume with capabilities that share no codec with the producer', async () => {
     const publisher = track(await NodeParticipant.connect(shard.baseUrl));
     await publisher.join('codec-room', 'Publisher');
