@@ -1,6 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { RoomDirectory } from '../cluster/room-directory';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
@@ -10,6 +9,7 @@ import { InjectLogger } from '../observability/logging.module';
 import type { Logger } from '../observability/logger';
 import { ConferenceEvents, LeaveReason, LobbyLeaveReason, MediaKind } from './conference-events';
 import { DomainError } from './domain-error';
+import { DomainEvents } from './domain-events';
 import { canModerate, Door, Participant, Role } from './participant';
 import { ChatMessage, LobbyEntry, Room, ROOM_ID_PATTERN } from './room';
 import { OPEN_ROOM, RoomPolicy, RoomPolicyProvider } from './room-policy';
@@ -45,7 +45,7 @@ export interface RoomInfo {
  */
 @Injectable()
 export class ConferenceService implements OnModuleDestroy {
-  readonly events = new EventEmitter<ConferenceEvents>();
+  readonly events: DomainEvents<ConferenceEvents>;
   private readonly rooms = new Map<string, Room>();
   private readonly participants = new Map<string, Participant>();
   private readonly waiting = new Map<string, LobbyEntry>();
@@ -59,6 +59,7 @@ export class ConferenceService implements OnModuleDestroy {
     private readonly directory: RoomDirectory,
     @InjectLogger() private readonly logger: Logger,
   ) {
+    this.events = new DomainEvents(logger);
     media.events.on('roomMediaLost', (roomId) => this.resetRoom(roomId));
   }
 

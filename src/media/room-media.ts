@@ -1,6 +1,6 @@
-import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { DomainError } from '../conference/domain-error';
+import type { DomainEvents } from '../conference/domain-events';
 import { MediaEvents, ProducerInfo } from './media-events';
 
 export type TransportDirection = 'send' | 'recv';
@@ -123,7 +123,7 @@ export class RoomMedia {
     private readonly speakerObserver: types.ActiveSpeakerObserver,
     private readonly transportOptions: TransportOptions,
     private readonly supply: RouterSupply,
-    private readonly events: EventEmitter<MediaEvents>,
+    private readonly events: DomainEvents<MediaEvents>,
   ) {
     this.adopt(home);
     speakerObserver.on('dominantspeaker', ({ producer }) => {
@@ -138,7 +138,7 @@ export class RoomMedia {
     home: types.Router,
     transportOptions: TransportOptions,
     supply: RouterSupply,
-    events: EventEmitter<MediaEvents>,
+    events: DomainEvents<MediaEvents>,
   ): Promise<RoomMedia> {
     const speakerObserver = await home.createActiveSpeakerObserver({ interval: 300 });
     return new RoomMedia(roomId, home, speakerObserver, transportOptions, supply, events);

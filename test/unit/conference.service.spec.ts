@@ -30,14 +30,15 @@ function setup(env: Record<string, string> = {}, provider = policies({})) {
     closeRoom: jest.fn(async () => undefined),
   };
   const directory = new LocalRoomDirectory();
+  const logger = pino({ level: 'silent' });
   const service = new ConferenceService(
     config,
     media as unknown as MediaService,
     directory,
-    pino({ level: 'silent' }),
+    logger,
   );
   service.usePolicies(provider);
-  return { service, media, roomMedia, directory };
+  return { service, media, roomMedia, directory, logged: jest.spyOn(logger, 'error') };
 }
 
 const request = (name: string, roomId = 'demo'): JoinRequest => ({
@@ -169,6 +170,33 @@ describe('ConferenceService', () => {
     expect(rejoin).toHaveBeenCalledWith('demo', [alice, bob]);
     expect(service.roomIds()).toEqual([]);
     expect(() => service.participant(alice.id)).toThrow(/join a room first/);
+  });
+
+  describe('failures nobody waits for', () => {
+    const unhandled: unknown[] = [];
+    const collect = (reason: unknown) => unhandled.push(reason);
+    beforeAll(() => process.on('unhandledRejection', collect));
+    afterAll(() => process.off('unhandledRejection', collect));
+    beforeEach(() => unhandled.splice(0));
+
+    it('lets a leave finish when a door fails to render it, and tells the other doors', async () => {
+      const { service, logged } = setup();
+      const { participant } = await enter(service, request('Alice'));
+      service.events.on('participantLeft', () => {
+        throw new Error('door broke');
+      });
+      const otherDoor = jest.fn();
+      service.events.on('participantLeft', otherDoor);
+
+      await service.leave(participant.id, 'disconnected');
+      expect(otherDoor).toHaveBeenCalledWith(participant, 'disconnected');
+      expect(logged).toHaveBeenCalledWith(
+        expect.objectContaining({ event: 'participantLeft' }),
+        expect.any(String),
+      );
+      await sleep(GRACE_MS * 3);
+      expect(service.roomIds()).toEqual([]);
+    });
   });
 
   describe('room policy', () => {

@@ -19,7 +19,7 @@ describe('MediaService', () => {
   beforeAll(async () => {
     workers = new WorkerPool(config, pino({ level: 'silent' }));
     await workers.onModuleInit();
-    media = new MediaService(config, workers);
+    media = new MediaService(config, workers, pino({ level: 'silent' }));
   });
   afterAll(() => workers.onModuleDestroy());
 
