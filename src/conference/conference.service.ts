@@ -397,8 +397,15 @@ export class ConferenceService implements OnModuleDestroy {
   private scheduleClose(room: Room) {
     clearTimeout(room.closeTimer);
     room.closeTimer = setTimeout(() => {
-      if (room.isEmpty && this.rooms.get(room.id) === room) void this.closeRoom(room);
+      if (room.isEmpty && this.rooms.get(room.id) === room) this.closeInBackground(room);
     }, this.config.conference.emptyRoomGraceMs);
+  }
+
+  /** For a timer or an event, where nobody would hear of a failure but the log. */
+  private closeInBackground(room: Room) {
+    this.closeRoom(room).catch((error: unknown) =>
+      this.logger.error({ err: error, roomId: room.id }, 'could not close the room'),
+    );
   }
 
   private async closeRoom(room: Room) {
@@ -424,7 +431,7 @@ export class ConferenceService implements OnModuleDestroy {
     if (!room) return;
     const participants = [...room.participants.values()];
     this.logger.warn({ roomId, participants: participants.length }, 'room media lost');
-    void this.closeRoom(room);
+    this.closeInBackground(room);
     this.events.emit('rejoinRequired', roomId, participants);
   }
 }

@@ -197,6 +197,25 @@ describe('ConferenceService', () => {
       await sleep(GRACE_MS * 3);
       expect(service.roomIds()).toEqual([]);
     });
+
+    it('logs a room that fails to close after its grace period or when its worker died', async () => {
+      const { service, media, logged } = setup();
+      media.closeRoom.mockRejectedValue(new Error('directory unreachable'));
+      const { participant } = await enter(service, request('Alice'));
+      await service.leave(participant.id, 'left');
+      await sleep(GRACE_MS * 3);
+      await enter(service, request('Bob', 'other'));
+      media.events.emit('roomMediaLost', 'other');
+      await sleep(10);
+
+      expect(unhandled).toEqual([]);
+      const failures = logged.mock.calls.filter(([details]) => 'roomId' in (details as object));
+      expect(failures.map(([details]) => (details as { roomId: string }).roomId)).toEqual([
+        'demo',
+        'other',
+      ]);
+      expect(service.roomIds()).toEqual([]);
+    });
   });
 
   describe('room policy', () => {
