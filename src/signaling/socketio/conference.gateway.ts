@@ -90,14 +90,7 @@ export class ConferenceGateway
 {
   @WebSocketServer() private server!: Server<ClientEvents, ServerEvents>;
   private readonly sockets = new Map<string, ConferenceSocket>();
-  private readonly joinAnnouncements = new JoinAnnouncements<Participant>(
-    JOIN_ANNOUNCEMENT_WINDOW_MS,
-    (roomId, joined) =>
-      this.server.to(roomChannel(roomId)).emit(
-        'participantsJoined',
-        joined.map((p) => this.view(p)),
-      ),
-  );
+  private readonly joinAnnouncements: JoinAnnouncements<Participant>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -109,6 +102,15 @@ export class ConferenceGateway
     private readonly metrics: MetricsService,
     @InjectLogger() private readonly logger: Logger,
   ) {
+    this.joinAnnouncements = new JoinAnnouncements(
+      JOIN_ANNOUNCEMENT_WINDOW_MS,
+      (roomId, joined) =>
+        this.server.to(roomChannel(roomId)).emit(
+          'participantsJoined',
+          joined.map((p) => this.view(p)),
+        ),
+      logger,
+    );
     this.renderConferenceEvents();
     this.renderMediaEvents();
   }
