@@ -7,7 +7,8 @@ import { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/config.schema';
 import { ConfigError, loadConfig } from './config/load-config';
-import { createLogger, NestPinoLogger } from './observability/logger';
+import { createLogger, Logger, NestPinoLogger } from './observability/logger';
+import { LOGGER } from './observability/logging.module';
 import { SocketIoAdapter } from './signaling/socketio/socketio.adapter';
 import { WEB_ASSETS_DIR } from './web/web.controller';
 
@@ -20,7 +21,9 @@ export async function createShard(config: AppConfig): Promise<NestExpressApplica
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
   setUpOpenApi(app);
-  app.useWebSocketAdapter(new SocketIoAdapter(app, config.signaling.maxMessageBytes));
+  app.useWebSocketAdapter(
+    new SocketIoAdapter(app, config.signaling.maxMessageBytes, app.get<Logger>(LOGGER)),
+  );
   app.useStaticAssets(WEB_ASSETS_DIR, { index: false, prefix: '/assets/' });
   app.enableShutdownHooks();
   return app;
