@@ -83,6 +83,8 @@ export class ConferenceService implements OnModuleDestroy {
       }
       if (!isModerator) await this.checkPassword(room, policy, request.password);
       if (policy.lobby && !isModerator) return { waiting: this.knock(room, request) };
+      // A room that closed meanwhile gets no media (nobody would close it again).
+      this.checkCurrent(room);
       const media = await this.media.openRoom(roomId);
       // Checked after the awaits, when nothing else can join before this participant.
       this.checkCurrent(room);

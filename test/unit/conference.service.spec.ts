@@ -247,6 +247,28 @@ describe('ConferenceService', () => {
       await enter(service, request('Walk-in', 'elsewhere'));
     });
 
+    it('opens no media for a join whose room closed while its password was checked', async () => {
+      let passwordChecked!: (right: boolean) => void;
+      const slowCheck: RoomPolicy = {
+        lobby: false,
+        checkPassword: (candidate) =>
+          candidate === 'slow'
+            ? new Promise((resolve) => (passwordChecked = resolve))
+            : Promise.resolve(false),
+      };
+      const { service, media } = setup({}, policies({ meeting: slowCheck }));
+      const slow = service.join(as('Slow', 'guest', { password: 'slow' }));
+      // A wrong guess meanwhile leaves the room empty: it closes after its grace period.
+      await expect(service.join(as('Guesser', 'guest', { password: 'x' }))).rejects.toMatchObject({
+        code: 'forbidden',
+      });
+      await sleep(GRACE_MS * 3);
+      expect(service.roomIds()).toEqual([]);
+      passwordChecked(true);
+      await expect(slow).rejects.toMatchObject({ code: 'conflict' });
+      expect(media.openRoom).not.toHaveBeenCalled();
+    });
+
     it('stops checking passwords after a burst of wrong ones, but lets moderators in', async () => {
       const { service } = setup({}, policies({ meeting: withPassword('s3cret') }));
       for (let i = 0; i < 10; i += 1) {
