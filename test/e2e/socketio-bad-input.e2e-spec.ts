@@ -204,6 +204,24 @@ describe('socket.io door: bad input', () => {
     ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/ssrc/) });
   });
 
+  it('refuses data nested deeper than any request needs', async () => {
+    const client = track(await NodeParticipant.connect(shard.baseUrl));
+    await client.join('deep-room', 'Client');
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 3000; i++) deep = { deeper: deep };
+    const opus = { mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2 };
+    await expect(
+      client.request('produce', {
+        transportId: client.sendTransport!.id,
+        kind: 'audio',
+        rtpParameters: { codecs: [{ ...opus, parameters: deep }], encodings: [{ ssrc: 1 }] },
+      }),
+    ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/deep/) });
+    await expect(client.request('chat', { text: 'still served' })).resolves.toMatchObject({
+      text: 'still served',
+    });
+  });
+
   it('refuses to consume with capabilities that share no codec with the producer', async () => {
     const publisher = track(await NodeParticipant.connect(shard.baseUrl));
     await publisher.join('codec-room', 'Publisher');

@@ -29,9 +29,30 @@ const rtpCapabilities = z.looseObject({
   headerExtensions: z.array(loose).max(64).optional(),
 });
 
+/** Deeper than any request needs (RTP parameters have five levels or so). */
+const MAX_DEPTH = 16;
+
+/**
+ * Whether objects and arrays nest at most `maxDepth` levels. Iterative: hostile nesting,
+ * thousands deep, exhausts the stack of recursive code (mediasoup's structuredClone).
+ */
+function nestsWithin(value: unknown, maxDepth: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, depth] = next;
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth > maxDepth) return false;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return true;
+}
+
 export const requestEnvelope = z.object({
   method: z.string().max(64),
-  data: z.unknown().optional(),
+  data: z
+    .unknown()
+    .optional()
+    .refine((data) => nestsWithin(data, MAX_DEPTH), `nested more than ${MAX_DEPTH} levels deep`),
 });
 
 export const requestSchemas = {
