@@ -204,7 +204,7 @@ describe('socket.io door: bad input', () => {
     ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/ssrc/) });
   });
 
-  it('refuses data nested deeper than any request needs', async () => {
+  it('refuses binary data and data nested deeper than any request needs', async () => {
     const client = track(await NodeParticipant.connect(shard.baseUrl));
     await client.join('deep-room', 'Client');
     let deep: unknown = 'bottom';
@@ -217,6 +217,14 @@ describe('socket.io door: bad input', () => {
         rtpParameters: { codecs: [{ ...opus, parameters: deep }], encodings: [{ ssrc: 1 }] },
       }),
     ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/deep/) });
+    // socket.io carries a Buffer as a binary attachment.
+    await expect(
+      client.request('produce', {
+        transportId: client.sendTransport!.id,
+        kind: 'audio',
+        rtpParameters: { codecs: [opus], encodings: [{ ssrc: 1 }], rtcp: Buffer.from('cname') },
+      }),
+    ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/binary/) });
     await expect(client.request('chat', { text: 'still served' })).resolves.toMatchObject({
       text: 'still served',
     });

@@ -33,15 +33,16 @@ const rtpCapabilities = z.looseObject({
 const MAX_DEPTH = 16;
 
 /**
- * Whether objects and arrays nest at most `maxDepth` levels. Iterative: hostile nesting,
- * thousands deep, exhausts the stack of recursive code (mediasoup's structuredClone).
+ * Whether the value is JSON (no binary attachments: no request takes any) nested at most
+ * `maxDepth` levels. Iterative: hostile nesting, thousands deep, exhausts the stack of
+ * recursive code (mediasoup's structuredClone, which also fails on a Buffer).
  */
-function nestsWithin(value: unknown, maxDepth: number): boolean {
+function isShallowJson(value: unknown, maxDepth: number): boolean {
   const pending: [unknown, number][] = [[value, 1]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [item, depth] = next;
     if (typeof item !== 'object' || item === null) continue;
-    if (depth > maxDepth) return false;
+    if (depth > maxDepth || ArrayBuffer.isView(item) || item instanceof ArrayBuffer) return false;
     for (const child of Object.values(item)) pending.push([child, depth + 1]);
   }
   return true;
@@ -52,7 +53,10 @@ export const requestEnvelope = z.object({
   data: z
     .unknown()
     .optional()
-    .refine((data) => nestsWithin(data, MAX_DEPTH), `nested more than ${MAX_DEPTH} levels deep`),
+    .refine(
+      (data) => isShallowJson(data, MAX_DEPTH),
+      `no binary data, nothing nested more than ${MAX_DEPTH} levels deep`,
+    ),
 });
 
 export const requestSchemas = {
