@@ -11,7 +11,7 @@ export interface Answer {
 export const apiKeyAuthorization = (keyId: string, secret: string) =>
   `Basic ${Buffer.from(`${keyId}:${secret}`).toString('base64')}`;
 
-export function portalApi(shard: () => TestShard) {
+export function portalApi(shard: () => Pick<TestShard, 'baseUrl'>) {
   const call = async (
     method: string,
     path: string,
