@@ -8,6 +8,7 @@ import { AppConfig } from './config/config.schema';
 import { ConfigError, loadConfig } from './config/load-config';
 import { ShardDrain } from './cluster/shard-drain.service';
 import { createLogger, Logger, NestPinoLogger } from './observability/logger';
+import { LOGGER } from './observability/logging.module';
 import { RequestValidationPipe } from './portal/request-validation';
 import { SocketIoAdapter } from './signaling/socketio/socketio.adapter';
 import { WEB_ASSETS_DIR } from './web/web.controller';
@@ -20,7 +21,9 @@ export async function createShard(config: AppConfig): Promise<NestExpressApplica
   if (config.http.trustProxy) app.set('trust proxy', config.http.trustProxy);
   app.useGlobalPipes(new RequestValidationPipe());
   setUpOpenApi(app);
-  app.useWebSocketAdapter(new SocketIoAdapter(app, config.signaling.maxMessageBytes));
+  app.useWebSocketAdapter(
+    new SocketIoAdapter(app, config.signaling.maxMessageBytes, app.get<Logger>(LOGGER)),
+  );
   app.useStaticAssets(WEB_ASSETS_DIR, { index: false, prefix: '/assets/' });
   // In a cluster SIGTERM drains the shard first (see handleSignals).
   app.enableShutdownHooks(config.cluster.redisUrl ? ['SIGINT', 'SIGHUP'] : undefined);

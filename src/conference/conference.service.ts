@@ -1,6 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { ClusterService } from '../cluster/cluster.service';
 import { LocateOptions, RoomPlacement } from '../cluster/room-placement.service';
 import { ShardLoad } from '../cluster/shard';
@@ -19,6 +18,7 @@ import {
   RejoinReason,
 } from './conference-events';
 import { DomainError } from './domain-error';
+import { DomainEvents } from './domain-events';
 import { canModerate, Door, Participant, Role } from './participant';
 import { ChatMessage, LobbyEntry, Room, ROOM_ID_PATTERN } from './room';
 import { OPEN_ROOM, RoomPolicy, RoomPolicyProvider } from './room-policy';
@@ -56,7 +56,7 @@ export interface RoomInfo {
  */
 @Injectable()
 export class ConferenceService implements OnModuleDestroy {
-  readonly events = new EventEmitter<ConferenceEvents>();
+  readonly events: DomainEvents<ConferenceEvents>;
   private readonly rooms = new Map<string, Room>();
   private readonly participants = new Map<string, Participant>();
   private readonly waiting = new Map<string, LobbyEntry>();
@@ -71,6 +71,7 @@ export class ConferenceService implements OnModuleDestroy {
     private readonly cluster: ClusterService,
     @InjectLogger() private readonly logger: Logger,
   ) {
+    this.events = new DomainEvents(logger);
     media.events.on('roomMediaLost', (roomId) => this.resetRoom(roomId, 'media-restart'));
     cluster.events.on('roomLost', (roomId) => this.resetRoom(roomId, 'moved'));
     cluster.measureLoadWith(() => this.load());
@@ -96,6 +97,8 @@ export class ConferenceService implements OnModuleDestroy {
       }
       if (!isModerator) await this.checkPassword(room, policy, request.password);
       if (policy.lobby && !isModerator) return { waiting: this.knock(room, request) };
+      // A room that closed meanwhile gets no media (nobody would close it again).
+      this.checkCurrent(room);
       const media = await this.media.openRoom(roomId);
       // Checked after the awaits, when nothing else can join before this participant.
       this.checkCurrent(room);
@@ -435,8 +438,15 @@ export class ConferenceService implements OnModuleDestroy {
   private scheduleClose(room: Room) {
     clearTimeout(room.closeTimer);
     room.closeTimer = setTimeout(() => {
-      if (room.isEmpty && this.rooms.get(room.id) === room) void this.closeRoom(room);
+      if (room.isEmpty && this.rooms.get(room.id) === room) this.closeInBackground(room);
     }, this.config.conference.emptyRoomGraceMs);
+  }
+
+  /** For a timer or an event, where nobody would hear of a failure but the log. */
+  private closeInBackground(room: Room) {
+    this.closeRoom(room).catch((error: unknown) =>
+      this.logger.error({ err: error, roomId: room.id }, 'could not close the room'),
+    );
   }
 
   private async closeRoom(room: Room) {
@@ -450,8 +460,12 @@ export class ConferenceService implements OnModuleDestroy {
       this.waiting.delete(entry.id);
       this.events.emit('lobbyLeft', entry, 'closed');
     }
-    await this.media.closeRoom(room.id);
-    await this.placement.release(room.id);
+    try {
+      await this.media.closeRoom(room.id);
+    } finally {
+      // Unless a join opened the room again meanwhile: that one holds the lease now.
+      if (!this.rooms.has(room.id)) await this.placement.release(room.id);
+    }
     this.logger.info({ roomId: room.id }, 'room closed');
     this.events.emit('roomClosed', room.id);
   }
@@ -465,7 +479,7 @@ export class ConferenceService implements OnModuleDestroy {
     if (!room) return;
     const participants = [...room.participants.values()];
     this.logger.warn({ roomId, participants: participants.length, reason }, 'room reset');
-    void this.closeRoom(room);
+    this.closeInBackground(room);
     this.events.emit('rejoinRequired', roomId, participants, reason);
   }
 }

@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventEmitter } from 'node:events';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { DomainError } from '../conference/domain-error';
+import { DomainEvents } from '../conference/domain-events';
+import { InjectLogger } from '../observability/logging.module';
+import type { Logger } from '../observability/logger';
 import { MediaEvents } from './media-events';
 import { RoomMedia, RouterSupply, TransportOptions } from './room-media';
 import { WorkerPool } from './worker-pool.service';
@@ -10,7 +12,7 @@ import { WorkerPool } from './worker-pool.service';
 /** Owns one RoomMedia (one or more routers) per room that has media on this shard. */
 @Injectable()
 export class MediaService {
-  readonly events = new EventEmitter<MediaEvents>();
+  readonly events: DomainEvents<MediaEvents>;
   private readonly rooms = new Map<string, Promise<RoomMedia>>();
   private readonly transportOptions: TransportOptions;
   private readonly consumersPerRouter: number;
@@ -18,7 +20,9 @@ export class MediaService {
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly workers: WorkerPool,
+    @InjectLogger() logger: Logger,
   ) {
+    this.events = new DomainEvents(logger);
     this.transportOptions = {
       initialAvailableOutgoingBitrate: config.media.initialAvailableOutgoingBitrate,
       maxIncomingBitrate: config.media.maxIncomingBitrate,

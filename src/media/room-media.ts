@@ -1,6 +1,6 @@
-import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { DomainError } from '../conference/domain-error';
+import type { DomainEvents } from '../conference/domain-events';
 import { MediaEvents, ProducerInfo } from './media-events';
 
 export type TransportDirection = 'send' | 'recv';
@@ -62,6 +62,13 @@ class PeerMedia {
   }
 }
 
+/** What a request waited for the worker with (see RoomMedia.stillOpen). */
+interface StillOpen {
+  transport: types.Transport;
+  producer?: types.Producer;
+  made?: { close(): void };
+}
+
 /** For a consumer that cannot be: the capabilities do not fit, or the producer closed. */
 const leaveOutUnusable = (error: unknown): undefined => {
   const unusable =
@@ -69,6 +76,18 @@ const leaveOutUnusable = (error: unknown): undefined => {
     (error instanceof DomainError && error.code === 'not_found');
   if (!unusable) throw error;
   return undefined;
+};
+
+/**
+ * The worker refuses a request that does not fit (a transport connected twice, an SSRC
+ * in use) with a plain Error: the client's mistake, as mediasoup's TypeErrors for invalid
+ * parameters are. A dead worker's InvalidStateError and the rest pass unchanged.
+ */
+const refusedByWorker = (error: unknown): never => {
+  if (error instanceof Error && error.constructor === Error) {
+    throw new DomainError('bad_request', error.message);
+  }
+  throw error;
 };
 
 const producerInfo = (producer: types.Producer<ProducerAppData>): ProducerInfo => ({
@@ -104,7 +123,7 @@ export class RoomMedia {
     private readonly speakerObserver: types.ActiveSpeakerObserver,
     private readonly transportOptions: TransportOptions,
     private readonly supply: RouterSupply,
-    private readonly events: EventEmitter<MediaEvents>,
+    private readonly events: DomainEvents<MediaEvents>,
   ) {
     this.adopt(home);
     speakerObserver.on('dominantspeaker', ({ producer }) => {
@@ -119,7 +138,7 @@ export class RoomMedia {
     home: types.Router,
     transportOptions: TransportOptions,
     supply: RouterSupply,
-    events: EventEmitter<MediaEvents>,
+    events: DomainEvents<MediaEvents>,
   ): Promise<RoomMedia> {
     const speakerObserver = await home.createActiveSpeakerObserver({ interval: 300 });
     return new RoomMedia(roomId, home, speakerObserver, transportOptions, supply, events);
@@ -173,9 +192,10 @@ export class RoomMedia {
       transport.close();
       throw new DomainError('not_joined', 'the participant left while the transport was created');
     }
-    if (direction === 'send') await transport.setMaxIncomingBitrate(maxIncomingBitrate);
+    // Kept before the next wait, so that a participant leaving meanwhile closes it.
     peer.transports.set(transport.id, transport);
     transport.observer.once('close', () => peer.transports.delete(transport.id));
+    if (direction === 'send') await transport.setMaxIncomingBitrate(maxIncomingBitrate);
     return {
       id: transport.id,
       iceParameters: transport.iceParameters,
@@ -190,7 +210,9 @@ export class RoomMedia {
     transportId: string,
     dtlsParameters: types.DtlsParameters,
   ): Promise<void> {
-    await this.transport(participantId, transportId).connect({ dtlsParameters });
+    await this.transport(participantId, transportId)
+      .connect({ dtlsParameters })
+      .catch(refusedByWorker);
   }
 
   async restartIce(participantId: string, transportId: string): Promise<types.IceParameters> {
@@ -209,11 +231,10 @@ export class RoomMedia {
       throw new DomainError('bad_request', 'produce needs a send transport');
     }
     const peer = this.peer(participantId);
-    const producer = await transport.produce<ProducerAppData>({
-      kind,
-      rtpParameters,
-      appData: { participantId, source },
-    });
+    const producer = await transport
+      .produce<ProducerAppData>({ kind, rtpParameters, appData: { participantId, source } })
+      .catch(refusedByWorker);
+    this.stillOpen({ transport, made: producer });
     peer.producers.set(producer.id, producer);
     producer.observer.once('close', () => {
       peer.producers.delete(producer.id);
@@ -224,6 +245,8 @@ export class RoomMedia {
       await this.pipe(producer.id, peer.router!, this.home)
         .then(() => this.speakerObserver.addProducer({ producerId: producer.id }))
         .catch(() => undefined);
+      // Nobody hears of a producer that closed meanwhile (its participant left).
+      this.stillOpen({ transport });
     }
     const info = producerInfo(producer);
     this.events.emit('producerAdded', this.roomId, info);
@@ -238,6 +261,7 @@ export class RoomMedia {
     const producer = this.producer(participantId, producerId);
     if (producer.paused === paused) return;
     await (paused ? producer.pause() : producer.resume());
+    if (producer.closed) return;
     if (producer.kind === 'audio') {
       // A muted microphone leaves the active-speaker observer, which then picks among the
       // others at once; merely paused, it would stay the dominant speaker until outtalked.
@@ -270,11 +294,18 @@ export class RoomMedia {
     if (owner === participantId) {
       throw new DomainError('bad_request', 'a participant does not consume its own producer');
     }
-    await this.pipe(producerId, this.peers.get(owner)!.router!, this.peer(participantId).router!);
+    const peer = this.peer(participantId);
+    try {
+      await this.pipe(producerId, this.peers.get(owner)!.router!, peer.router!);
+    } finally {
+      this.stillOpen({ transport, producer });
+    }
     // transport.consume validates the capabilities itself (router.canConsume would do it a
     // second time: a fifth of a join's CPU) and rejects unusable ones with UnsupportedError.
-    const consumer = await transport.consume({ producerId, rtpCapabilities, paused });
-    const peer = this.peer(participantId);
+    const consumer = await transport
+      .consume({ producerId, rtpCapabilities, paused })
+      .catch(refusedByWorker);
+    this.stillOpen({ transport, producer, made: consumer });
     peer.consumers.set(consumer.id, consumer);
     const notify = (event: 'consumerClosed' | 'consumerPaused' | 'consumerResumed') => () =>
       this.events.emit(event, this.roomId, participantId, consumer.id);
@@ -337,7 +368,7 @@ export class RoomMedia {
     if (consumer.type !== 'simulcast' && consumer.type !== 'svc') {
       throw new DomainError('bad_request', 'only simulcast and SVC consumers have layers');
     }
-    await consumer.setPreferredLayers(layers);
+    await consumer.setPreferredLayers(layers).catch(refusedByWorker);
   }
 
   /** Registers a participant; media objects can be created for it from now on. */
@@ -459,6 +490,17 @@ export class RoomMedia {
   private forgetPipes(producerId: string) {
     for (const key of this.pipes.keys())
       if (key.startsWith(`${producerId}>`)) this.pipes.delete(key);
+  }
+
+  /**
+   * Fails a request whose transport (its participant left, the room closed) or producer
+   * closed while it waited for the worker, and closes what it made meanwhile.
+   */
+  private stillOpen({ transport, producer, made }: StillOpen) {
+    if (!transport.closed && !producer?.closed) return;
+    made?.close();
+    if (transport.closed) throw new DomainError('not_joined', 'left the room meanwhile');
+    throw new DomainError('not_found', `producer ${producer!.id} closed meanwhile`);
   }
 
   private peer(participantId: string): PeerMedia {

@@ -183,6 +183,53 @@ describe('socket.io door: bad input', () => {
     );
   });
 
+  it('answers requests the worker refuses (a second connect, an SSRC in use) with bad_request', async () => {
+    const client = track(await NodeParticipant.connect(shard.baseUrl));
+    await client.join('refused-room', 'Client');
+    await client.publish(['audio']);
+    const transportId = client.sendTransport!.id;
+    const { rtpParameters } = client.producers.get('audio')!;
+    await expect(
+      client.request('connectWebRtcTransport', {
+        transportId,
+        dtlsParameters: { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AB' }] },
+      }),
+    ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/connect/) });
+    await expect(
+      client.request('produce', {
+        transportId,
+        kind: 'audio',
+        rtpParameters: { ...rtpParameters, mid: '9' },
+      }),
+    ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/ssrc/) });
+  });
+
+  it('refuses binary data and data nested deeper than any request needs', async () => {
+    const client = track(await NodeParticipant.connect(shard.baseUrl));
+    await client.join('deep-room', 'Client');
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 3000; i++) deep = { deeper: deep };
+    const opus = { mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2 };
+    await expect(
+      client.request('produce', {
+        transportId: client.sendTransport!.id,
+        kind: 'audio',
+        rtpParameters: { codecs: [{ ...opus, parameters: deep }], encodings: [{ ssrc: 1 }] },
+      }),
+    ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/deep/) });
+    // socket.io carries a Buffer as a binary attachment.
+    await expect(
+      client.request('produce', {
+        transportId: client.sendTransport!.id,
+        kind: 'audio',
+        rtpParameters: { codecs: [opus], encodings: [{ ssrc: 1 }], rtcp: Buffer.from('cname') },
+      }),
+    ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/binary/) });
+    await expect(client.request('chat', { text: 'still served' })).resolves.toMatchObject({
+      text: 'still served',
+    });
+  });
+
   it('refuses to consume with capabilities that share no codec with the producer', async () => {
     const publisher = track(await NodeParticipant.connect(shard.baseUrl));
     await publisher.join('codec-room', 'Publisher');

@@ -11,7 +11,7 @@ export interface Answer {
 export const apiKeyAuthorization = (keyId: string, secret: string) =>
   `Basic ${Buffer.from(`${keyId}:${secret}`).toString('base64')}`;
 
-export function portalApi(shard: () => TestShard) {
+export function portalApi(shard: () => Pick<TestShard, 'baseUrl'>) {
   /** Sends the body text exactly as given (malformed JSON included). */
   const send = async (
     method: string,

@@ -58,7 +58,7 @@ function setup(env: Record<string, string> = {}, provider = policies({})) {
     logger,
   );
   service.usePolicies(provider);
-  return { service, media, roomMedia, cluster };
+  return { service, media, roomMedia, cluster, logged: jest.spyOn(logger, 'error') };
 }
 
 const request = (name: string, roomId = 'demo'): JoinRequest => ({
@@ -105,6 +105,23 @@ describe('ConferenceService', () => {
     await service.join(request('A'));
     await service.join(request('B'));
     await expect(service.join(request('C'))).rejects.toMatchObject({ code: 'room_full' });
+  });
+
+  it('keeps the lease of a room opened again while its previous opening was closing', async () => {
+    const { service, media, cluster } = setup();
+    let finishClose!: () => void;
+    media.closeRoom.mockImplementationOnce(
+      () => new Promise<undefined>((resolve) => (finishClose = () => resolve(undefined))),
+    );
+    const { participant } = await enter(service, request('Alice'));
+    await service.leave(participant.id, 'left');
+    await sleep(GRACE_MS * 3);
+    expect(media.closeRoom).toHaveBeenCalledTimes(1);
+    await enter(service, request('Bob'));
+    finishClose();
+    await sleep(10);
+    expect(service.roomIds()).toEqual(['demo']);
+    expect(cluster.heldRooms).toEqual(['demo']);
   });
 
   it('releases media on leave and closes the room after the grace period', async () => {
@@ -192,6 +209,52 @@ describe('ConferenceService', () => {
     expect(() => service.participant(alice.id)).toThrow(/join a room first/);
   });
 
+  describe('failures nobody waits for', () => {
+    const unhandled: unknown[] = [];
+    const collect = (reason: unknown) => unhandled.push(reason);
+    beforeAll(() => process.on('unhandledRejection', collect));
+    afterAll(() => process.off('unhandledRejection', collect));
+    beforeEach(() => unhandled.splice(0));
+
+    it('lets a leave finish when a door fails to render it, and tells the other doors', async () => {
+      const { service, logged } = setup();
+      const { participant } = await enter(service, request('Alice'));
+      service.events.on('participantLeft', () => {
+        throw new Error('door broke');
+      });
+      const otherDoor = jest.fn();
+      service.events.on('participantLeft', otherDoor);
+
+      await service.leave(participant.id, 'disconnected');
+      expect(otherDoor).toHaveBeenCalledWith(participant, 'disconnected');
+      expect(logged).toHaveBeenCalledWith(
+        expect.objectContaining({ event: 'participantLeft' }),
+        expect.any(String),
+      );
+      await sleep(GRACE_MS * 3);
+      expect(service.roomIds()).toEqual([]);
+    });
+
+    it('logs a room that fails to close after its grace period or when its worker died', async () => {
+      const { service, media, logged } = setup();
+      media.closeRoom.mockRejectedValue(new Error('directory unreachable'));
+      const { participant } = await enter(service, request('Alice'));
+      await service.leave(participant.id, 'left');
+      await sleep(GRACE_MS * 3);
+      await enter(service, request('Bob', 'other'));
+      media.events.emit('roomMediaLost', 'other');
+      await sleep(10);
+
+      expect(unhandled).toEqual([]);
+      const failures = logged.mock.calls.filter(([details]) => 'roomId' in (details as object));
+      expect(failures.map(([details]) => (details as { roomId: string }).roomId)).toEqual([
+        'demo',
+        'other',
+      ]);
+      expect(service.roomIds()).toEqual([]);
+    });
+  });
+
   describe('room policy', () => {
     const withPassword = (password: string): RoomPolicy => ({
       lobby: false,
@@ -219,6 +282,28 @@ describe('ConferenceService', () => {
       ]);
       // Other rooms stay open to everyone.
       await enter(service, request('Walk-in', 'elsewhere'));
+    });
+
+    it('opens no media for a join whose room closed while its password was checked', async () => {
+      let passwordChecked!: (right: boolean) => void;
+      const slowCheck: RoomPolicy = {
+        lobby: false,
+        checkPassword: (candidate) =>
+          candidate === 'slow'
+            ? new Promise((resolve) => (passwordChecked = resolve))
+            : Promise.resolve(false),
+      };
+      const { service, media } = setup({}, policies({ meeting: slowCheck }));
+      const slow = service.join(as('Slow', 'guest', { password: 'slow' }));
+      // A wrong guess meanwhile leaves the room empty: it closes after its grace period.
+      await expect(service.join(as('Guesser', 'guest', { password: 'x' }))).rejects.toMatchObject({
+        code: 'forbidden',
+      });
+      await sleep(GRACE_MS * 3);
+      expect(service.roomIds()).toEqual([]);
+      passwordChecked(true);
+      await expect(slow).rejects.toMatchObject({ code: 'conflict' });
+      expect(media.openRoom).not.toHaveBeenCalled();
     });
 
     it('stops checking passwords after a burst of wrong ones, but lets moderators in', async () => {

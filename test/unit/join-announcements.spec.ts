@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { JoinAnnouncements } from '../../src/signaling/socketio/join-announcements';
 
 describe('JoinAnnouncements', () => {
@@ -7,8 +8,10 @@ describe('JoinAnnouncements', () => {
   beforeEach(() => {
     jest.useFakeTimers();
     sent = [];
-    announcements = new JoinAnnouncements<string>(50, (roomId, joined) =>
-      sent.push([roomId, joined]),
+    announcements = new JoinAnnouncements<string>(
+      50,
+      (roomId, joined) => sent.push([roomId, joined]),
+      pino({ level: 'silent' }),
     );
   });
   afterEach(() => {
@@ -54,5 +57,35 @@ describe('JoinAnnouncements', () => {
     announcements.clear();
     jest.advanceTimersByTime(1000);
     expect(sent).toEqual([['a', ['alice']]]);
+  });
+
+  it('logs an announcement that fails from its timer, and goes on announcing', () => {
+    const logger = pino({ level: 'silent' });
+    const logged = jest.spyOn(logger, 'error');
+    let failing = false;
+    const flaky = new JoinAnnouncements<string>(
+      50,
+      (roomId, joined) => {
+        if (failing) throw new Error('door broke');
+        sent.push([roomId, joined]);
+      },
+      logger,
+    );
+    flaky.add('a', 'alice'); // at once
+    failing = true;
+    flaky.add('a', 'bob'); // from the timer
+    expect(() => jest.advanceTimersByTime(50)).not.toThrow();
+    expect(logged).toHaveBeenCalledWith(
+      expect.objectContaining({ roomId: 'a' }),
+      expect.any(String),
+    );
+    failing = false;
+    jest.advanceTimersByTime(1000);
+    flaky.add('a', 'carol');
+    expect(sent).toEqual([
+      ['a', ['alice']],
+      ['a', ['carol']],
+    ]);
+    flaky.clear();
   });
 });

@@ -19,7 +19,7 @@ describe('MediaService', () => {
   beforeAll(async () => {
     workers = new WorkerPool(config, pino({ level: 'silent' }));
     await workers.onModuleInit();
-    media = new MediaService(config, workers);
+    media = new MediaService(config, workers, pino({ level: 'silent' }));
   });
   afterAll(() => workers.onModuleDestroy());
 
@@ -147,6 +147,47 @@ describe('MediaService', () => {
     await room.setProducerPaused('alice', producer.id, false);
     expect(await observers()).toBe(1);
     await media.closeRoom('r4');
+  });
+
+  it('closes what requests made while their participant left, and tells nobody', async () => {
+    const room = await media.openRoom('r6');
+    const home = (room as unknown as { routers: types.Router[] }).routers[0];
+    const workerTransports = async () => (await home.dump()).transportIds;
+    const added: string[] = [];
+    media.events.on('producerAdded', (_room, producer) => added.push(producer.id));
+
+    // Alice leaves while her send transport's bitrate is being set.
+    room.addPeer('alice');
+    home.observer.once('newtransport', (transport) => {
+      const setBitrate = transport.setMaxIncomingBitrate.bind(transport);
+      transport.setMaxIncomingBitrate = (bitrate) => {
+        room.closePeer('alice');
+        return setBitrate(bitrate);
+      };
+    });
+    await room.createWebRtcTransport('alice', 'send', false).catch(() => undefined);
+    expect(await workerTransports()).toEqual([]);
+
+    // Bob leaves while his producer is being made.
+    room.addPeer('bob');
+    const bobSend = await room.createWebRtcTransport('bob', 'send', false);
+    const produced = room.produce('bob', bobSend.id, 'audio', opus, 'mic');
+    room.closePeer('bob');
+    await expect(produced).rejects.toMatchObject({ code: 'not_joined' });
+    expect(added).toEqual([]);
+
+    // Carol's producer closes while Dave's consumer of it is being made.
+    room.addPeer('carol');
+    room.addPeer('dave');
+    const carolSend = await room.createWebRtcTransport('carol', 'send', false);
+    const producer = await room.produce('carol', carolSend.id, 'audio', opus, 'mic');
+    const daveRecv = await room.createWebRtcTransport('dave', 'recv', false);
+    const consumed = room.consume('dave', daveRecv.id, producer.id, room.rtpCapabilities);
+    room.closePeer('carol');
+    await expect(consumed).rejects.toMatchObject({ code: 'not_found' });
+    expect(room.stats()).toMatchObject({ peers: 1, transports: 1, producers: 0, consumers: 0 });
+    expect(await workerTransports()).toEqual([daveRecv.id]);
+    await media.closeRoom('r6');
   });
 
   it('spreads rooms over the workers by router count', async () => {

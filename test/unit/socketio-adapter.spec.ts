@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { of } from 'rxjs';
+import pino from 'pino';
 import type { Socket } from 'socket.io';
 import { SocketIoAdapter } from '../../src/signaling/socketio/socketio.adapter';
 
@@ -15,17 +16,22 @@ class FakeSocket extends EventEmitter {
   }
 }
 
+const logger = pino({ level: 'silent' });
+
 /** Binds one handler for 'request', sends a message with an ack and collects the acks. */
 async function answersTo(handlerResult: unknown, isAckHandledManually = false) {
   const socket = new FakeSocket();
-  new SocketIoAdapter(undefined as never, 1024).bindMessageHandlers(socket as unknown as Socket, [
-    {
-      message: 'request',
-      methodName: 'onRequest',
-      callback: async () => handlerResult,
-      isAckHandledManually,
-    },
-  ]);
+  new SocketIoAdapter(undefined as never, 1024, logger).bindMessageHandlers(
+    socket as unknown as Socket,
+    [
+      {
+        message: 'request',
+        methodName: 'onRequest',
+        callback: async () => handlerResult,
+        isAckHandledManually,
+      },
+    ],
+  );
   const acks: unknown[] = [];
   socket.send('request', { method: 'x' }, (answer: unknown) => acks.push(answer));
   await new Promise((resolve) => setImmediate(resolve));
@@ -54,5 +60,44 @@ describe('SocketIoAdapter message handlers', () => {
   it('sends nothing for an empty answer or when the handler acks itself', async () => {
     expect(await answersTo(undefined)).toEqual({ acks: [], emitted: [] });
     expect(await answersTo({ data: 1 }, true)).toEqual({ acks: [], emitted: [] });
+  });
+
+  it('logs a handler or an ack that fails, instead of leaving an unhandled rejection', async () => {
+    const logged = jest.spyOn(logger, 'error');
+    const unhandled: unknown[] = [];
+    const collect = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', collect);
+    try {
+      const socket = new FakeSocket();
+      new SocketIoAdapter(undefined as never, 1024, logger).bindMessageHandlers(
+        socket as unknown as Socket,
+        [
+          {
+            message: 'broken',
+            methodName: 'onBroken',
+            callback: async () => Promise.reject(new Error('handler broke')),
+            isAckHandledManually: false,
+          },
+          {
+            message: 'request',
+            methodName: 'onRequest',
+            callback: async () => ({ data: 1 }),
+            isAckHandledManually: false,
+          },
+        ],
+      );
+      socket.send('broken', {}, () => undefined);
+      socket.send('request', {}, () => {
+        throw new Error('ack broke');
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+      const failures = logged.mock.calls.map(([details]) => (details as { err: Error }).err);
+      expect(failures.map((error) => error.message).sort()).toEqual(['ack broke', 'handler broke']);
+    } finally {
+      process.off('unhandledRejection', collect);
+      logged.mockRestore();
+    }
   });
 });

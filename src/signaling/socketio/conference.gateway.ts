@@ -51,6 +51,8 @@ interface SocketState {
   grant?: JoinGrant;
   /** What the connection tells the placement of a room it opens. */
   placement: LocateOptions;
+  /** Set while a join is under way: a connection joins one room at a time. */
+  joining?: boolean;
   participantId?: string;
   /** Set while the client waits in a room's lobby (its future participant id). */
   waitingId?: string;
@@ -93,14 +95,7 @@ export class ConferenceGateway
 {
   @WebSocketServer() private server!: Server<ClientEvents, ServerEvents>;
   private readonly sockets = new Map<string, ConferenceSocket>();
-  private readonly joinAnnouncements = new JoinAnnouncements<Participant>(
-    JOIN_ANNOUNCEMENT_WINDOW_MS,
-    (roomId, joined) =>
-      this.server.to(roomChannel(roomId)).emit(
-        'participantsJoined',
-        joined.map((p) => this.view(p)),
-      ),
-  );
+  private readonly joinAnnouncements: JoinAnnouncements<Participant>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -113,6 +108,15 @@ export class ConferenceGateway
     private readonly cluster: ClusterService,
     @InjectLogger() private readonly logger: Logger,
   ) {
+    this.joinAnnouncements = new JoinAnnouncements(
+      JOIN_ANNOUNCEMENT_WINDOW_MS,
+      (roomId, joined) =>
+        this.server.to(roomChannel(roomId)).emit(
+          'participantsJoined',
+          joined.map((p) => this.view(p)),
+        ),
+      logger,
+    );
     this.renderConferenceEvents();
     this.renderMediaEvents();
   }
@@ -155,15 +159,10 @@ export class ConferenceGateway
 
   async handleDisconnect(socket: ConferenceSocket) {
     this.metrics.socketDisconnected();
-    const { participantId, waitingId } = socket.data;
-    if (waitingId) {
-      this.sockets.delete(waitingId);
-      this.conference.leaveLobby(waitingId, 'disconnected');
-    }
-    if (participantId) {
-      this.sockets.delete(participantId);
-      await this.conference.leave(participantId, 'disconnected');
-    }
+    // Nest does not wait for this: a failure here must end in the log.
+    await this.leave(socket, 'disconnected').catch((error: unknown) =>
+      this.logger.error({ err: error }, 'could not take a disconnected client out'),
+    );
   }
 
   @SubscribeMessage('request')
@@ -191,11 +190,9 @@ export class ConferenceGateway
       return { routerRtpCapabilities: this.workers.routerRtpCapabilities };
     }
     if (method === 'join') return this.timedJoin(socket, data as Requests['join'][0]);
-    const { waitingId } = socket.data;
-    if (waitingId && method === 'leave') {
-      this.sockets.delete(waitingId);
-      socket.data.waitingId = undefined;
-      this.conference.leaveLobby(waitingId, 'left');
+    if (method === 'leave') {
+      const left = await this.leave(socket, 'left');
+      if (!left) throw new DomainError('not_joined', 'join a room first');
       return {};
     }
     const participantId = socket.data.participantId;
@@ -255,10 +252,6 @@ export class ConferenceGateway
       }
       case 'chat':
         return chatView(this.conference.chat(participantId, (data as Requests['chat'][0]).text));
-      case 'leave':
-        this.detach(socket, participant.roomId);
-        await this.conference.leave(participantId, 'left');
-        return {};
       case 'lobbyAdmit':
         await this.conference.admit(
           participantId,
@@ -271,11 +264,15 @@ export class ConferenceGateway
     }
   }
 
+  /** Joins one at a time per connection (a second is refused meanwhile), each timed. */
   private async timedJoin(socket: ConferenceSocket, data: Requests['join'][0]) {
+    if (socket.data.joining) throw new DomainError('conflict', 'already joining a room');
+    socket.data.joining = true;
     const joinAnswered = this.metrics.startJoinTimer();
     try {
       return await this.join(socket, data);
     } finally {
+      socket.data.joining = false;
       joinAnswered();
     }
   }
@@ -368,7 +365,7 @@ export class ConferenceGateway
     try {
       return await media.receive(participant.id, producerIds, rtpCapabilities, dtlsParameters);
     } catch (error) {
-      this.detach(socket, participant.roomId);
+      this.detach(socket);
       await this.conference.leave(participant.id, 'left');
       throw error;
     }
@@ -391,12 +388,30 @@ export class ConferenceGateway
     };
   }
 
+  /**
+   * Takes the socket out of its room or the lobby it waits in, at once (a second leave
+   * finds it in neither); false when it was in neither.
+   */
+  private async leave(socket: ConferenceSocket, reason: 'left' | 'disconnected') {
+    const { participantId, waitingId } = socket.data;
+    if (waitingId) {
+      this.sockets.delete(waitingId);
+      socket.data.waitingId = undefined;
+      this.conference.leaveLobby(waitingId, reason);
+      return true;
+    }
+    if (!participantId) return false;
+    this.detach(socket);
+    await this.conference.leave(participantId, reason);
+    return true;
+  }
+
   /** Stops rendering room events to a socket whose participant is gone. */
-  private detach(socket: ConferenceSocket, roomId: string) {
+  private detach(socket: ConferenceSocket) {
     const { participantId } = socket.data;
     if (participantId) this.sockets.delete(participantId);
     socket.data.participantId = undefined;
-    void socket.leave(roomChannel(roomId));
+    for (const channel of [...socket.rooms]) if (channel !== socket.id) void socket.leave(channel);
   }
 
   /** Emits to everyone in the room, after the joins waiting to be announced. */
@@ -422,7 +437,7 @@ export class ConferenceGateway
       const socket = this.sockets.get(participant.id);
       if (socket) {
         socket.emit('removed', { reason });
-        this.detach(socket, participant.roomId);
+        this.detach(socket);
       }
       this.toRoom(participant.roomId).emit('participantLeft', {
         participantId: participant.id,
@@ -464,12 +479,12 @@ export class ConferenceGateway
           socket.emit('rejected', { reason: toErrorBody(error, this.logger).message }),
       );
     });
-    events.on('rejoinRequired', (roomId, participants, reason) => {
+    events.on('rejoinRequired', (_roomId, participants, reason) => {
       for (const participant of participants) {
         const socket = this.sockets.get(participant.id);
         if (!socket) continue;
         socket.emit('rejoin', { reason });
-        this.detach(socket, roomId);
+        this.detach(socket);
       }
     });
   }

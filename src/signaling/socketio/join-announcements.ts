@@ -1,3 +1,5 @@
+import type { Logger } from '../../observability/logger';
+
 /**
  * Batches the announcements of joins to a room. The first join after a quiet spell is
  * announced at once; joins within `windowMs` of the last announcement wait and go out
@@ -15,6 +17,7 @@ export class JoinAnnouncements<T> {
   constructor(
     private readonly windowMs: number,
     private readonly announce: (roomId: string, joined: T[]) => void,
+    private readonly logger: Logger,
   ) {}
 
   add(roomId: string, joined: T) {
@@ -24,7 +27,7 @@ export class JoinAnnouncements<T> {
     if (room.timer) return;
     const wait = room.lastSent + this.windowMs - performance.now();
     if (wait <= 0) this.flush(roomId);
-    else room.timer = setTimeout(() => this.flush(roomId), wait);
+    else room.timer = setTimeout(() => this.flushLate(roomId), wait);
   }
 
   /** Announces what waits for the room now. */
@@ -44,6 +47,15 @@ export class JoinAnnouncements<T> {
   clear() {
     for (const room of this.rooms.values()) clearTimeout(room.timer);
     this.rooms.clear();
+  }
+
+  /** The timer's flush: nobody but the log would hear of its failure. */
+  private flushLate(roomId: string) {
+    try {
+      this.flush(roomId);
+    } catch (error) {
+      this.logger.error({ err: error, roomId }, 'could not announce joins');
+    }
   }
 
   /** A room quiet for a whole window needs no memory: its next join goes out at once. */

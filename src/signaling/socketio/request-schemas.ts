@@ -29,9 +29,34 @@ const rtpCapabilities = z.looseObject({
   headerExtensions: z.array(loose).max(64).optional(),
 });
 
+/** Deeper than any request needs (RTP parameters have five levels or so). */
+const MAX_DEPTH = 16;
+
+/**
+ * Whether the value is JSON (no binary attachments: no request takes any) nested at most
+ * `maxDepth` levels. Iterative: hostile nesting, thousands deep, exhausts the stack of
+ * recursive code (mediasoup's structuredClone, which also fails on a Buffer).
+ */
+function isShallowJson(value: unknown, maxDepth: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, depth] = next;
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth > maxDepth || ArrayBuffer.isView(item) || item instanceof ArrayBuffer) return false;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return true;
+}
+
 export const requestEnvelope = z.object({
   method: z.string().max(64),
-  data: z.unknown().optional(),
+  data: z
+    .unknown()
+    .optional()
+    .refine(
+      (data) => isShallowJson(data, MAX_DEPTH),
+      `no binary data, nothing nested more than ${MAX_DEPTH} levels deep`,
+    ),
 });
 
 export const requestSchemas = {

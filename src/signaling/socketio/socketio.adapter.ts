@@ -3,12 +3,14 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import { MessageMappingProperties } from '@nestjs/websockets';
 import { isObservable } from 'rxjs';
 import { ServerOptions, Socket } from 'socket.io';
+import type { Logger } from '../../observability/logger';
 
 /** socket.io with the shard's message size limit and no client bundle served. */
 export class SocketIoAdapter extends IoAdapter {
   constructor(
     app: INestApplicationContext,
     private readonly maxMessageBytes: number,
+    private readonly logger: Logger,
   ) {
     super(app);
   }
@@ -23,6 +25,7 @@ export class SocketIoAdapter extends IoAdapter {
    * keeps a chain of RxJS subscriptions for every connected socket (a large share of an
    * idle connection's memory) and pipes every message through a few more. Handlers resolve
    * with a value (or, from an interceptor, an Observable), sent as an event or as the ack.
+   * Nobody waits for a message's handling: a failure of it ends in the log.
    */
   override bindMessageHandlers(socket: Socket, handlers: MessageMappingProperties[]) {
     for (const { message, callback, isAckHandledManually } of handlers) {
@@ -35,9 +38,13 @@ export class SocketIoAdapter extends IoAdapter {
           if (event) socket.emit(event, eventData);
           else if (!isAckHandledManually && typeof ack === 'function') ack(response);
         };
-        void Promise.resolve(callback(data, ack)).then((result: unknown) =>
-          isObservable(result) ? result.subscribe(respond) : respond(result),
-        );
+        Promise.resolve(callback(data, ack))
+          .then((result: unknown) =>
+            isObservable(result) ? result.subscribe(respond) : respond(result),
+          )
+          .catch((error: unknown) =>
+            this.logger.error({ err: error, message }, 'a socket.io message handler failed'),
+          );
       });
     }
   }
