@@ -72,7 +72,9 @@ export class RoomPlacement {
       if (heir.id === id) {
         throw new DomainError('unavailable', 'this shard is draining: try again shortly');
       }
-      throw new WrongShardError(roomId, heir);
+      // Handed over in the directory, so that everyone moving with the room agrees.
+      const owner = await this.directory.takeOver(roomId, id, heir.id);
+      throw new WrongShardError(roomId, (await this.liveShard(owner)) ?? heir);
     }
     let owner = await this.directory.claim(roomId, id);
     let ownerEntry = owner === id ? undefined : await this.liveShard(owner);

@@ -127,4 +127,17 @@ describe('RoomPlacement', () => {
       shard: 'b',
     });
   });
+
+  it('hands a draining shard’s room to one heir, whom everyone moving with it follows', async () => {
+    const b = shard('b', 'eu', { participants: 1 });
+    const c = shard('c', 'eu', { participants: 2 });
+    const { placement, directory, cluster } = setup([shard('here', 'eu'), b, c]);
+    await placement.claimHere('moving');
+    cluster.isDraining = true;
+    await expect(placement.claimHere('moving')).rejects.toMatchObject({ shard: 'b' });
+    expect(await directory.ownerOf('moving')).toBe('b');
+    // The loads change between two participants' rejoins: they still meet at b.
+    b.load.participants = 9;
+    await expect(placement.claimHere('moving')).rejects.toMatchObject({ shard: 'b' });
+  });
 });
