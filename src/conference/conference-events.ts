@@ -1,4 +1,4 @@
-import type { RoomMedia } from '../media/room-media';
+import type { MediaSession } from '../media/media-session';
 import { Participant } from './participant';
 import { ChatMessage, LobbyEntry } from './room';
 
@@ -27,5 +27,5 @@ export interface ConferenceEvents {
   /** Someone no longer waits in the lobby. */
   lobbyLeft: [entry: LobbyEntry, reason: LobbyLeaveReason];
   /** A moderator let a waiting participant in (announced before participantJoined). */
-  admitted: [participant: Participant, media: RoomMedia];
+  admitted: [participant: Participant, media: MediaSession];
 }

@@ -7,6 +7,7 @@ import { WrongShardError } from '../cluster/wrong-shard.error';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { MediaService } from '../media/media.service';
+import { MediaSession } from '../media/media-session';
 import { RoomMedia } from '../media/room-media';
 import { InjectLogger } from '../observability/logging.module';
 import type { Logger } from '../observability/logger';
@@ -39,8 +40,14 @@ export interface JoinRequest {
   placement?: LocateOptions;
 }
 
-/** In the room with media, or waiting in its lobby for a moderator. */
-export type JoinOutcome = { participant: Participant; media: RoomMedia } | { waiting: LobbyEntry };
+/** In the room, with its media session. */
+export interface Entered {
+  participant: Participant;
+  media: MediaSession;
+}
+
+/** In the room, or waiting in its lobby for a moderator. */
+export type JoinOutcome = Entered | { waiting: LobbyEntry };
 
 export interface RoomInfo {
   id: string;
@@ -104,8 +111,9 @@ export class ConferenceService implements OnModuleDestroy {
       this.checkCurrent(room);
       this.checkCapacity(room, policy, request.role);
       const participant = this.enter(room, media, { id: randomUUID(), ...request });
+      const session = new MediaSession(participant.id, media);
       this.events.emit('participantJoined', participant);
-      return { participant, media };
+      return { participant, media: session };
     } catch (error) {
       if (room.isEmpty) this.scheduleClose(room);
       throw error;
@@ -125,7 +133,7 @@ export class ConferenceService implements OnModuleDestroy {
     this.checkCapacity(room, policy, entry.role);
     this.removeFromLobby(entry, 'admitted');
     const participant = this.enter(room, media, entry);
-    this.events.emit('admitted', participant, media);
+    this.events.emit('admitted', participant, new MediaSession(participant.id, media));
     this.events.emit('participantJoined', participant);
     return participant;
   }
@@ -145,18 +153,16 @@ export class ConferenceService implements OnModuleDestroy {
    * Settles when the lobby entry's wait ends: with the participant and media when a
    * moderator admits it, undefined when it is rejected, leaves or the room closes.
    */
-  whenAdmitted(
-    entryId: string,
-  ): Promise<{ participant: Participant; media: RoomMedia } | undefined> {
+  whenAdmitted(entryId: string): Promise<Entered | undefined> {
     return new Promise((resolve) => {
       if (!this.waiting.has(entryId)) return resolve(undefined);
-      const onAdmitted = (participant: Participant, media: RoomMedia) => {
+      const onAdmitted = (participant: Participant, media: MediaSession) => {
         if (participant.id === entryId) settle({ participant, media });
       };
       const onLeft = (entry: LobbyEntry, reason: LobbyLeaveReason) => {
         if (entry.id === entryId && reason !== 'admitted') settle(undefined);
       };
-      const settle = (outcome: { participant: Participant; media: RoomMedia } | undefined) => {
+      const settle = (outcome: Entered | undefined) => {
         this.events.off('admitted', onAdmitted);
         this.events.off('lobbyLeft', onLeft);
         resolve(outcome);
@@ -205,6 +211,12 @@ export class ConferenceService implements OnModuleDestroy {
   /** The room's last chat messages, oldest first (for newcomers, whatever their door). */
   recentChat(roomId: string): ChatMessage[] {
     return [...(this.rooms.get(roomId)?.history ?? [])];
+  }
+
+  /** The participant's media session (not_joined when it is in no room here). */
+  async mediaOf(participantId: string): Promise<MediaSession> {
+    const participant = this.participant(participantId);
+    return new MediaSession(participant.id, await this.media.room(participant.roomId));
   }
 
   participant(participantId: string): Participant {

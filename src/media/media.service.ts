@@ -78,6 +78,11 @@ export class MediaService {
     return total;
   }
 
+  /** What every router of this shard offers (before any room exists too). */
+  get routerRtpCapabilities() {
+    return this.workers.routerRtpCapabilities;
+  }
+
   /** The cores the mediasoup workers kept busy since the previous call. */
   workerCpu(): Promise<number> {
     return this.workers.cpuLoad();

@@ -21,8 +21,7 @@ import { DomainError } from '../../conference/domain-error';
 import { canModerate, Participant } from '../../conference/participant';
 import { ChatMessage, LobbyEntry } from '../../conference/room';
 import { MediaService } from '../../media/media.service';
-import { RoomMedia } from '../../media/room-media';
-import { WorkerPool } from '../../media/worker-pool.service';
+import { MediaSession } from '../../media/media-session';
 import { InjectLogger } from '../../observability/logging.module';
 import { MetricsService } from '../../observability/metrics.service';
 import type { Logger } from '../../observability/logger';
@@ -101,7 +100,6 @@ export class ConferenceGateway
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly conference: ConferenceService,
     private readonly media: MediaService,
-    private readonly workers: WorkerPool,
     private readonly tokens: JoinTokenService,
     private readonly turn: TurnService,
     private readonly metrics: MetricsService,
@@ -187,7 +185,7 @@ export class ConferenceGateway
 
   private async handle(socket: ConferenceSocket, method: Method, data: unknown): Promise<unknown> {
     if (method === 'getRouterRtpCapabilities') {
-      return { routerRtpCapabilities: this.workers.routerRtpCapabilities };
+      return { routerRtpCapabilities: this.media.routerRtpCapabilities };
     }
     if (method === 'join') return this.timedJoin(socket, data as Requests['join'][0]);
     if (method === 'leave') {
@@ -197,28 +195,26 @@ export class ConferenceGateway
     }
     const participantId = socket.data.participantId;
     if (!participantId) throw new DomainError('not_joined', 'join a room first');
-    const participant = this.conference.participant(participantId);
-    const room = await this.media.room(participant.roomId);
+    const media = await this.conference.mediaOf(participantId);
 
     switch (method) {
       case 'createWebRtcTransport': {
         const { direction, sctp } = data as Requests['createWebRtcTransport'][0];
-        return room.createWebRtcTransport(participantId, direction, sctp ?? false);
+        return media.createWebRtcTransport(direction, sctp ?? false);
       }
       case 'connectWebRtcTransport': {
         const { transportId, dtlsParameters } = data as Requests['connectWebRtcTransport'][0];
-        await room.connectTransport(participantId, transportId, dtlsParameters);
+        await media.connectTransport(transportId, dtlsParameters);
         return {};
       }
       case 'restartIce': {
         const { transportId } = data as Requests['restartIce'][0];
-        return { iceParameters: await room.restartIce(participantId, transportId) };
+        return { iceParameters: await media.restartIce(transportId) };
       }
       case 'produce': {
         const { transportId, kind, rtpParameters, source } = data as Requests['produce'][0];
         const defaultSource = kind === 'audio' ? 'mic' : 'camera';
-        const producer = await room.produce(
-          participantId,
+        const producer = await media.produce(
           transportId,
           kind,
           rtpParameters,
@@ -227,27 +223,27 @@ export class ConferenceGateway
         return { producerId: producer.id };
       }
       case 'closeProducer':
-        room.closeProducer(participantId, (data as Requests['closeProducer'][0]).producerId);
+        media.closeProducer((data as Requests['closeProducer'][0]).producerId);
         return {};
       case 'pauseProducer':
       case 'resumeProducer': {
         const { producerId } = data as Requests['pauseProducer'][0];
-        await room.setProducerPaused(participantId, producerId, method === 'pauseProducer');
+        await media.setProducerPaused(producerId, method === 'pauseProducer');
         return {};
       }
       case 'consume': {
         const { transportId, producerId, rtpCapabilities } = data as Requests['consume'][0];
-        return room.consume(participantId, transportId, producerId, rtpCapabilities);
+        return media.consume(transportId, producerId, rtpCapabilities);
       }
       case 'pauseConsumer':
       case 'resumeConsumer': {
         const { consumerId } = data as Requests['pauseConsumer'][0];
-        await room.setConsumerPaused(participantId, consumerId, method === 'pauseConsumer');
+        await media.setConsumerPaused(consumerId, method === 'pauseConsumer');
         return {};
       }
       case 'setPreferredLayers': {
         const { consumerId, ...layers } = data as Requests['setPreferredLayers'][0];
-        await room.setPreferredLayers(participantId, consumerId, layers);
+        await media.setPreferredLayers(consumerId, layers);
         return {};
       }
       case 'chat':
@@ -322,7 +318,7 @@ export class ConferenceGateway
   private async enterRoom(
     socket: ConferenceSocket,
     participant: Participant,
-    media: RoomMedia,
+    media: MediaSession,
     receive?: ReceiveRequest,
   ): Promise<JoinResult> {
     socket.data.participantId = participant.id;
@@ -358,12 +354,12 @@ export class ConferenceGateway
   private async setUpReceiving(
     socket: ConferenceSocket,
     participant: Participant,
-    media: RoomMedia,
+    media: MediaSession,
     producerIds: string[],
     { rtpCapabilities, dtlsParameters }: ReceiveRequest,
   ): Promise<ReceiveSetup> {
     try {
-      return await media.receive(participant.id, producerIds, rtpCapabilities, dtlsParameters);
+      return await media.receive(producerIds, rtpCapabilities, dtlsParameters);
     } catch (error) {
       this.detach(socket);
       await this.conference.leave(participant.id, 'left');
@@ -379,7 +375,7 @@ export class ConferenceGateway
       .flatMap((moderator) => this.sockets.get(moderator.id) ?? []);
   }
 
-  private view(participant: Participant, media?: RoomMedia): ParticipantView {
+  private view(participant: Participant, media?: MediaSession): ParticipantView {
     return {
       id: participant.id,
       displayName: participant.displayName,
