@@ -8,9 +8,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startShardProcess } from '../support/shard-process';
 
-// Root may write anywhere, so a root test runner starts the shard as nobody.
-const runAs = process.getuid!() === 0 ? { uid: 65534, gid: 65534 } : {};
-const shardUid = runAs.uid ?? process.getuid!();
+// Root may write anywhere: a root test runner starts the shard as root without the
+// capabilities that override file permissions (another user might not even read the
+// checkout, as in a fresh clone under a private temporary folder).
+const WITHOUT_FILE_OVERRIDE = ['-dac_override', '-dac_read_search'].join(',');
+const runAs =
+  process.getuid!() === 0
+    ? {
+        runUnder: [
+          'setpriv',
+          `--bounding-set=${WITHOUT_FILE_OVERRIDE}`,
+          `--inh-caps=${WITHOUT_FILE_OVERRIDE}`,
+          '--',
+        ],
+      }
+    : {};
+const shardUid = process.getuid!();
 
 describe('start-up with an unwritable SQLite database', () => {
   let dir: string;

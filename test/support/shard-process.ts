@@ -42,9 +42,8 @@ export interface ShardProcessOptions {
   timeoutMs?: number;
   /** Run it as the first process of a new, loopback-only network namespace. */
   netns?: boolean;
-  /** Run it as this user and group (switching needs a root test runner). */
-  uid?: number;
-  gid?: number;
+  /** A command (and its arguments) the shard runs under, as `setpriv ... node ...`. */
+  runUnder?: string[];
 }
 
 /** What `node dist/main.js` needs: the build (`npm run build`) and the mediasoup worker. */
@@ -70,9 +69,10 @@ export async function startShardProcess(options: ShardProcessOptions = {}): Prom
   }
   // A private namespace has every port free.
   const requestedPort = options.port ?? (options.netns ? 8080 : 0);
-  const [command, args] = options.netns
-    ? ['unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec node dist/main.js']]
-    : [process.execPath, ['dist/main.js']];
+  const shard = options.netns
+    ? ['unshare', '-n', 'sh', '-c', 'ip link set lo up && exec node dist/main.js']
+    : [process.execPath, 'dist/main.js'];
+  const [command, ...args] = [...(options.runUnder ?? []), ...shard];
   const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: {
@@ -86,8 +86,6 @@ export async function startShardProcess(options: ShardProcessOptions = {}): Prom
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
-    uid: options.uid,
-    gid: options.gid,
   });
   const lines: string[] = [];
   const keep = (line: string) => {
