@@ -136,4 +136,25 @@ describe('cluster: failover, return and drain', () => {
     );
     expect(exited).toBe('0');
   });
+
+  it('drains on SIGTERM: a shard that runs a room keeps it, and exits once it has none', async () => {
+    const solo = await joinThroughProxy(cluster.url, 'sigterm-room', 'Solo');
+    keep(solo.participant);
+    const shard = cluster.shard(solo.joined.shard).process!;
+    process.kill(shard.pid, 'SIGTERM');
+    const states = await eventually(
+      () => cluster.serverStates(),
+      (s) => s[solo.joined.shard] === 'DRAIN (agent)',
+    );
+    expect(states[solo.joined.shard]).toBe('DRAIN (agent)');
+    expect(shard.exited()).toBeUndefined();
+    // The last participant leaves; the room closes after its grace period, then the shard.
+    await solo.participant.request('leave', {});
+    const exited = await eventually(
+      () => shard.exited(),
+      (code) => code !== undefined,
+      10_000,
+    );
+    expect(exited).toBe('0');
+  });
 });
