@@ -12,6 +12,8 @@ import { StanzaRouter } from '../core/stanza-router';
 import { SessionEndReason, XmppSession } from '../core/xmpp-session';
 import { BusMessages, busMessages, SessionState, TOPICS } from './bus-messages';
 
+type DeliveryListener = (session: XmppSession, stanza: Element, fromShard: string) => unknown;
+
 /** Stanzas the door built may be larger than what a client may send. */
 const BUS_STANZA_FACTOR = 4;
 
@@ -31,7 +33,7 @@ export class RemoteSessions implements OnModuleInit {
   /** Shards whose sessions this one holds (it got their list, and they did not go). */
   private readonly acquainted = new Set<string>();
   private readonly lostListeners: ((shardId: string) => unknown)[] = [];
-  private readonly deliveryListeners: ((session: XmppSession, stanza: Element) => unknown)[] = [];
+  private readonly deliveryListeners: DeliveryListener[] = [];
   private busDown = false;
 
   constructor(
@@ -67,8 +69,8 @@ export class RemoteSessions implements OnModuleInit {
     this.receive(TOPICS.stanza, this.messages.stanza, ({ from, stanza }, shardId) =>
       this.routeForwarded(from.toString(), stanza, shardId),
     );
-    this.receive(TOPICS.deliver, this.messages.deliver, ({ to, stanza }) =>
-      this.deliver(to.toString(), stanza),
+    this.receive(TOPICS.deliver, this.messages.deliver, ({ to, stanza }, shardId) =>
+      this.deliver(to.toString(), stanza, shardId),
     );
   }
 
@@ -90,7 +92,7 @@ export class RemoteSessions implements OnModuleInit {
   }
 
   /** Runs for every stanza another shard sends to a session of this one, before it goes out. */
-  onDelivery(listener: (session: XmppSession, stanza: Element) => unknown): void {
+  onDelivery(listener: DeliveryListener): void {
     this.deliveryListeners.push(listener);
   }
 
@@ -177,10 +179,10 @@ export class RemoteSessions implements OnModuleInit {
    * gone full JID would (RFC 6121 section 8.5.3.2), except that IQ requests are answered
    * service-unavailable.
    */
-  private deliver(to: string, stanza: Element) {
+  private deliver(to: string, stanza: Element, fromShard: string) {
     const session = this.router.session(to);
     if (session && !session.remote) {
-      for (const listener of this.deliveryListeners) listener(session, stanza);
+      for (const listener of this.deliveryListeners) listener(session, stanza, fromShard);
       return session.send(stanza);
     }
     if (stanza.name !== 'iq' || !['get', 'set'].includes(String(stanza.attrs.type))) return;

@@ -76,7 +76,9 @@ export class MultiUserChat implements OnModuleInit {
     this.disco.addItem(this.domain, 'Chatrooms');
     this.router.handleDomain(this.domain, (stanza, origin, to) => this.route(stanza, origin, to!));
     this.router.onSessionEnded((session) => this.sessionEnded(session));
-    this.sessions.onDelivery((session, stanza) => this.elsewhere.observe(session, stanza));
+    this.sessions.onDelivery((session, stanza, shardId) =>
+      this.elsewhere.observe(session, stanza, shardId),
+    );
     this.sessions.onShardLost((shardId) => this.elsewhere.endOn(shardId));
     this.renderConferenceEvents();
     this.renderMediaEvents();

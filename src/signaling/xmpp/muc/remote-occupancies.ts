@@ -17,7 +17,8 @@ interface Occupancy {
  * The rooms other shards run that this shard's sessions are in: where their stanzas to
  * those rooms go, and whom to tell when such a shard dies. Followed as the client
  * follows it: a forwarded join adds one, the room's self-presence (status 110) confirms
- * it, and the room's unavailable self-presence, or an error answering the join, ends it.
+ * it (or adds it, for a join answered after its occupancy ended), and the room's
+ * unavailable self-presence, or an error answering the join, ends it.
  */
 export class RemoteOccupancies {
   private readonly bySession = new Map<XmppSession, Map<string, Occupancy>>();
@@ -36,29 +37,34 @@ export class RemoteOccupancies {
 
   /** The session's join of `room` went to `shard`. */
   joining(session: XmppSession, room: string, nick: string, shard: string): void {
-    const rooms = this.bySession.get(session) ?? new Map<string, Occupancy>();
-    this.bySession.set(session, rooms);
+    const rooms = this.roomsOf(session);
     if (!rooms.has(room)) rooms.set(room, { shard, nick, joined: false, affiliation: 'none' });
   }
 
-  /** A stanza another shard sends the session: room presence tells how its joins stand. */
-  observe(session: XmppSession, stanza: Element): void {
+  /** A stanza `shard` sends the session: room presence tells how its joins stand. */
+  observe(session: XmppSession, stanza: Element, shard: string): void {
     if (stanza.name !== 'presence') return;
     const from = Jid.parse(String(stanza.attrs.from ?? ''));
-    const rooms = this.bySession.get(session);
-    const occupancy = from?.domain === this.domain ? rooms?.get(from.local) : undefined;
-    if (!from || !rooms || !occupancy) return;
+    if (from?.domain !== this.domain || !from.local) return;
     const x = stanza.getChild('x', MUC.user);
     const self = x?.getChildren('status').some((status) => status.attrs.code === '110');
     const type = stanza.attrs.type as string | undefined;
-    const refused = type === 'error' && !occupancy.joined && from.resource === occupancy.nick;
-    if ((type === 'unavailable' && self) || refused) {
-      rooms.delete(from.local);
-      if (rooms.size === 0) this.bySession.delete(session);
-    } else if (type === undefined && self) {
-      occupancy.joined = true;
-      occupancy.affiliation = String(x?.getChild('item')?.attrs.affiliation ?? 'none');
+    if (type === undefined && self) {
+      const affiliation = String(x?.getChild('item')?.attrs.affiliation ?? 'none');
+      this.roomsOf(session).set(from.local, {
+        shard,
+        nick: from.resource,
+        joined: true,
+        affiliation,
+      });
+      return;
     }
+    const rooms = this.bySession.get(session);
+    const occupancy = rooms?.get(from.local);
+    const refused = type === 'error' && !occupancy?.joined && from.resource === occupancy?.nick;
+    if (!rooms || !occupancy || !((type === 'unavailable' && self) || refused)) return;
+    rooms.delete(from.local);
+    if (rooms.size === 0) this.bySession.delete(session);
   }
 
   forget(session: XmppSession): void {
@@ -79,6 +85,12 @@ export class RemoteOccupancies {
       }
       if (rooms.size === 0) this.bySession.delete(session);
     }
+  }
+
+  private roomsOf(session: XmppSession): Map<string, Occupancy> {
+    const rooms = this.bySession.get(session) ?? new Map<string, Occupancy>();
+    this.bySession.set(session, rooms);
+    return rooms;
   }
 
   private shutdownPresence(session: XmppSession, room: string, occupancy: Occupancy): Element {
