@@ -417,6 +417,10 @@ describe('cluster: XMPP across three shards', () => {
     const room = 'xc-ended';
     const keeper = await signalingJoinThroughProxy(cluster.url, room, 'keeper');
     closers.push(() => keeper.socket.close());
+    const ghostsIn: string[] = [];
+    keeper.socket.on('participantsJoined', (joined: { displayName: string }[]) =>
+      ghostsIn.push(...joined.map((participant) => participant.displayName)),
+    );
     const roomShard = keeper.joined.shard;
     const elsewhere = shardIds().filter((id) => id !== roomShard);
     const sessionsBefore = await Promise.all(
@@ -424,18 +428,27 @@ describe('cluster: XMPP across three shards', () => {
         async (shard) => (await shard.process!.metrics()).videowindow_xmpp_sessions,
       ),
     );
-    for (let i = 0; i < 6; i++) {
+    // Each connection drops (no <close/>) after its join: at once, a little later, or once
+    // the room answered it; then with a groupchat on its way.
+    const waits: (number | 'joined')[] = [0, 2, 10, 30, 'joined', 'joined'];
+    for (const [i, wait] of waits.entries()) {
       const raw = await rawGuest(xmppUrl(`?shard=${elsewhere[i % 2]}`));
       raw.send(
         `<presence xmlns="jabber:client" to="${roomJid(room)}/ghost${i}"><x xmlns="${MUC}"/></presence>`,
       );
-      if (i % 2)
-        raw.send(
-          `<message xmlns="jabber:client" to="${roomJid(room)}" type="groupchat"><body>bye</body></message>`,
-        );
+      if (wait === 'joined') await raw.waitFor(/status code="110"/);
+      else await pause(wait);
+      raw.send(
+        `<message xmlns="jabber:client" to="${roomJid(room)}" type="groupchat"><body>bye</body></message>`,
+      );
       raw.close();
     }
-    // A ghost whose join got through left again with its session; the keeper stays.
+    // The ghosts that got in left again with their sessions; the keeper stays.
+    const seen = await eventually(
+      () => [...ghostsIn],
+      (names) => names.includes('ghost4') && names.includes('ghost5'),
+    );
+    expect(seen).toEqual(expect.arrayContaining(['ghost4', 'ghost5']));
     const after = await eventually(
       () => conferences(room),
       (found) => found.length === 1 && found[0].names.join() === 'keeper',
@@ -578,6 +591,17 @@ describe('cluster: XMPP across three shards', () => {
     expect(statusCodes(await join(again, room, 'carol'))).toEqual([110]);
     await presenceOf(dave, room, 'carol');
 
+    // The shard returns and learns the sessions of the others: a message from there
+    // reaches dave, who logged in long before.
     await cluster.restart(home);
+    await eventually(
+      () => cluster.serverStates(),
+      (states) => states[home] === 'UP',
+    );
+    const returned = await connect(home, carolAccount);
+    await returned.xmpp.send(
+      xml('message', { to: bare(dave), type: 'chat', id: 'back' }, xml('body', {}, "I'm back")),
+    );
+    expect((await dave.log.waitFor((s) => s.attrs.id === 'back')).attrs.from).toBe(returned.jid);
   });
 });
