@@ -1,4 +1,7 @@
-/** RemoteOccupancies: rooms of other shards that this shard's sessions are in, as their room presence tells. */
+/**
+ * RemoteOccupancies: the rooms of other shards that this shard's sessions are in, as
+ * the rooms' presence tells.
+ */
 import { Element, parse } from 'ltx';
 import { Jid } from '../../src/signaling/xmpp/core/jid';
 import { XmppSession } from '../../src/signaling/xmpp/core/xmpp-session';

@@ -21,12 +21,16 @@ import { fuzzParameters } from '../support/fuzz';
 /** A bus whose messages the test sends, as if from another shard, and whose output it reads. */
 class TestBus extends ClusterBus {
   readonly sent: { shardId: string | null; topic: string; payload: Record<string, unknown> }[] = [];
+  /** While down, every send fails. */
+  down = false;
 
   async send(shardId: string, topic: string, payload: unknown) {
+    if (this.down) throw new Error('bus down');
     this.sent.push({ shardId, topic, payload: payload as Record<string, unknown> });
   }
 
   async broadcast(topic: string, payload: unknown) {
+    if (this.down) throw new Error('bus down');
     this.sent.push({ shardId: null, topic, payload: payload as Record<string, unknown> });
   }
 
@@ -58,7 +62,11 @@ function setup() {
   } as unknown as Logger & Record<'warn' | 'error', jest.Mock>;
   const router = new StanzaRouter(config, logger);
   const events = new EventEmitter<ClusterEvents>();
-  const cluster = { id: 'here', events } as unknown as ClusterService;
+  const cluster = {
+    id: 'here',
+    events,
+    shards: () => [{ id: 'here' }, { id: 'there' }],
+  } as unknown as ClusterService;
   const bus = new TestBus();
   const sessions = new RemoteSessions(config, router, cluster, bus, logger);
   sessions.onModuleInit();
@@ -144,6 +152,26 @@ describe('RemoteSessions', () => {
       topic: TOPICS.ended,
       payload: { jid: 'ann@localhost/desk', reason: 'closed' },
     });
+  });
+
+  it('swaps its sessions with every other shard when the bus is back after failing', async () => {
+    const { bus, local } = setup();
+    bus.down = true;
+    local('ann@localhost/desk');
+    await settle();
+    bus.down = false;
+    local('bea@localhost/desk');
+    await settle();
+    expect(bus.sent.map(({ shardId, topic }) => [shardId, topic])).toEqual([
+      [null, TOPICS.session],
+      ['there', TOPICS.sessions],
+    ]);
+    const listed = bus.sent[1].payload.sessions as { jid: string }[];
+    expect(listed.map((session) => session.jid).sort()).toEqual([
+      'ann@localhost/desk',
+      'bea@localhost/desk',
+    ]);
+    expect(bus.sent[1].payload.reply).toBe(true);
   });
 
   it("replaces a shard's copies with the sessions it lists, and answers when asked", () => {

@@ -227,13 +227,22 @@ export class RemoteSessions implements OnModuleInit {
     });
   }
 
-  /** To one shard, or every other one (null); an outage is logged once. */
+  /**
+   * To one shard, or every other one (null). What was lost while the bus was unreachable
+   * is made good when it is back: this shard swaps its sessions with every other.
+   */
   private publish(shardId: string | null, topic: string, payload: unknown) {
     const sent = shardId
       ? this.bus.send(shardId, topic, payload)
       : this.bus.broadcast(topic, payload);
     sent.then(
-      () => (this.busDown = false),
+      () => {
+        if (!this.busDown) return;
+        this.busDown = false;
+        this.logger.info('cluster bus reachable again');
+        for (const shard of this.cluster.shards())
+          if (shard.id !== this.cluster.id) this.exchange(shard.id, true);
+      },
       (error: unknown) => {
         if (!this.busDown) this.logger.warn({ err: error, topic }, 'cluster bus unreachable');
         this.busDown = true;
