@@ -4,6 +4,8 @@
  * - placements: new rooms per second through HAProxy (connect, join, redirects followed);
  * - join latency through HAProxy vs straight to the room's shard (signaling only: connect
  *   and join answered), and the ratio;
+ * - XMPP 1:1 message latency (sent until received) between two clients of one shard and
+ *   between clients of two shards (over the cluster bus), and the ratio;
  * - failover: kill -9 of a room's shard until a receiver gets media from its sender again,
  *   both rejoined through HAProxy, over several kills (the shard restarts in between).
  */
@@ -18,6 +20,7 @@ import {
   startCluster,
 } from '../test/support/cluster';
 import { connectSocket, request } from '../test/support/signaling-client';
+import { connectXmpp, loadXmpp, nextStanza, XmppClient } from '../test/support/xmpp-client';
 import { percentile } from './join-latency';
 import type { Bench, Row } from './run';
 
@@ -29,6 +32,7 @@ export const clusterBench: Bench = {
         rooms: { type: 'string', default: '200' },
         concurrency: { type: 'string', default: '10' },
         joins: { type: 'string', default: '200' },
+        messages: { type: 'string', default: '500' },
         kills: { type: 'string', default: '5' },
         tiny: { type: 'boolean' },
       },
@@ -36,14 +40,19 @@ export const clusterBench: Bench = {
     const rooms = values.tiny ? 10 : Number(values.rooms);
     const concurrency = values.tiny ? 2 : Number(values.concurrency);
     const joins = values.tiny ? 10 : Number(values.joins);
+    const messages = values.tiny ? 20 : Number(values.messages);
     const kills = values.tiny ? 1 : Number(values.kills);
-    for (const [name, value] of Object.entries({ rooms, concurrency, joins, kills })) {
+    for (const [name, value] of Object.entries({ rooms, concurrency, joins, messages, kills })) {
       if (!Number.isInteger(value) || value < 1)
         throw new Error(`--${name} takes a positive integer`);
     }
     progress('starting three shards and HAProxy');
     const cluster = await startCluster({
-      env: { SIGNALING_REQUESTS_PER_SECOND: '10000' },
+      env: {
+        SIGNALING_REQUESTS_PER_SECOND: '10000',
+        XMPP_STANZAS_PER_SECOND: '10000',
+        XMPP_STANZA_BURST: '10000',
+      },
     });
     const rows: Row[] = [];
     try {
@@ -111,6 +120,59 @@ export const clusterBench: Bench = {
         value: (p50(viaProxy) / p50(straight)).toFixed(2),
         detail: '',
       });
+
+      // --- XMPP 1:1 messages: same shard vs across shards ---
+      const [home, other] = cluster.shards.map((shard) => shard.id);
+      progress(`timing ${messages} XMPP messages within ${home} and ${messages} to ${other}`);
+      const guestOn = (shard: string) =>
+        connectXmpp({
+          service: `${cluster.url.replace('http', 'ws')}/xmpp-websocket?shard=${shard}`,
+          domain: 'localhost',
+          mechanism: 'ANONYMOUS',
+        });
+      const sender = await guestOn(home);
+      const near = await guestOn(home);
+      const far = await guestOn(other);
+      const { xml } = await loadXmpp();
+      let sent = 0;
+      const timeMessages = async (receiver: XmppClient, count: number) => {
+        const times: number[] = [];
+        for (let i = 0; i < count; i++) {
+          const id = `m${sent++}`;
+          const received = nextStanza(receiver, (stanza) => stanza.attrs.id === id);
+          const started = performance.now();
+          await sender.send(
+            xml('message', { to: receiver.jid.toString(), type: 'chat', id }, xml('body', {}, id)),
+          );
+          await received;
+          times.push(performance.now() - started);
+        }
+        return times.sort((a, b) => a - b);
+      };
+      try {
+        // A few first messages warm both paths up.
+        await timeMessages(near, 5);
+        await timeMessages(far, 5);
+        const sameShard = await timeMessages(near, messages);
+        const acrossShards = await timeMessages(far, messages);
+        for (const [path, times] of [
+          ['same shard', sameShard],
+          ['across shards', acrossShards],
+        ] as const) {
+          rows.push({
+            figure: `XMPP 1:1 message (sent to received), ${path}`,
+            value: `p50 ${p50(times).toFixed(2)} ms`,
+            detail: `p99 ${percentile(times, 99).toFixed(2)} ms over ${times.length}`,
+          });
+        }
+        rows.push({
+          figure: 'XMPP message latency ratio, across / same shard (p50)',
+          value: (p50(acrossShards) / p50(sameShard)).toFixed(2),
+          detail: '',
+        });
+      } finally {
+        await Promise.all([sender, near, far].map((client) => client.stop()));
+      }
 
       // --- failover ---
       const gaps: number[] = [];

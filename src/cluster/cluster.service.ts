@@ -22,6 +22,12 @@ export interface ClusterEvents {
   /** A shard stopped announcing itself (it died or left). */
   shardGone: [shardId: string];
   /**
+   * The registry lists a shard it did not list before: it started, came back, or this
+   * shard hears the cluster again after an outage. What they told each other (over the
+   * bus) until now may be lost.
+   */
+  shardSeen: [shardId: string];
+  /**
    * A room cannot stay on this shard (another shard holds it now, or this one drained
    * past its deadline): its participants must join again, elsewhere.
    */
@@ -48,6 +54,13 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
   private loadSource: () => Promise<ShardLoad> = async () => NO_LOAD;
   private readonly held = new Set<string>();
   private peers = new Map<string, ShardEntry>();
+  /** The shards the registry listed at its last reading. */
+  private listed = new Set<string>();
+  /**
+   * After an outage, or when the registry forgot this shard (Redis restarted empty), the
+   * registry refills: until then a shard it does not list yet is not taken for gone.
+   */
+  private refillingUntil = 0;
   private timer?: NodeJS.Timeout;
   private beating?: Promise<void>;
   /** A change to announce came while a heartbeat was on its way: beat once more. */
@@ -182,10 +195,15 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
   private async announceAndRenew() {
     try {
       const load = await this.loadSource();
-      await this.registry.announce({ ...this.self, load, seenAt: Date.now() });
+      const known = await this.registry.announce({ ...this.self, load, seenAt: Date.now() });
       const lost = await this.directory.renew(this.id, this.heldRooms);
-      this.updatePeers(await this.registry.shards());
+      const shards = await this.registry.shards();
       if (this.outage) this.logger.info('cluster directory reachable again');
+      if (this.outage || !known) {
+        this.listed.clear();
+        this.refillingUntil = Date.now() + this.config.cluster.shardTtlMs;
+      }
+      this.updatePeers(shards);
       this.outage = false;
       for (const roomId of lost) {
         this.held.delete(roomId);
@@ -201,9 +219,18 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
   private updatePeers(shards: ShardEntry[]) {
     const before = this.peers;
     this.peers = new Map(shards.map((shard) => [shard.id, shard]));
+    if (Date.now() < this.refillingUntil) {
+      for (const [shardId, entry] of before)
+        if (!this.peers.has(shardId)) this.peers.set(shardId, entry);
+    }
     for (const shardId of before.keys()) {
       if (!this.peers.has(shardId)) this.events.emit('shardGone', shardId);
     }
+    const listed = new Set(shards.map((shard) => shard.id));
+    for (const shardId of listed) {
+      if (!this.listed.has(shardId) && shardId !== this.id) this.events.emit('shardSeen', shardId);
+    }
+    this.listed = listed;
   }
 
   private urlsFor(port: number): Pick<ShardEntry, 'internalUrl' | 'publicUrl'> {

@@ -5,7 +5,11 @@ import { ShardEntry } from './shard';
  * announcing is gone after the registry's time to live.
  */
 export abstract class ShardRegistry {
-  abstract announce(entry: ShardEntry): Promise<void>;
+  /**
+   * Whether the registry still knew the shard: false at its first announcement, and when
+   * the registry lost it (Redis restarted empty, say) and is being filled again.
+   */
+  abstract announce(entry: ShardEntry): Promise<boolean>;
   /** Leaves the cluster at once (an orderly shutdown). */
   abstract withdraw(shardId: string): Promise<void>;
   /** The live shards (those announced within the time to live). */
@@ -21,7 +25,9 @@ export class LocalShardRegistry extends ShardRegistry {
   }
 
   async announce(entry: ShardEntry) {
+    const previous = this.entries.get(entry.id);
     this.entries.set(entry.id, entry);
+    return previous !== undefined && Date.now() - previous.seenAt < this.ttlMs;
   }
 
   async withdraw(shardId: string) {

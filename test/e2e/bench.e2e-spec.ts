@@ -152,17 +152,25 @@ describe('npm run bench', () => {
     expect(progress.some((m) => m.startsWith('all 10 rosters complete after'))).toBe(true);
   });
 
-  it('cluster --tiny: placements, join latency through HAProxy and direct, a timed failover', async () => {
+  it('cluster --tiny: placements, join latency through HAProxy and direct, XMPP messages within and across shards, a timed failover', async () => {
     const { report, progress } = await runTiny('cluster');
     expect(report.rows.map((row) => row.figure)).toEqual([
       'new rooms placed through HAProxy',
       'join (connect + join answered), through HAProxy',
       'join (connect + join answered), straight to the shard',
       'join latency ratio, HAProxy / direct (p50)',
+      'XMPP 1:1 message (sent to received), same shard',
+      'XMPP 1:1 message (sent to received), across shards',
+      'XMPP message latency ratio, across / same shard (p50)',
       'failover: kill -9 of the room’s shard to media again',
     ]);
     expect(report.rows[0].value).toMatch(/^\d+(\.\d+)? \/s$/);
     expect(Number(report.rows[3].value)).toBeGreaterThan(0);
+    for (const row of report.rows.slice(4, 6)) {
+      expect(row.value).toMatch(/^p50 \d+\.\d\d ms$/);
+      expect(row.detail).toMatch(/^p99 \d+\.\d\d ms over 20$/);
+    }
+    expect(Number(report.rows[6].value)).toBeGreaterThan(0);
     expect(progress.some((m) => /^kill 1\/1 of shard\d: media back after \d+ ms$/.test(m))).toBe(
       true,
     );

@@ -1,7 +1,7 @@
 /**
  * Region-aware placement (client networks on loopback, 127.1.x and 127.2.x, mapped to
- * two regions by HAProxy) and a Redis restart in the middle of a call, on a Redis of
- * this test's own so that nothing else notices.
+ * two regions by HAProxy) and Redis restarts in the middle of a call and of an XMPP
+ * room's chat, on a Redis of this test's own so that nothing else notices.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
@@ -13,8 +13,11 @@ import {
   startCluster,
   TestCluster,
 } from '../support/cluster';
+import { connectXmpp, loadXmpp, recordStanzas } from '../support/xmpp-client';
 
 jest.setTimeout(120_000);
+
+const MUC = 'http://jabber.org/protocol/muc';
 
 /** A Redis server of the test's own, which it may stop and start. */
 class PrivateRedis {
@@ -159,5 +162,60 @@ describe('cluster: Redis restarted in the middle of a call', () => {
       'Receiver',
       'Sender',
     ]);
+  });
+
+  it('keeps XMPP users of different shards in their room, and learns the sessions bound meanwhile', async () => {
+    const { xml } = await loadXmpp();
+    const guestOn = async (shard: string) => {
+      const xmpp = await connectXmpp({
+        service: `${cluster.url.replace('http', 'ws')}/xmpp-websocket?shard=${shard}`,
+        domain: 'localhost',
+        mechanism: 'ANONYMOUS',
+      });
+      open.push({ close: () => void xmpp.stop().catch(() => undefined) });
+      return { xmpp, log: recordStanzas(xmpp), jid: xmpp.jid.toString() };
+    };
+    const room = 'xmpp-steady@conference.localhost';
+    const ann = await guestOn('shard1');
+    const ben = await guestOn('shard2');
+    for (const [member, nick] of [
+      [ann, 'ann'],
+      [ben, 'ben'],
+    ] as const) {
+      await member.xmpp.send(xml('presence', { to: `${room}/${nick}` }, xml('x', { xmlns: MUC })));
+      await member.log.waitFor((s) => s.attrs.from === `${room}/${nick}`, `${nick} in the room`);
+    }
+    await ben.log.waitFor((s) => s.attrs.from === `${room}/ann`, 'ann seen by ben');
+
+    await redis.stop();
+    const late = await guestOn('shard3');
+    await redis.start();
+    // Once the shards exchanged their sessions, a message reaches the one bound meanwhile.
+    const delivered = await eventually(
+      async () => {
+        const id = `m${Date.now()}`;
+        await ann.xmpp.send(
+          xml('message', { to: late.jid, type: 'chat', id }, xml('body', {}, id)),
+        );
+        return late.log
+          .waitFor((s) => s.attrs.id === id, 'the message', 500)
+          .then(
+            () => true,
+            () => false,
+          );
+      },
+      (ok) => ok,
+      20_000,
+    );
+    expect(delivered).toBe(true);
+    // Nobody was taken out of the room (no shard took the others for gone meanwhile).
+    await ann.xmpp.send(
+      xml('message', { to: room, type: 'groupchat', id: 'after' }, xml('body', {}, 'still here')),
+    );
+    await ben.log.waitFor((s) => s.attrs.id === 'after', 'groupchat after the restart');
+    const unavailable = [...ann.log.received, ...ben.log.received].filter(
+      (s) => s.is('presence') && s.attrs.type === 'unavailable',
+    );
+    expect(unavailable.map(String)).toEqual([]);
   });
 });

@@ -119,7 +119,9 @@ describe.each(Object.keys(implementations))('cluster state (%s)', (name) => {
 
   it('lists the shards that announce themselves, and forgets silent ones', async () => {
     const [a, b] = (await make()).registries;
-    await a.announce(shard('s1'));
+    // An announcement tells whether the registry knew the shard still.
+    expect(await a.announce(shard('s1'))).toBe(false);
+    expect(await a.announce(shard('s1'))).toBe(true);
     await b.announce({ ...shard('s2', 'us'), state: 'draining' });
     const both = await a.shards();
     expect(both.map((s) => [s.id, s.region, s.state]).sort()).toEqual([
@@ -133,6 +135,7 @@ describe.each(Object.keys(implementations))('cluster state (%s)', (name) => {
     expect((await b.shards()).map((s) => s.id)).toEqual(['s1']);
     await a.withdraw('s1');
     expect(await b.shards()).toEqual([]);
+    expect(await a.announce(shard('s1'))).toBe(false);
   });
 });
 

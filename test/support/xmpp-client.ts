@@ -166,3 +166,38 @@ export function nextStanza(
     xmpp.on('element', listener);
   });
 }
+
+/** Everything a client received since it was recorded, and waits among it. */
+export interface StanzaLog {
+  received: Element[];
+  /** The first received stanza `match` accepts, already there or still to come. */
+  waitFor(match: (stanza: Element) => boolean, what?: string, timeoutMs?: number): Promise<Element>;
+}
+
+export function recordStanzas(xmpp: XmppClient): StanzaLog {
+  const received: Element[] = [];
+  const waiters = new Set<() => void>();
+  xmpp.on('stanza', (stanza) => {
+    received.push(stanza);
+    for (const waiter of [...waiters]) waiter();
+  });
+  const waitFor = (match: (stanza: Element) => boolean, what = 'a stanza', timeoutMs = 15_000) =>
+    new Promise<Element>((resolve, reject) => {
+      const check = () => {
+        const found = received.find(match);
+        if (!found) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(
+          new Error(`${what} never arrived; the last ones:\n${received.slice(-10).join('\n')}`),
+        );
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  return { received, waitFor };
+}

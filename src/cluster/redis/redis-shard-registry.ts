@@ -19,11 +19,13 @@ export class RedisShardRegistry extends ShardRegistry {
   }
 
   async announce(entry: ShardEntry) {
-    await this.redis.commands
+    const results = await this.redis.commands
       .multi()
-      .set(this.entryKey(entry.id), JSON.stringify(entry), 'PX', this.ttlMs)
+      .set(this.entryKey(entry.id), JSON.stringify(entry), 'PX', this.ttlMs, 'GET')
       .sadd(this.ids, entry.id)
       .exec();
+    // SET ... GET (Redis 6.2+) answers the entry it replaced, if it had not expired.
+    return typeof results?.[0]?.[1] === 'string';
   }
 
   async withdraw(shardId: string) {

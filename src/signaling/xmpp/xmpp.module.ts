@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ClusterModule } from '../../cluster/cluster.module';
 import { ObservabilityModule } from '../../observability/observability.module';
 import { PortalModule } from '../../portal/portal.module';
 import { SessionEstablishment } from './bind/session-establishment';
+import { RemoteSessions } from './cluster/remote-sessions';
 import { StanzaRouter } from './core/stanza-router';
 import { ServiceDiscovery } from './disco/service-discovery';
 import { MessageHandler } from './message/message.handler';
@@ -21,12 +23,14 @@ import { WebSocketDoor } from './stream/websocket-door';
 /**
  * The XMPP door: a small core (StanzaRouter) and one provider per concern, each
  * registering its handlers on the router at start-up. Extensions such as MUC import this
- * module and do the same with the exported router and service discovery.
+ * module and do the same with the exported router and service discovery; in a cluster,
+ * RemoteSessions carries stanzas between shards.
  */
 @Module({
   imports: [
     ObservabilityModule,
     PortalModule,
+    ClusterModule,
     TypeOrmModule.forFeature([RosterItem, OfflineMessage]),
   ],
   providers: [
@@ -43,7 +47,8 @@ import { WebSocketDoor } from './stream/websocket-door';
     PresenceHandler,
     OfflineStore,
     MessageHandler,
+    RemoteSessions,
   ],
-  exports: [StanzaRouter, ServiceDiscovery, XmppAccounts],
+  exports: [StanzaRouter, ServiceDiscovery, XmppAccounts, RemoteSessions],
 })
 export class XmppModule {}

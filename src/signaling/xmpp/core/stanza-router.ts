@@ -32,7 +32,8 @@ export type RouteEvent =
 type SessionListener = (session: XmppSession, reason: SessionEndReason) => unknown;
 
 /**
- * The core of the XMPP door: the bound sessions and the table of handlers each module
+ * The core of the XMPP door: the bound sessions (this shard's own and, in a cluster, the
+ * remote sessions of the others, reached alike) and the table of handlers each module
  * (roster, presence, message, disco, ping, MUC ...) registers at start-up. It stamps
  * `from`, checks `to`, and dispatches; what a stanza means is the modules' business.
  */
@@ -45,6 +46,7 @@ export class StanzaRouter {
   private readonly routeHandlers = new Map<RouteEvent, StanzaHandler>();
   private readonly domainHandlers = new Map<string, StanzaHandler>();
   private readonly sessionStartedListeners: ((session: XmppSession) => unknown)[] = [];
+  private readonly sessionChangedListeners: ((session: XmppSession) => unknown)[] = [];
   private readonly sessionEndedListeners: SessionListener[] = [];
   private readonly initialPresenceListeners: ((session: XmppSession) => unknown)[] = [];
 
@@ -81,6 +83,15 @@ export class StanzaRouter {
     this.sessionEndedListeners.push(listener);
   }
 
+  /** Runs when a session's presence or its interest in roster pushes changed. */
+  onSessionChanged(listener: (session: XmppSession) => unknown): void {
+    this.sessionChangedListeners.push(listener);
+  }
+
+  sessionChanged(session: XmppSession): void {
+    for (const listener of this.sessionChangedListeners) this.run(listener, session);
+  }
+
   /** Runs when a session sends its initial presence (it is now available). */
   onInitialPresence(listener: (session: XmppSession) => unknown): void {
     this.initialPresenceListeners.push(listener);
@@ -106,6 +117,11 @@ export class StanzaRouter {
 
   allSessions(): XmppSession[] {
     return [...this.sessions.values()].flatMap((resources) => [...resources.values()]);
+  }
+
+  /** The sessions this shard's streams carry (no remote ones). */
+  localSessions(): XmppSession[] {
+    return this.allSessions().filter((session) => !session.remote);
   }
 
   isLocalDomain(domain: string): boolean {
@@ -177,7 +193,7 @@ export class StanzaRouter {
     if (kind !== 'presence') this.bounce(stanza, origin, 'cancel', 'service-unavailable');
   }
 
-  /** Delivers a stanza to one local session by full JID; false when there is none. */
+  /** Delivers a stanza to one session (of any shard) by full JID; false when there is none. */
   deliverToFull(fullJid: string, stanza: Element): boolean {
     const session = this.session(fullJid);
     if (!session) return false;

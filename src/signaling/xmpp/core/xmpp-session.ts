@@ -1,4 +1,5 @@
 import { Element } from 'ltx';
+import type { LocateOptions } from '../../../cluster/room-placement.service';
 import { JoinGrant } from '../../../portal/join-token.service';
 import { Jid } from './jid';
 
@@ -25,13 +26,24 @@ export interface StreamManagementState {
 
 /**
  * closed: the client closed its stream; dropped: the connection broke and the session
- * could not wait for resumption; timeout: nobody resumed it in time.
+ * could not wait for resumption (or, for a remote session, its home shard is gone);
+ * timeout: nobody resumed it in time.
  */
-export type SessionEndReason = 'closed' | 'dropped' | 'replaced' | 'timeout' | 'error' | 'shutdown';
+export const SESSION_END_REASONS = [
+  'closed',
+  'dropped',
+  'replaced',
+  'timeout',
+  'error',
+  'shutdown',
+] as const;
+export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
 /**
  * One bound resource: a JID with a way to reach its client. The stream that carries it
- * may drop and be replaced by a resumed one (XEP-0198); the session outlives it.
+ * may drop and be replaced by a resumed one (XEP-0198); the session outlives it. In a
+ * cluster the other shards know it as a remote session, whose writer sends its stanzas
+ * to the shard carrying it (see RemoteSessions).
  */
 export class XmppSession {
   /** The last available presence the client broadcast; null while unavailable. */
@@ -56,7 +68,15 @@ export class XmppSession {
   constructor(
     readonly jid: Jid,
     readonly account: XmppAccount,
+    /** What the client's connection tells the placement of a room it opens. */
+    readonly placement: LocateOptions = {},
+    /** The shard carrying the session when that is another one (a remote session). */
+    readonly home: string | null = null,
   ) {}
+
+  get remote(): boolean {
+    return this.home !== null;
+  }
 
   get bare(): string {
     return this.jid.bare.toString();

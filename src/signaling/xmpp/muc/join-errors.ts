@@ -5,7 +5,7 @@ import { ErrorType, StanzaErrorCondition } from '../core/stanza-errors';
  * The XEP-0045 section 7.2 error for a refused room entry: a missing or wrong meeting
  * password is not-authorized (7.2.5), a full room service-unavailable (7.2.9), a room
  * its token does not cover forbidden, a malformed room name jid-malformed, a locked room
- * not-allowed.
+ * not-allowed, a room the cluster cannot place right now recipient-unavailable.
  */
 export function joinError(error: unknown): [ErrorType, StanzaErrorCondition, string] | null {
   if (!(error instanceof DomainError)) return null;
@@ -26,6 +26,10 @@ export function joinError(error: unknown): [ErrorType, StanzaErrorCondition, str
       return ['modify', 'jid-malformed', error.message];
     case 'conflict':
       return ['wait', 'resource-constraint', error.message];
+    // The cluster cannot place the room now (or it moved while a join was forwarded).
+    case 'unavailable':
+    case 'wrong_shard':
+      return ['wait', 'recipient-unavailable', error.message];
     default:
       return ['cancel', 'internal-server-error', error.message];
   }

@@ -2,6 +2,9 @@ import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Element } from 'ltx';
 import { Repository } from 'typeorm';
+import { ClusterService } from '../../../cluster/cluster.service';
+import { RoomPlacement } from '../../../cluster/room-placement.service';
+import { WrongShardError } from '../../../cluster/wrong-shard.error';
 import { APP_CONFIG } from '../../../config/config.module';
 import { AppConfig } from '../../../config/config.schema';
 import { LeaveReason } from '../../../conference/conference-events';
@@ -14,6 +17,7 @@ import { ProducerInfo } from '../../../media/media-events';
 import type { Logger } from '../../../observability/logger';
 import { InjectLogger } from '../../../observability/logging.module';
 import { Meeting } from '../../../portal/meetings/meeting.entity';
+import { RemoteSessions } from '../cluster/remote-sessions';
 import { Jid } from '../core/jid';
 import { NS } from '../core/namespaces';
 import { copyStanza } from '../core/stanza-copy';
@@ -24,6 +28,7 @@ import { joinError } from './join-errors';
 import { MUC } from './muc-namespaces';
 import { MucRoom, Occupant } from './muc-room';
 import { isModeratorOccupant, occupantPresence, PresenceOptions } from './occupant-presence';
+import { RemoteOccupancies } from './remote-occupancies';
 
 const MAX_NICK_LENGTH = 64;
 /** Each room a session joins is a conference participant with media: keep it bounded. */
@@ -34,6 +39,9 @@ export const MAX_ROOMS_PER_SESSION = 5;
  * room. XMPP users join it as conference participants; participants from the other door
  * appear as occupants (nick = display name, made unique). Groupchat goes through the
  * conference's chat, so both doors see it; moderators are the conference's moderators.
+ * In a cluster a room lives on the shard that runs its conference: stanzas to a room
+ * another shard runs are forwarded there (RemoteSessions), and its occupants from other
+ * shards are remote sessions there.
  */
 @Injectable()
 export class MultiUserChat implements OnModuleInit {
@@ -45,6 +53,8 @@ export class MultiUserChat implements OnModuleInit {
   private readonly presenceCache = new WeakMap<Occupant, { plain: Element; withJid: Element }>();
   /** Reasons moderators gave for kicks in progress, by participant id. */
   private readonly kickReasons = new Map<string, string>();
+  /** Rooms other shards run that sessions of this one are in. */
+  private readonly elsewhere: RemoteOccupancies;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -52,16 +62,24 @@ export class MultiUserChat implements OnModuleInit {
     private readonly disco: ServiceDiscovery,
     private readonly conference: ConferenceService,
     private readonly media: MediaService,
+    private readonly cluster: ClusterService,
+    private readonly placement: RoomPlacement,
+    private readonly sessions: RemoteSessions,
     @InjectRepository(Meeting) private readonly meetings: Repository<Meeting>,
     @InjectLogger() private readonly logger: Logger,
   ) {
     this.domain = `conference.${router.domain}`;
+    this.elsewhere = new RemoteOccupancies(this.domain);
   }
 
   onModuleInit(): void {
     this.disco.addItem(this.domain, 'Chatrooms');
     this.router.handleDomain(this.domain, (stanza, origin, to) => this.route(stanza, origin, to!));
     this.router.onSessionEnded((session) => this.sessionEnded(session));
+    this.sessions.onDelivery((session, stanza, shardId) =>
+      this.elsewhere.observe(session, stanza, shardId),
+    );
+    this.sessions.onShardLost((shardId) => this.elsewhere.endOn(shardId));
     this.renderConferenceEvents();
     this.renderMediaEvents();
   }
@@ -69,6 +87,14 @@ export class MultiUserChat implements OnModuleInit {
   private async route(stanza: Element, origin: XmppSession, to: Jid): Promise<void> {
     if (!to.local) return this.toService(stanza, origin);
     const room = this.rooms.get(to.local);
+    // A room another shard runs: its occupants' stanzas go there, and other stanzas once
+    // the directory names it; a join finds it as it enters the conference.
+    if (!room && !origin.remote) {
+      const shard =
+        this.elsewhere.shardOf(origin, to.local) ??
+        (stanza.name === 'presence' ? undefined : await this.ownerElsewhere(origin, to.local));
+      if (shard) return this.forward(shard, stanza, origin, to);
+    }
     if (stanza.name === 'presence') return this.presence(stanza, origin, to, room);
     if (!room) {
       if (stanza.name === 'iq' && stanza.attrs.type !== 'get' && stanza.attrs.type !== 'set')
@@ -176,6 +202,7 @@ export class MultiUserChat implements OnModuleInit {
         role,
         door: 'xmpp',
         password,
+        placement: origin.placement,
       });
       if ('waiting' in outcome) knocked();
       const entered =
@@ -205,9 +232,36 @@ export class MultiUserChat implements OnModuleInit {
       };
       this.enter(room, occupant, stanza, created);
     } catch (error) {
+      // A forwarded join is not forwarded again: it is answered "wait" (see joinError),
+      // and the client's next try goes to where the room went.
+      if (error instanceof WrongShardError && !origin.remote)
+        return this.forward(error.shard, stanza, origin, to);
       const refusal = joinError(error);
       if (!refusal) throw error;
       this.router.bounce(stanza, origin, ...refusal);
+    }
+  }
+
+  /** Hands a stanza to the shard that runs the room; a join is followed from here. */
+  private forward(shardId: string, stanza: Element, origin: XmppSession, to: Jid) {
+    if (stanza.name === 'presence' && stanza.attrs.type === undefined)
+      this.elsewhere.joining(origin, to.local, to.resource, shardId);
+    this.sessions.forward(shardId, stanza, origin);
+  }
+
+  /**
+   * The other shard that runs a room not open here (for stanzas other than joins from
+   * sessions not in it). Alone there is none; without the directory, none is known.
+   */
+  private async ownerElsewhere(origin: XmppSession, local: string) {
+    if (!this.cluster.shards().some((shard) => shard.id !== this.cluster.id)) return undefined;
+    try {
+      const admitted = await this.admission(origin, local);
+      const owner = admitted && (await this.placement.ownerOf(admitted.roomId));
+      return owner && owner.id !== this.cluster.id ? owner.id : undefined;
+    } catch (error) {
+      this.logger.warn({ err: error, room: local }, 'cannot tell which shard runs the room');
+      return undefined;
     }
   }
 
@@ -641,6 +695,7 @@ export class MultiUserChat implements OnModuleInit {
   }
 
   private async sessionEnded(session: XmppSession) {
+    this.elsewhere.forget(session);
     for (const entryId of this.lobbyEntries.get(session)?.values() ?? []) {
       this.conference.leaveLobby(entryId, 'disconnected');
     }
@@ -657,7 +712,7 @@ export class MultiUserChat implements OnModuleInit {
   private readonly joining = new Map<XmppSession, number>();
 
   private roomsJoinedBy(session: XmppSession): number {
-    let count = this.joining.get(session) ?? 0;
+    let count = (this.joining.get(session) ?? 0) + this.elsewhere.count(session);
     for (const room of this.rooms.values()) if (room.ofSession(session)) count++;
     return count;
   }

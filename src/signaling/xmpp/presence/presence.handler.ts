@@ -49,6 +49,7 @@ export class PresenceHandler implements OnModuleInit {
       return this.router.bounce(stanza, origin, 'modify', 'bad-request', 'bad priority');
     const initial = !origin.available;
     origin.presence = copyStanza(stanza, { to: undefined });
+    this.router.sessionChanged(origin);
     for (const target of await this.broadcastTargets(origin))
       target.send(copyStanza(stanza, { to: this.addressFor(origin, target) }));
     if (!initial) return;
@@ -62,6 +63,7 @@ export class PresenceHandler implements OnModuleInit {
   private async goUnavailable(origin: XmppSession, stanza: Element) {
     const wasAvailable = origin.available;
     origin.presence = null;
+    if (wasAvailable) this.router.sessionChanged(origin);
     const targets = wasAvailable ? await this.broadcastTargets(origin) : [];
     for (const target of targets)
       target.send(copyStanza(stanza, { to: this.addressFor(origin, target) }));
@@ -71,14 +73,18 @@ export class PresenceHandler implements OnModuleInit {
     for (const jid of directed) await this.router.route(copyStanza(stanza, { to: jid }), origin);
   }
 
-  /** Available sessions of subscribed contacts, and of the user (the sender included). */
+  /**
+   * Available sessions of subscribed contacts, and of the user (the sender included). A
+   * remote session's presence is its home shard's to broadcast; when this shard speaks
+   * for it (its home is gone), it tells its own sessions only, as every other shard does.
+   */
   private async broadcastTargets(origin: XmppSession): Promise<XmppSession[]> {
     const subscribers = await this.roster.contactsWith(origin.bare, 'from', 'both');
     const targets = [origin.bare, ...subscribers].flatMap((bare) =>
       this.router.availableSessions(bare),
     );
     if (!targets.includes(origin) && !origin.ended) targets.push(origin);
-    return targets.filter((session) => !session.ended);
+    return targets.filter((session) => !session.ended && !(origin.remote && session.remote));
   }
 
   /** Contacts get presence addressed to their bare JID, the user's own resources to the full. */

@@ -66,7 +66,10 @@ export class RosterService implements OnModuleInit {
   }
 
   private async get(iq: Element, origin: XmppSession) {
-    origin.interestedInRoster = true;
+    if (!origin.interestedInRoster) {
+      origin.interestedInRoster = true;
+      this.router.sessionChanged(origin);
+    }
     const query = new Element('query', { xmlns: NS.roster });
     for (const item of await this.rosterOf(origin.bare)) query.cnode(this.itemElement(item));
     this.router.reply(iq, origin, query);

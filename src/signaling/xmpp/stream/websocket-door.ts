@@ -9,6 +9,8 @@ import { IncomingMessage, Server } from 'node:http';
 import { Duplex } from 'node:stream';
 import { Gauge } from 'prom-client';
 import { WebSocketServer } from 'ws';
+import { ClusterService } from '../../../cluster/cluster.service';
+import { placementHint } from '../../../cluster/placement-hint';
 import { APP_CONFIG } from '../../../config/config.module';
 import { AppConfig } from '../../../config/config.schema';
 import type { Logger } from '../../../observability/logger';
@@ -49,6 +51,7 @@ export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationS
     private readonly sasl: SaslAuthenticator,
     private readonly accounts: XmppAccounts,
     private readonly sm: StreamManagement,
+    private readonly cluster: ClusterService,
     @InjectLogger() private readonly logger: Logger,
     metrics: MetricsService,
   ) {
@@ -70,10 +73,10 @@ export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationS
     });
     new Gauge({
       name: 'videowindow_xmpp_sessions',
-      help: 'Bound XMPP sessions, including those waiting for resumption (XEP-0198)',
+      help: 'Bound XMPP sessions of this shard, including those waiting for resumption (XEP-0198)',
       registers: [metrics.registry],
       collect() {
-        this.set(router.allSessions().length);
+        this.set(router.localSessions().length);
       },
     });
   }
@@ -89,7 +92,7 @@ export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationS
   beforeApplicationShutdown(): void {
     this.server?.off('upgrade', this.onUpgrade);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    for (const session of this.router.allSessions()) session.end('shutdown');
+    for (const session of this.router.localSessions()) session.end('shutdown');
     for (const stream of this.streams) stream.fail('system-shutdown');
     this.wss.close();
   }
@@ -111,6 +114,12 @@ export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationS
       urlAccount = this.accounts.tokenAccount(token);
       if (!urlAccount) return this.refuse(socket, 401, 'invalid or expired join token');
     }
+    const placement = placementHint(
+      request.headers,
+      url.searchParams.get('shard'),
+      this.cluster.id,
+      Boolean(this.config.http.trustProxy),
+    );
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const stream = new XmppStream(
         ws,
@@ -122,6 +131,7 @@ export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationS
           logger: this.logger,
         },
         urlAccount,
+        placement,
       );
       this.streams.add(stream);
       ws.on('close', () => this.streams.delete(stream));

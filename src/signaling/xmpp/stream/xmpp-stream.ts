@@ -2,6 +2,7 @@ import { Element } from 'ltx';
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import WebSocket, { RawData } from 'ws';
+import type { LocateOptions } from '../../../cluster/room-placement.service';
 import { AppConfig } from '../../../config/config.schema';
 import type { Logger } from '../../../observability/logger';
 import { TokenBucket } from '../../token-bucket';
@@ -53,6 +54,8 @@ export class XmppStream {
     private readonly services: StreamServices,
     /** The account of a `?token=` join token on the WebSocket URL. */
     private readonly urlAccount: XmppAccount | null,
+    /** What the connection tells the placement of a room it opens. */
+    private readonly placement: LocateOptions = {},
   ) {
     const { stanzasPerSecond, stanzaBurst } = services.config;
     this.bucket = new TokenBucket(stanzasPerSecond, stanzaBurst);
@@ -254,7 +257,7 @@ export class XmppStream {
     }
     const resource = requested || randomBytes(6).toString('hex');
     const jid = Jid.of(account.localpart, this.services.router.domain, resource);
-    const session = new XmppSession(jid, account);
+    const session = new XmppSession(jid, account, this.placement);
     this.adopt(session);
     this.services.router.bind(session);
     this.state = 'bound';
