@@ -4,11 +4,7 @@
  * answer and from the shared secret, refusals (credentials, peers, unknown attributes,
  * quotas) and, with the server alone in a process, relay sockets that all close again.
  */
-import { ChildProcess, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { ChildProcess } from 'node:child_process';
 import { turnRestCredentials } from '../../src/turn/turn-credentials';
 import { NodeParticipant } from '../support/node-participant';
 import { startShard, TestShard } from '../support/shard';
@@ -19,9 +15,10 @@ import {
   startPeer,
   startStandaloneTurn,
   uclient,
+  Certificate,
+  selfSignedCertificate,
 } from '../support/turn-tools';
 
-const run = promisify(execFile);
 const SECRET = 'embedded-turn-shared-secret';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -36,7 +33,7 @@ async function waitFor<T>(read: () => T | Promise<T>, done: (value: T) => boolea
 
 describe('embedded TURN server in the shard (turnutils_uclient)', () => {
   const processes: ChildProcess[] = [];
-  const certDir = mkdtempSync(join(tmpdir(), 'vw-turn-tls-'));
+  let certificate: Certificate;
   let shard: TestShard;
   let client: NodeParticipant;
   let peerPort: number;
@@ -63,10 +60,7 @@ describe('embedded TURN server in the shard (turnutils_uclient)', () => {
     ]);
 
   beforeAll(async () => {
-    await run('openssl', [
-      ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'],
-      ...['-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')],
-    ]);
+    certificate = await selfSignedCertificate();
     peerPort = await randomPort();
     deniedPeerPort = await randomPort();
     processes.push(
@@ -78,8 +72,8 @@ describe('embedded TURN server in the shard (turnutils_uclient)', () => {
       TURN_SECRET: SECRET,
       // Loopback is refused like any private range: only the test peer's address is let in.
       TURN_ALLOWED_PEER_RANGES: '127.0.0.1/32',
-      TURN_TLS_CERT_FILE: join(certDir, 'cert.pem'),
-      TURN_TLS_KEY_FILE: join(certDir, 'key.pem'),
+      TURN_TLS_CERT_FILE: certificate.certFile,
+      TURN_TLS_KEY_FILE: certificate.keyFile,
       TURN_USER_QUOTA: '20',
     });
     client = await NodeParticipant.connect(shard.baseUrl);
@@ -89,7 +83,7 @@ describe('embedded TURN server in the shard (turnutils_uclient)', () => {
     client?.close();
     await shard?.close();
     processes.forEach((child) => child.kill());
-    rmSync(certDir, { recursive: true, force: true });
+    certificate?.remove();
   });
 
   it('hands out stun, turn (UDP, TCP) and turns URLs with REST credentials in the join answer', async () => {

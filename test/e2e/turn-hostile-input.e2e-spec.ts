@@ -4,13 +4,8 @@
  * the shard goes on serving.
  */
 import { randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { createSocket, Socket as UdpSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { Socket as UdpSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   Attr,
   Class,
@@ -32,8 +27,8 @@ import {
   Transport,
   TurnAuth,
 } from '../support/stun-client';
+import { Certificate, selfSignedCertificate, udpEchoPeer } from '../support/turn-tools';
 
-const run = promisify(execFile);
 const SECRET = 'hostile-input-turn-secret';
 const newId = () => randomBytes(12);
 const binding = () => new StunBuilder(Method.Binding, Class.Request, newId()).build();
@@ -48,7 +43,7 @@ async function answerTo(client: StunClient, raw: Buffer): Promise<StunMessage> {
 }
 
 describe('embedded TURN server of a shard process under hostile input', () => {
-  const certDir = mkdtempSync(join(tmpdir(), 'vw-turn-hostile-'));
+  let certificate: Certificate;
   let shard: ShardProcess;
   let tlsPort: number;
   let peer: UdpSocket;
@@ -62,22 +57,17 @@ describe('embedded TURN server of a shard process under hostile input', () => {
   };
 
   beforeAll(async () => {
-    await run('openssl', [
-      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'],
-      ...['-days', '1', '-subj', '/CN=127.0.0.1'],
-      ...['-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')],
-    ]);
-    peer = createSocket('udp4');
-    peer.on('message', (message, rinfo) => peer.send(message, rinfo.port, rinfo.address));
-    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
-    peerAddress = { address: '127.0.0.1', port: peer.address().port };
+    certificate = await selfSignedCertificate();
+    const echo = await udpEchoPeer();
+    peer = echo.socket;
+    peerAddress = { address: '127.0.0.1', port: echo.port };
     shard = await startShardProcess({
       env: {
         TURN_MODE: 'embedded',
         TURN_SECRET: SECRET,
         TURN_ALLOWED_PEER_RANGES: '127.0.0.1/32',
-        TURN_TLS_CERT_FILE: join(certDir, 'cert.pem'),
-        TURN_TLS_KEY_FILE: join(certDir, 'key.pem'),
+        TURN_TLS_CERT_FILE: certificate.certFile,
+        TURN_TLS_KEY_FILE: certificate.keyFile,
       },
     });
     tlsPort = shard.turnTlsPort!;
@@ -91,7 +81,7 @@ describe('embedded TURN server of a shard process under hostile input', () => {
   afterAll(async () => {
     await shard?.stop();
     peer?.close();
-    rmSync(certDir, { recursive: true, force: true });
+    certificate?.remove();
   });
 
   it.each(['udp', 'tcp', 'tls'] as const)(

@@ -12,15 +12,10 @@
  * address the server would relay to anything but the test's own peer port is not sent.
  */
 import fc from 'fast-check';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createSocket, Socket as UdpSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { Socket as UdpSocket } from 'node:dgram';
 import { connect, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect as connectTls } from 'node:tls';
-import { promisify } from 'node:util';
 import { PeerAddressPolicy } from '../../src/turn/peer-address-policy';
 import {
   Attr,
@@ -54,8 +49,8 @@ import {
   Transport,
   TurnAuth,
 } from '../support/stun-client';
+import { Certificate, selfSignedCertificate, udpEchoPeer } from '../support/turn-tools';
 
-const run = promisify(execFile);
 const SECRET = 'turn-fuzz-shared-secret';
 const ALLOWED_PEERS = ['127.0.0.1/32'];
 /** The errors a request may get. 500 (an internal failure) is not among them. */
@@ -289,7 +284,7 @@ function build(spec: MessageSpec, auth: TurnAuth, echo: TransportAddress, stream
 }
 
 describe('TURN/STUN door fuzzing', () => {
-  const certDir = mkdtempSync(join(tmpdir(), 'vw-turn-fuzz-'));
+  let certificate: Certificate;
   const policy = new PeerAddressPolicy(ALLOWED_PEERS);
   let shard: ShardProcess;
   let canary: CanaryCall;
@@ -426,22 +421,17 @@ describe('TURN/STUN door fuzzing', () => {
   };
 
   beforeAll(async () => {
-    await run('openssl', [
-      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'],
-      ...['-days', '1', '-subj', '/CN=127.0.0.1'],
-      ...['-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')],
-    ]);
-    peer = createSocket('udp4');
-    peer.on('message', (message, rinfo) => peer.send(message, rinfo.port, rinfo.address));
-    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
-    echo = { address: '127.0.0.1', port: peer.address().port };
+    certificate = await selfSignedCertificate();
+    const echoPeer = await udpEchoPeer();
+    peer = echoPeer.socket;
+    echo = { address: '127.0.0.1', port: echoPeer.port };
     shard = await startShardProcess({
       env: {
         TURN_MODE: 'embedded',
         TURN_SECRET: SECRET,
         TURN_ALLOWED_PEER_RANGES: ALLOWED_PEERS.join(','),
-        TURN_TLS_CERT_FILE: join(certDir, 'cert.pem'),
-        TURN_TLS_KEY_FILE: join(certDir, 'key.pem'),
+        TURN_TLS_CERT_FILE: certificate.certFile,
+        TURN_TLS_KEY_FILE: certificate.keyFile,
       },
     });
     canary = await CanaryCall.start(shard.url);
@@ -459,7 +449,7 @@ describe('TURN/STUN door fuzzing', () => {
     canary?.close();
     await shard?.stop();
     peer?.close();
-    rmSync(certDir, { recursive: true, force: true });
+    certificate?.remove();
   });
 
   it(

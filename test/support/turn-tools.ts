@@ -3,13 +3,41 @@
  * turnutils_peer), and the embedded TURN server alone in its own process.
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createSocket, Socket as UdpSocket } from 'node:dgram';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const REPO_ROOT = join(__dirname, '..', '..');
+
+export interface Certificate {
+  certFile: string;
+  keyFile: string;
+  remove(): void;
+}
+
+/** A self-signed certificate for 127.0.0.1 (P-256, one day), in a folder of its own. */
+export async function selfSignedCertificate(): Promise<Certificate> {
+  const dir = mkdtempSync(join(tmpdir(), 'vw-certificate-'));
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  await run('openssl', [
+    ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'],
+    ...['-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', keyFile, '-out', certFile],
+  ]);
+  return { certFile, keyFile, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A UDP peer on 127.0.0.1 that sends every datagram back where it came from. */
+export async function udpEchoPeer(): Promise<{ socket: UdpSocket; port: number }> {
+  const socket = createSocket('udp4');
+  socket.on('message', (message, rinfo) => socket.send(message, rinfo.port, rinfo.address));
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return { socket, port: socket.address().port };
+}
 
 /** A port in 20000-59999 that is free for UDP and TCP at the moment of asking. */
 export async function randomPort(): Promise<number> {

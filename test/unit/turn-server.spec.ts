@@ -4,12 +4,9 @@
  * that fail, a logger that throws (standing in for any internal failure while a request
  * is handled), a client that cannot be sent to.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { Allocation } from '../../src/turn/allocation';
 import {
@@ -32,6 +29,7 @@ import {
   Transport,
   TurnAuth,
 } from '../support/stun-client';
+import { Certificate, selfSignedCertificate } from '../support/turn-tools';
 
 const SECRET = 'turn-server-spec-secret';
 
@@ -42,7 +40,7 @@ interface LogLine {
 }
 
 describe('TURN server faults', () => {
-  const certDir = mkdtempSync(join(tmpdir(), 'vw-turn-unit-'));
+  let certificate: Certificate;
   const lines: LogLine[] = [];
   /** A message whose logging throws, or none. */
   let failingLogMessage: string | undefined;
@@ -82,16 +80,8 @@ describe('TURN server faults', () => {
     return allocation;
   };
 
-  beforeAll(() => {
-    execFileSync(
-      'openssl',
-      [
-        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'],
-        ...['-days', '1', '-subj', '/CN=127.0.0.1'],
-        ...['-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')],
-      ],
-      { stdio: 'ignore' },
-    );
+  beforeAll(async () => {
+    certificate = await selfSignedCertificate();
   });
 
   beforeEach(async () => {
@@ -117,8 +107,8 @@ describe('TURN server faults', () => {
         port: 0,
         tls: {
           port: 0,
-          cert: readFileSync(join(certDir, 'cert.pem')),
-          key: readFileSync(join(certDir, 'key.pem')),
+          cert: readFileSync(certificate.certFile),
+          key: readFileSync(certificate.keyFile),
         },
         relayIp: '127.0.0.1',
         relayAnnouncedIp: '127.0.0.1',
@@ -144,7 +134,7 @@ describe('TURN server faults', () => {
     await server.stop();
   });
 
-  afterAll(() => rmSync(certDir, { recursive: true, force: true }));
+  afterAll(() => certificate?.remove());
 
   it('releases an allocation whose relay socket fails or closes, once: quota, client and count', async () => {
     const first = await allocated('quota');
