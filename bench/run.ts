@@ -5,15 +5,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { churn } from './churn';
-import { clusterBench } from './cluster';
-import { joinBurst } from './join-burst';
-import { joinLatency } from './join-latency';
-import { portal } from './portal';
-import { sfuFanout } from './sfu-fanout';
-import { signalingCapacity } from './signaling-capacity';
-import { turnBench } from './turn';
-import { xmppBench } from './xmpp';
 
 export type Row = Record<string, string | number>;
 
@@ -37,17 +28,20 @@ export interface BenchReport {
   rows: Row[];
 }
 
-const BENCHES: Record<string, Bench> = {
-  'join-latency': joinLatency,
-  'signaling-capacity': signalingCapacity,
-  portal,
-  turn: turnBench,
-  xmpp: xmppBench,
-  'sfu-fanout': sfuFanout,
-  'join-burst': joinBurst,
-  churn,
-  cluster: clusterBench,
+/** Each bench is loaded when it is asked for: a process loads only the code it runs. */
+const BENCHES: Record<string, () => Promise<Bench>> = {
+  'join-latency': async () => (await import('./join-latency')).joinLatency,
+  'signaling-capacity': async () => (await import('./signaling-capacity')).signalingCapacity,
+  portal: async () => (await import('./portal')).portal,
+  turn: async () => (await import('./turn')).turnBench,
+  xmpp: async () => (await import('./xmpp')).xmppBench,
+  'sfu-fanout': async () => (await import('./sfu-fanout')).sfuFanout,
+  'join-burst': async () => (await import('./join-burst')).joinBurst,
+  churn: async () => (await import('./churn')).churn,
+  cluster: async () => (await import('./cluster')).clusterBench,
 };
+
+export const BENCH_NAMES = Object.keys(BENCHES);
 
 const DEFAULT_RESULTS_DIR = join(__dirname, 'results');
 
@@ -56,10 +50,10 @@ export async function runBench(
   args: string[],
   options: { resultsDir?: string; progress?: (message: string) => void } = {},
 ): Promise<{ file: string; report: BenchReport }> {
-  const bench = BENCHES[name];
-  if (!bench) {
-    throw new Error(`unknown bench "${name}"; known: ${Object.keys(BENCHES).join(', ')}`);
+  if (!BENCHES[name]) {
+    throw new Error(`unknown bench "${name}"; known: ${BENCH_NAMES.join(', ')}`);
   }
+  const bench = await BENCHES[name]();
   const progress = options.progress ?? ((message) => console.error(`[${name}] ${message}`));
   const startedAt = new Date().toISOString();
   const loadAverageAtStart = loadavg()[0];
@@ -87,7 +81,7 @@ export async function runBench(
 async function main() {
   const [name, ...args] = process.argv.slice(2);
   if (!name) {
-    console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [options]`);
+    console.error(`usage: npm run bench -- <${BENCH_NAMES.join('|')}> [options]`);
     process.exit(64);
   }
   try {
