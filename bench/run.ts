@@ -5,10 +5,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { EXIT_MISSING_PREREQUISITE, MissingPrerequisite, Prerequisite } from './prerequisites';
 
 export type Row = Record<string, string | number>;
 
 export interface Bench {
+  /** What it needs beyond this project: checked (and installed where it can be) first. */
+  needs?: Prerequisite[];
   /** Runs with the command-line options after the bench's name; returns the table rows. */
   run(args: string[], progress: (message: string) => void): Promise<Row[]>;
 }
@@ -55,6 +58,7 @@ export async function runBench(
   }
   const bench = await BENCHES[name]();
   const progress = options.progress ?? ((message) => console.error(`[${name}] ${message}`));
+  for (const prerequisite of bench.needs ?? []) await prerequisite.ensure(progress);
   const startedAt = new Date().toISOString();
   const loadAverageAtStart = loadavg()[0];
   const rows = await bench.run(args, progress);
@@ -91,6 +95,10 @@ async function main() {
     // @roamhq/wrtc crashes in Node's natural exit once a media source existed.
     process.exit(0);
   } catch (error) {
+    if (error instanceof MissingPrerequisite) {
+      console.error(`[${name}] ${error.message}`);
+      process.exit(EXIT_MISSING_PREREQUISITE);
+    }
     console.error(error);
     process.exit(1);
   }

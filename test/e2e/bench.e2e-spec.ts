@@ -1,13 +1,45 @@
-/** The benches run to completion at their tiny sizes and write their reports. */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+/**
+ * The benches run to completion at their tiny sizes and write their reports; one without
+ * its reference server says what to run.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { COUNTED } from '../../bench/churn';
+import { EXIT_MISSING_PREREQUISITE } from '../../bench/prerequisites';
 import { BenchReport, runBench } from '../../bench/run';
 
 const run = promisify(execFile);
+const REPO_ROOT = join(__dirname, '..', '..');
+
+/** What `npm run bench -- <args>` runs, with only `path` as PATH (too little for npm). */
+function benchWithPath(path: string, args: string[]) {
+  const runTs = ['--require', join(REPO_ROOT, 'bench/register-ts.js'), 'bench/run.ts'];
+  return run(process.execPath, [...runTs, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PATH: path },
+    timeout: 120_000,
+  });
+}
+
+/**
+ * A PATH without coturn's commands, as on a machine where coturn is not installed: only
+ * what scripts/apt-install.sh runs to find out (it finds coturn installed and ends, or
+ * finds no apt-get to install it with).
+ */
+function pathWithoutCoturn(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-path-'));
+  for (const command of ['bash', 'dpkg', 'dpkg-query', 'id']) {
+    const found = execFileSync('bash', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+    symlinkSync(found.trim(), join(dir, command));
+  }
+  return dir;
+}
+
+const NO_COTURN =
+  /turnutils_uclient, turnutils_peer, turnserver \(Debian package coturn\) not found on PATH(, and installing it failed)?: run "bash scripts\/apt-install.sh coturn"$/;
 
 describe('npm run bench', () => {
   const resultsDir = mkdtempSync(join(tmpdir(), 'bench-results-'));
@@ -185,6 +217,22 @@ describe('npm run bench', () => {
     }
     for (const column of ['fds', 'heap MiB', 'rss MiB', 'worker rss MiB']) {
       expect(typeof delta[column]).toBe('number');
+    }
+  });
+
+  it('turn without coturn on PATH, from the command line: one line saying what to run', async () => {
+    const path = pathWithoutCoturn();
+    try {
+      const failure = await benchWithPath(path, ['turn', '--tiny']).then(
+        () => undefined,
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(failure?.code).toBe(EXIT_MISSING_PREREQUISITE);
+      const lines = failure!.stderr.trimEnd().split('\n');
+      expect(lines.at(-1)).toMatch(new RegExp(`^\\[turn\\] ${NO_COTURN.source}`));
+      expect(failure!.stderr).not.toMatch(/ENOENT|^\s+at /m);
+    } finally {
+      rmSync(path, { recursive: true, force: true });
     }
   });
 
