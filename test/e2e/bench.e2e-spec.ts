@@ -168,7 +168,24 @@ describe('npm run bench', () => {
       }
     }
     expect(report.rows.filter((row) => row.reference !== undefined)).toHaveLength(3);
-    expect(report.rows.filter((row) => typeof row.cores === 'number')).toHaveLength(3);
+    // LiveKit's runs, projected from the packet rates LiveKit measured and from our model.
+    const projections = report.rows.filter((row) => row.projection !== undefined);
+    expect(projections.map((row) => [row['LiveKit pps out'], row['our model pps']])).toEqual([
+      [762_749, 150 * 149 * 100],
+      [560_962, 3000 * 100],
+      [959_156, 10 * 3000 * 50],
+    ]);
+    expect(projections.map((row) => row['LiveKit cores used'])).toEqual([13.6, 14.7, 12.8]);
+    const simulcast = measured.find(
+      (row) => row.variant === 'videowindow' && row.scenario === 'simulcast',
+    );
+    expect(projections[0]['us/packet used']).toBe(simulcast!['us/packet']);
+    for (const row of projections) {
+      const cores = (pps: string) =>
+        Number(((Number(row[pps]) * Number(row['us/packet used'])) / 1e6).toFixed(1));
+      expect(row['cores at LiveKit pps']).toBe(cores('LiveKit pps out'));
+      expect(row['cores at our model pps']).toBe(cores('our model pps'));
+    }
   });
 
   it('join-burst --tiny: 10 participants in one room all see the full roster', async () => {
