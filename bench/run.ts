@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- <name> [options]`: runs bench/<name>.ts, prints progress on stderr
  * and a table at the end, and writes the report to bench/results/<name>-<timestamp>.json.
+ * `npm run bench -- all [--quick]` runs every bench and sums them up (bench/all.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -12,6 +13,8 @@ export type Row = Record<string, string | number>;
 export interface Bench {
   /** What it needs beyond this project: checked (and installed where it can be) first. */
   needs?: Prerequisite[];
+  /** The columns of the table printed at the end (default: every column of the rows). */
+  columns?: string[];
   /** Runs with the command-line options after the bench's name; returns the table rows. */
   run(args: string[], progress: (message: string) => void): Promise<Row[]>;
 }
@@ -42,6 +45,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   'join-burst': async () => (await import('./join-burst')).joinBurst,
   churn: async () => (await import('./churn')).churn,
   cluster: async () => (await import('./cluster')).clusterBench,
+  all: async () => (await import('./all')).all,
 };
 
 export const BENCH_NAMES = Object.keys(BENCHES);
@@ -52,7 +56,7 @@ export async function runBench(
   name: string,
   args: string[],
   options: { resultsDir?: string; progress?: (message: string) => void } = {},
-): Promise<{ file: string; report: BenchReport }> {
+): Promise<{ file: string; report: BenchReport; columns?: string[] }> {
   if (!BENCHES[name]) {
     throw new Error(`unknown bench "${name}"; known: ${BENCH_NAMES.join(', ')}`);
   }
@@ -79,7 +83,7 @@ export async function runBench(
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `${name}-${startedAt.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-  return { file, report };
+  return { file, report, columns: bench.columns };
 }
 
 async function main() {
@@ -89,8 +93,8 @@ async function main() {
     process.exit(64);
   }
   try {
-    const { file, report } = await runBench(name, args);
-    console.table(report.rows);
+    const { file, report, columns } = await runBench(name, args);
+    console.table(report.rows, columns);
     console.log(`results: ${file}`);
     // @roamhq/wrtc crashes in Node's natural exit once a media source existed.
     process.exit(0);
@@ -100,6 +104,7 @@ async function main() {
       process.exit(EXIT_MISSING_PREREQUISITE);
     }
     console.error(error);
+    console.error(`[${name}] ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
 }

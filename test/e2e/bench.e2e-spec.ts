@@ -1,15 +1,17 @@
 /**
  * The benches run to completion at their tiny sizes and write their reports; one without
- * its reference server says what to run.
+ * its reference server says what to run; `all --quick` sums a subset up.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { QUICK } from '../../bench/all';
 import { COUNTED } from '../../bench/churn';
+import { GOALS } from '../../bench/goals';
 import { EXIT_MISSING_PREREQUISITE } from '../../bench/prerequisites';
-import { BenchReport, runBench } from '../../bench/run';
+import { BENCH_NAMES, BenchReport, runBench } from '../../bench/run';
 
 const run = promisify(execFile);
 const REPO_ROOT = join(__dirname, '..', '..');
@@ -250,6 +252,50 @@ describe('npm run bench', () => {
       expect(failure!.stderr).not.toMatch(/ENOENT|^\s+at /m);
     } finally {
       rmSync(path, { recursive: true, force: true });
+    }
+  });
+
+  it('all --quick on a subset: each goal judged from its bench’s report; a bench without its reference server says so in its row', async () => {
+    const path = pathWithoutCoturn();
+    try {
+      const { stdout } = await benchWithPath(path, [
+        ...['all', '--quick', '--benches', 'join-burst,turn'],
+      ]);
+      const file = /^results: (.+)$/m.exec(stdout)?.[1];
+      expect(file).toBeDefined();
+      const summary = JSON.parse(readFileSync(file!, 'utf8')) as BenchReport;
+      rmSync(file!);
+      expect(summary.bench).toBe('all');
+      const [burst, turn, ...rest] = summary.rows;
+      expect(rest).toEqual([]);
+
+      expect(burst).toMatchObject({
+        bench: 'join-burst',
+        goal: '≤ 2 s',
+        source: 'issue 6, item 2e',
+        command: 'npm run bench -- join-burst --participants 500',
+      });
+      const burstReport = JSON.parse(
+        readFileSync(join(REPO_ROOT, String(burst.report)), 'utf8'),
+      ) as BenchReport;
+      rmSync(join(REPO_ROOT, String(burst.report)));
+      const [measured] = burstReport.rows;
+      expect(measured).toMatchObject({ participants: 500, failed: 0 });
+      const ms = measured['all rosters complete ms'];
+      expect(burst.value).toBe(`${ms} ms (0 failed)`);
+      expect(burst.met).toBe(Number(ms) <= 2000 ? 'yes' : 'no');
+
+      expect(turn).toMatchObject({ bench: 'turn', met: 'not run', report: '' });
+      expect(turn.value).toMatch(new RegExp(`^not run: ${NO_COTURN.source}`));
+    } finally {
+      rmSync(path, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('all knows every bench, each with its quick size and at least one goal', () => {
+    expect(Object.keys(QUICK)).toEqual(BENCH_NAMES.filter((name) => name !== 'all'));
+    for (const name of Object.keys(QUICK)) {
+      expect(GOALS.filter((goal) => goal.bench === name).length).toBeGreaterThan(0);
     }
   });
 
