@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { Client } from 'pg';
 import { eventually } from '../test/support/node-participant';
 import {
   REDIS_URL,
@@ -20,11 +21,59 @@ import {
   startCluster,
 } from '../test/support/cluster';
 import { connectSocket, request } from '../test/support/signaling-client';
+import { POSTGRES_URL } from '../test/support/test-databases';
 import { connectXmpp, loadXmpp, nextStanza, XmppClient } from '../test/support/xmpp-client';
 import { percentile } from './join-latency';
+import { debianPackage, service } from './prerequisites';
 import type { Bench, Row } from './run';
 
+const CONNECT_TIMEOUT_MS = 3000;
+
+async function redisAnswers() {
+  const redis = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined); // connect() rejects with it
+  try {
+    await redis.connect();
+    await redis.ping();
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function postgresAnswers() {
+  const client = new Client({
+    connectionString: POSTGRES_URL,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 export const clusterBench: Bench = {
+  needs: [
+    debianPackage('haproxy', ['haproxy']),
+    service(
+      'Redis',
+      REDIS_URL,
+      redisAnswers,
+      `start one with "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no", or set TEST_REDIS_URL`,
+    ),
+    service(
+      'PostgreSQL',
+      POSTGRES_URL,
+      postgresAnswers,
+      'set TEST_DATABASE_URL to a PostgreSQL database where the bench may create a schema',
+    ),
+  ],
   async run(args, progress) {
     const { values } = parseArgs({
       args,

@@ -15,6 +15,7 @@ import { WorkerPool } from '../src/media/worker-pool.service';
 import { startShard, TestShard } from '../test/support/shard';
 import { ChildClients } from './child-clients';
 import type { LatencyCommand, LatencyReport, Timings, ViewerKind } from './join-latency-clients';
+import { debianPackage } from './prerequisites';
 import type { Bench, Row } from './run';
 
 const oneDecimal = (n: number) => Math.round(n * 10) / 10;
@@ -168,6 +169,8 @@ async function measureSize(
 }
 
 export const joinLatency: Bench = {
+  // The light viewers' DTLS client makes its certificate with openssl.
+  needs: [debianPackage('openssl', ['openssl'])],
   async run(args, progress) {
     const { values } = parseArgs({
       args,

@@ -16,6 +16,7 @@ import {
   uclient,
   waitForUdpPort,
 } from '../test/support/turn-tools';
+import { debianPackage } from './prerequisites';
 import type { Bench, Row } from './run';
 
 const SECRET = 'turn-bench-shared-secret';
@@ -102,6 +103,10 @@ async function measure(
 }
 
 export const turnBench: Bench = {
+  needs: [
+    debianPackage('coturn', ['turnutils_uclient', 'turnutils_peer', 'turnserver']),
+    debianPackage('iproute2', ['ss']),
+  ],
   async run(args, progress) {
     const { values } = parseArgs({
       args,

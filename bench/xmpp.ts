@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { startProsody } from '../test/support/prosody';
 import { startShard } from '../test/support/shard';
 import { percentile } from './join-latency';
+import { debianPackage } from './prerequisites';
 import type { Bench, Row } from './run';
 import type { ClientsCommand, ClientsReport, Target } from './xmpp-clients';
 
@@ -76,6 +77,7 @@ async function startServers(): Promise<Server[]> {
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 export const xmppBench: Bench = {
+  needs: [debianPackage('prosody', ['prosody'])],
   async run(args, progress) {
     const { values } = parseArgs({
       args,

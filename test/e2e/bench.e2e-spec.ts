@@ -1,13 +1,47 @@
-/** The benches run to completion at their tiny sizes and write their reports. */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+/**
+ * The benches run to completion at their tiny sizes and write their reports; one without
+ * its reference server says what to run; `all --quick` sums a subset up.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { QUICK } from '../../bench/all';
 import { COUNTED } from '../../bench/churn';
-import { BenchReport, runBench } from '../../bench/run';
+import { GOALS } from '../../bench/goals';
+import { EXIT_MISSING_PREREQUISITE } from '../../bench/prerequisites';
+import { BENCH_NAMES, BenchReport, runBench } from '../../bench/run';
 
 const run = promisify(execFile);
+const REPO_ROOT = join(__dirname, '..', '..');
+
+/** What `npm run bench -- <args>` runs, with only `path` as PATH (too little for npm). */
+function benchWithPath(path: string, args: string[]) {
+  const runTs = ['--require', join(REPO_ROOT, 'bench/register-ts.js'), 'bench/run.ts'];
+  return run(process.execPath, [...runTs, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PATH: path },
+    timeout: 120_000,
+  });
+}
+
+/**
+ * A PATH without coturn's commands, as on a machine where coturn is not installed: only
+ * what scripts/apt-install.sh runs to find out (it finds coturn installed and ends, or
+ * finds no apt-get to install it with).
+ */
+function pathWithoutCoturn(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-path-'));
+  for (const command of ['bash', 'dpkg', 'dpkg-query', 'id']) {
+    const found = execFileSync('bash', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+    symlinkSync(found.trim(), join(dir, command));
+  }
+  return dir;
+}
+
+const NO_COTURN =
+  /turnutils_uclient, turnutils_peer, turnserver \(Debian package coturn\) not found on PATH(, and installing it failed)?: run "bash scripts\/apt-install.sh coturn"$/;
 
 describe('npm run bench', () => {
   const resultsDir = mkdtempSync(join(tmpdir(), 'bench-results-'));
@@ -136,7 +170,24 @@ describe('npm run bench', () => {
       }
     }
     expect(report.rows.filter((row) => row.reference !== undefined)).toHaveLength(3);
-    expect(report.rows.filter((row) => typeof row.cores === 'number')).toHaveLength(3);
+    // LiveKit's runs, projected from the packet rates LiveKit measured and from our model.
+    const projections = report.rows.filter((row) => row.projection !== undefined);
+    expect(projections.map((row) => [row['LiveKit pps out'], row['our model pps']])).toEqual([
+      [762_749, 150 * 149 * 100],
+      [560_962, 3000 * 100],
+      [959_156, 10 * 3000 * 50],
+    ]);
+    expect(projections.map((row) => row['LiveKit cores used'])).toEqual([13.6, 14.7, 12.8]);
+    const simulcast = measured.find(
+      (row) => row.variant === 'videowindow' && row.scenario === 'simulcast',
+    );
+    expect(projections[0]['us/packet used']).toBe(simulcast!['us/packet']);
+    for (const row of projections) {
+      const cores = (pps: string) =>
+        Number(((Number(row[pps]) * Number(row['us/packet used'])) / 1e6).toFixed(1));
+      expect(row['cores at LiveKit pps']).toBe(cores('LiveKit pps out'));
+      expect(row['cores at our model pps']).toBe(cores('our model pps'));
+    }
   });
 
   it('join-burst --tiny: 10 participants in one room all see the full roster', async () => {
@@ -193,6 +244,66 @@ describe('npm run bench', () => {
     }
     for (const column of ['fds', 'heap MiB', 'rss MiB', 'worker rss MiB']) {
       expect(typeof delta[column]).toBe('number');
+    }
+  });
+
+  it('turn without coturn on PATH, from the command line: one line saying what to run', async () => {
+    const path = pathWithoutCoturn();
+    try {
+      const failure = await benchWithPath(path, ['turn', '--tiny']).then(
+        () => undefined,
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(failure?.code).toBe(EXIT_MISSING_PREREQUISITE);
+      const lines = failure!.stderr.trimEnd().split('\n');
+      expect(lines.at(-1)).toMatch(new RegExp(`^\\[turn\\] ${NO_COTURN.source}`));
+      expect(failure!.stderr).not.toMatch(/ENOENT|^\s+at /m);
+    } finally {
+      rmSync(path, { recursive: true, force: true });
+    }
+  });
+
+  it('all --quick on a subset: each goal judged from its bench’s report; a bench without its reference server says so in its row', async () => {
+    const path = pathWithoutCoturn();
+    try {
+      const { stdout } = await benchWithPath(path, [
+        ...['all', '--quick', '--benches', 'join-burst,turn'],
+      ]);
+      const file = /^results: (.+)$/m.exec(stdout)?.[1];
+      expect(file).toBeDefined();
+      const summary = JSON.parse(readFileSync(file!, 'utf8')) as BenchReport;
+      rmSync(file!);
+      expect(summary.bench).toBe('all');
+      const [burst, turn, ...rest] = summary.rows;
+      expect(rest).toEqual([]);
+
+      expect(burst).toMatchObject({
+        bench: 'join-burst',
+        goal: '≤ 2 s',
+        source: 'issue 6, item 2e',
+        command: 'npm run bench -- join-burst --participants 500',
+      });
+      const burstReport = JSON.parse(
+        readFileSync(join(REPO_ROOT, String(burst.report)), 'utf8'),
+      ) as BenchReport;
+      rmSync(join(REPO_ROOT, String(burst.report)));
+      const [measured] = burstReport.rows;
+      expect(measured).toMatchObject({ participants: 500, failed: 0 });
+      const ms = measured['all rosters complete ms'];
+      expect(burst.value).toBe(`${ms} ms (0 failed)`);
+      expect(burst.met).toBe(Number(ms) <= 2000 ? 'yes' : 'no');
+
+      expect(turn).toMatchObject({ bench: 'turn', met: 'not run', report: '' });
+      expect(turn.value).toMatch(new RegExp(`^not run: ${NO_COTURN.source}`));
+    } finally {
+      rmSync(path, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('all knows every bench, each with its quick size and at least one goal', () => {
+    expect(Object.keys(QUICK)).toEqual(BENCH_NAMES.filter((name) => name !== 'all'));
+    for (const name of Object.keys(QUICK)) {
+      expect(GOALS.filter((goal) => goal.bench === name).length).toBeGreaterThan(0);
     }
   });
 

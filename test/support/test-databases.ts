@@ -20,7 +20,8 @@ export interface TestDatabaseKind {
   create(): Promise<TestDatabase>;
 }
 
-const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const POSTGRES_URL =
+  process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const sqlite: TestDatabaseKind = {
   name: 'SQLite',
