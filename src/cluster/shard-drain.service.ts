@@ -14,6 +14,11 @@ export interface DrainStatus {
 }
 
 const CHECK_MS = 250;
+/**
+ * After the deadline moved the rooms, how long the shard stays up: their participants
+ * rejoin through it (it redirects them to the rooms' new shards) before it exits.
+ */
+const EVACUATION_GRACE_MS = 3000;
 
 /**
  * Taking a shard out of service without cutting calls: no new rooms, live ones go on
@@ -26,6 +31,7 @@ export class ShardDrain implements OnModuleDestroy {
   readonly drained: Promise<void>;
   private finish!: () => void;
   private deadline?: Date;
+  private evacuatedAt?: number;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -52,11 +58,13 @@ export class ShardDrain implements OnModuleDestroy {
     await this.cluster.drain();
     const watch = setInterval(() => {
       if (this.cluster.heldRooms.length > 0) return;
+      if (this.evacuatedAt && Date.now() - this.evacuatedAt < EVACUATION_GRACE_MS) return;
       this.logger.info('shard drained: no room left');
       this.stop();
     }, CHECK_MS);
     const deadline = setTimeout(() => {
       this.logger.warn({ rooms: this.cluster.heldRooms.length }, 'drain deadline: moving rooms');
+      this.evacuatedAt = Date.now();
       this.cluster.evacuate();
     }, timeoutMs);
     this.timers = [watch, deadline];
