@@ -77,12 +77,13 @@ export class RoomPlacement {
       throw new WrongShardError(roomId, (await this.liveShard(owner)) ?? heir);
     }
     let owner = await this.directory.claim(roomId, id);
-    let ownerEntry = owner === id ? undefined : await this.liveShard(owner);
-    if (owner !== id && !ownerEntry) {
+    if (owner !== id && !(await this.liveShard(owner))) {
       owner = await this.directory.takeOver(roomId, owner, id);
-      ownerEntry = owner === id ? undefined : await this.liveShard(owner);
     }
-    if (owner !== id) throw new WrongShardError(roomId, ownerEntry ?? { id: owner, publicUrl: '' });
+    if (owner !== id) {
+      const entry = await this.liveShard(owner);
+      throw new WrongShardError(roomId, entry ?? { id: owner, publicUrl: '' });
+    }
     this.cluster.hold(roomId);
   }
 
