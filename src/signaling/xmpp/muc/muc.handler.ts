@@ -20,7 +20,7 @@ import { Meeting } from '../../../portal/meetings/meeting.entity';
 import { RemoteSessions } from '../cluster/remote-sessions';
 import { Jid } from '../core/jid';
 import { NS } from '../core/namespaces';
-import { copyStanza } from '../core/stanza-copy';
+import { copyStanza, fanOutCopy } from '../core/stanza-copy';
 import { StanzaRouter } from '../core/stanza-router';
 import { XmppSession } from '../core/xmpp-session';
 import { ServiceDiscovery } from '../disco/service-discovery';
@@ -740,6 +740,6 @@ export class MultiUserChat implements OnModuleInit {
   }
 
   private addressed(stanza: Element, session: XmppSession): Element {
-    return copyStanza(stanza, { to: session.full });
+    return fanOutCopy(stanza, { to: session.full });
   }
 }
