@@ -1,0 +1,246 @@
+/**
+ * Per-track recording through the admin API, of a call of real clients (mediasoup-client
+ * over wrtc): a participant who joins mid-recording, one who mutes, one who leaves; the
+ * files checked with ffprobe and decoded with ffmpeg; webhooks; listing, download and
+ * deletion; bad input; and nothing left behind (transports, ffmpeg processes).
+ */
+import { execFileSync } from 'node:child_process';
+import { createServer, Server } from 'node:http';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RecordingInfo } from '../../src/recording/recording-info';
+import type { WebhookEvent } from '../../src/webhooks/webhooks.service';
+import { eventually, NodeParticipant } from '../support/node-participant';
+import { apiKeyAuthorization, portalApi } from '../support/portal-api';
+import { inspectRecording } from '../support/recorded-media';
+import { startShard, TestShard } from '../support/shard';
+
+const ADMIN = { email: 'admin@example.org', password: 'admin-password-1' };
+const SECRET = 'recording-webhook-secret-0123';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** ffmpeg processes this test process started (the shard runs in it). */
+const ffmpegChildren = () => {
+  try {
+    return execFileSync('pgrep', ['-P', String(process.pid), 'ffmpeg'])
+      .toString()
+      .trim();
+  } catch {
+    return '';
+  }
+};
+
+describe('recording a room through the admin API', () => {
+  let shard: TestShard;
+  let directory: string;
+  let receiver: Server;
+  const hooks: WebhookEvent[] = [];
+  const http = portalApi(() => shard);
+  let authorization: string;
+  const clients: NodeParticipant[] = [];
+
+  const admin = async (method: string, path: string) => {
+    const response = await fetch(`${shard.baseUrl}/api/v1/admin${path}`, {
+      method,
+      headers: { authorization },
+    });
+    const text = await response.text();
+    const json = response.headers.get('content-type')?.includes('json');
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const body: any = json ? JSON.parse(text) : text;
+    return { status: response.status, body, headers: response.headers };
+  };
+  const participant = async (room: string, name: string) => {
+    const client = await NodeParticipant.connect(shard.baseUrl);
+    clients.push(client);
+    await client.join(room, name);
+    await client.publish();
+    return client;
+  };
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'vw-recordings-'));
+    receiver = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        hooks.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as WebhookEvent);
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    shard = await startShard({
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      RECORDINGS_DIR: directory,
+      RECORDING_MIN_FREE_MB: '1',
+      WEBHOOK_URLS: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
+      WEBHOOK_SECRET: SECRET,
+    });
+    const adminToken = (await http.login(ADMIN)).body.accessToken;
+    const key = await http.call('POST', '/admin/api-keys', { name: 'recorder' }, adminToken);
+    authorization = apiKeyAuthorization(key.body.keyId, key.body.secret);
+  });
+  afterAll(async () => {
+    clients.forEach((client) => client.close());
+    await shard?.close();
+    receiver?.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('records every track, with a join, a mute and a leave mid-recording', async () => {
+    const alice = await participant('taped', 'Alice');
+    const bob = await participant('taped', 'Bob');
+    const before = (await admin('GET', '/shard')).body.media;
+
+    const started = await admin('POST', '/rooms/taped/recording');
+    expect(started.status).toBe(201);
+    const recording = started.body as RecordingInfo;
+    expect(recording).toMatchObject({ room: 'taped', state: 'recording', startedBy: 'admin' });
+    expect(recording.tracks).toHaveLength(4);
+    const startedAt = Date.now();
+
+    await sleep(3000);
+    const carol = await participant('taped', 'Carol');
+    const carolJoined = Date.now();
+    await sleep(2000);
+    // Alice mutes her microphone for two seconds.
+    const mic = alice.producers.get('audio')!;
+    mic.pause();
+    await alice.request('pauseProducer', { producerId: mic.id });
+    await sleep(2000);
+    mic.resume();
+    await alice.request('resumeProducer', { producerId: mic.id });
+    await sleep(1000);
+    await bob.request('leave', {});
+    bob.close();
+    const bobLeft = Date.now();
+    await sleep(2000);
+
+    const stopped = await admin('DELETE', '/rooms/taped/recording');
+    const stoppedAt = Date.now();
+    expect(stopped.status).toBe(200);
+    const finished = stopped.body as RecordingInfo;
+    expect(finished).toMatchObject({ id: recording.id, state: 'finished', reason: 'stopped' });
+    const wall = (stoppedAt - startedAt) / 1000;
+    expect(finished.durationSeconds).toBeGreaterThan(wall * 0.9);
+
+    const byName = (name: string, kind: string) =>
+      finished.tracks.find((t) => t.participant.displayName === name && t.kind === kind)!;
+    const expected = [
+      ['Alice', wall],
+      ['Bob', (bobLeft - startedAt) / 1000],
+      ['Carol', (stoppedAt - carolJoined) / 1000],
+    ] as const;
+    expect(finished.tracks).toHaveLength(6);
+    for (const [name, seconds] of expected) {
+      for (const kind of ['audio', 'video']) {
+        const track = byName(name, kind);
+        const file = join(directory, recording.id, track.file);
+        const media = await inspectRecording(file);
+        expect({ name, kind, codecs: media.codecs }).toEqual({
+          name,
+          kind,
+          codecs: [kind === 'audio' ? 'opus' : 'vp8'],
+        });
+        expect(track.file).toMatch(kind === 'audio' ? /\.ogg$/ : /\.webm$/);
+        // Within 10% of the time the track was in the recording.
+        expect(media.durationSeconds).toBeGreaterThan(seconds * 0.9);
+        expect(media.durationSeconds).toBeLessThan(seconds * 1.1);
+        expect(track.durationSeconds).toBeCloseTo(media.durationSeconds, 1);
+        expect(track.sizeBytes).toBe((await stat(file)).size);
+        expect(media.decodeErrors).toBe('');
+        // 15 frames a second of video, 50 Opus frames a second of audio (at least half).
+        expect(media.decodedFrames).toBeGreaterThan(seconds * (kind === 'audio' ? 25 : 7));
+      }
+    }
+
+    // The manifest on disk says the same.
+    const manifest = JSON.parse(
+      await readFile(join(directory, recording.id, 'recording.json'), 'utf8'),
+    ) as RecordingInfo;
+    expect(manifest).toEqual(finished);
+
+    // Webhooks: started with the first tracks, finished with every file.
+    const hook = (event: string) => hooks.find((h) => h.event === event);
+    await eventually(
+      () => hook('recording_finished'),
+      (found) => found !== undefined,
+    );
+    expect(hook('recording_started')).toMatchObject({
+      room: { name: 'taped' },
+      recording: { id: recording.id, state: 'recording' },
+    });
+    expect(hook('recording_finished')).toMatchObject({
+      room: { name: 'taped' },
+      reason: 'stopped',
+      recording: { id: recording.id, state: 'finished', sizeBytes: finished.sizeBytes },
+    });
+    expect(hook('recording_finished')!.recording!.tracks).toHaveLength(6);
+
+    // Everything the recorder made is gone: its transports and its ffmpeg processes.
+    const after = (await admin('GET', '/shard')).body.media;
+    // Bob left (his two transports), Carol came (two more).
+    expect(after.transports).toBe(before.transports);
+    expect(after.consumers).toBe(4);
+    expect(ffmpegChildren()).toBe('');
+    [alice, carol].forEach((client) => client.close());
+  });
+
+  it('lists, downloads (authorized) and deletes recordings', async () => {
+    const listed = await admin('GET', '/recordings');
+    expect(listed.status).toBe(200);
+    const [recording] = listed.body as RecordingInfo[];
+    expect(recording.room).toBe('taped');
+    const file = recording.tracks[0].file;
+    const downloaded = await admin('GET', `/recordings/${recording.id}/files/${file}`);
+    expect(downloaded.status).toBe(200);
+    expect(downloaded.headers.get('content-disposition')).toContain(file);
+    const anonymous = await fetch(
+      `${shard.baseUrl}/api/v1/admin/recordings/${recording.id}/files/${file}`,
+    );
+    expect(anonymous.status).toBe(401);
+    const traversal = await admin(
+      'GET',
+      `/recordings/${recording.id}/files/..%2F..%2Fetc%2Fpasswd`,
+    );
+    expect(traversal.status).toBe(404);
+    expect((await admin('GET', `/recordings/${recording.id}/files/recording.json`)).status).toBe(
+      404,
+    );
+
+    expect((await admin('DELETE', `/recordings/${recording.id}`)).status).toBe(204);
+    expect((await admin('GET', `/recordings/${recording.id}`)).status).toBe(404);
+    await expect(stat(join(directory, recording.id))).rejects.toThrow();
+    expect((await admin('DELETE', `/recordings/${recording.id}`)).status).toBe(404);
+  });
+
+  it('refuses a room that does not exist, a second start and a stop without a recording', async () => {
+    const missing = await admin('POST', '/rooms/nowhere/recording');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ error: 'not_found' });
+    expect((await admin('DELETE', '/rooms/nowhere/recording')).status).toBe(404);
+
+    const dave = await participant('twice', 'Dave');
+    expect((await admin('POST', '/rooms/twice/recording')).status).toBe(201);
+    const second = await admin('POST', '/rooms/twice/recording');
+    expect(second.status).toBe(409);
+    expect(second.body).toMatchObject({ error: 'conflict' });
+    // The room closing ends its recording.
+    await dave.request('leave', {});
+    dave.close();
+    await eventually(
+      () => hooks.find((h) => h.event === 'recording_finished' && h.room.name === 'twice'),
+      (found) => found !== undefined,
+    );
+    expect(
+      hooks.find((h) => h.event === 'recording_finished' && h.room.name === 'twice'),
+    ).toMatchObject({
+      reason: 'room_closed',
+    });
+    expect(ffmpegChildren()).toBe('');
+  });
+});
