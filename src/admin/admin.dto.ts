@@ -181,7 +181,6 @@ export class RecordedTrackView {
   @ApiPropertyOptional({ format: 'date-time' }) endedAt?: string;
   @ApiPropertyOptional() durationSeconds?: number;
   @ApiPropertyOptional() sizeBytes?: number;
-  @ApiPropertyOptional({ description: 'Its recorder ended on its own' }) failed?: boolean;
 }
 
 export class RecordingView {

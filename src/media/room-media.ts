@@ -28,10 +28,11 @@ export interface WebRtcTransportParams {
   sctpParameters?: types.SctpParameters;
 }
 
-/** Where a plain transport sends RTP (RTCP multiplexed on the same port). */
+/** Where a plain transport sends RTP, and RTCP (on the RTP port unless rtcpPort is named). */
 export interface RtpDestination {
   ip: string;
   port: number;
+  rtcpPort?: number;
 }
 
 export interface ConsumerParams {
@@ -223,7 +224,7 @@ export class RoomMedia {
 
   /**
    * A receive transport that sends plain RTP from listenIp to the destination (a local
-   * recorder process): no ICE, no DTLS, RTCP on the RTP port, the destination fixed now.
+   * recorder process): no ICE, no DTLS, the destination fixed now.
    */
   async createPlainTransport(
     participantId: string,
@@ -234,7 +235,7 @@ export class RoomMedia {
     const router = await this.routerOf(peer);
     const transport = await router.createPlainTransport<TransportAppData>({
       listenInfo: { protocol: 'udp', ip: listenIp },
-      rtcpMux: true,
+      rtcpMux: destination.rtcpPort === undefined,
       comedia: false,
       appData: { participantId, direction: 'recv' },
     });

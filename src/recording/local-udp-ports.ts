@@ -37,3 +37,11 @@ export async function udpPortTaken(port: number): Promise<boolean> {
   socket?.close();
   return socket === undefined;
 }
+
+/** A UDP socket on 127.0.0.1 that reads and drops whatever it gets. */
+export async function discardSocket(): Promise<Socket> {
+  const socket = await bind(0);
+  if (!socket) throw new Error('cannot bind a UDP socket on 127.0.0.1');
+  socket.on('message', () => undefined);
+  return socket;
+}

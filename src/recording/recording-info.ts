@@ -8,7 +8,10 @@ export type RecordingEndReason =
   /** The shard died while recording: found so at its next start. */
   | 'interrupted';
 
-/** One producer's file. */
+/**
+ * One file: a producer's media from when it was first recorded (or resumed) until it
+ * paused, closed or the recording ended. A producer muted and unmuted has several.
+ */
 export interface RecordedTrack {
   /** The file's name inside its recording's folder. */
   file: string;
@@ -20,8 +23,6 @@ export interface RecordedTrack {
   endedAt?: string;
   durationSeconds?: number;
   sizeBytes?: number;
-  /** Its recorder (ffmpeg) ended on its own; the file holds what it wrote until then. */
-  failed?: boolean;
 }
 
 /** A recording as recording.json in its folder describes it (and the admin API shows it). */
@@ -39,6 +40,7 @@ export interface RecordingInfo {
   /** All its files together. */
   sizeBytes?: number;
   reason?: RecordingEndReason;
+  /** Its files, in the order they were started. */
   tracks: RecordedTrack[];
 }
 

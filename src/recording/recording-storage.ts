@@ -70,6 +70,10 @@ export class RecordingStorage {
     return (await stat(join(this.folderOf(id), file)).catch(() => undefined))?.size;
   }
 
+  async removeFile(id: string, file: string): Promise<void> {
+    await rm(join(this.folderOf(id), file), { force: true });
+  }
+
   async remove(id: string): Promise<void> {
     await rm(this.folderOf(id), { recursive: true, force: true });
   }

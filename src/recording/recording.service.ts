@@ -1,14 +1,17 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:dgram';
 import { ClusterService } from '../cluster/cluster.service';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { ConferenceService } from '../conference/conference.service';
 import { DomainError } from '../conference/domain-error';
 import { DomainEvents } from '../conference/domain-events';
+import { canModerate, Participant } from '../conference/participant';
 import { MediaService } from '../media/media.service';
 import { InjectLogger } from '../observability/logging.module';
 import type { Logger } from '../observability/logger';
+import { discardSocket } from './local-udp-ports';
 import { probeMedia } from './media-probe';
 import { RecordingEndReason, RecordingEvents, RecordingInfo } from './recording-info';
 import { RecordingStorage } from './recording-storage';
@@ -26,6 +29,8 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
   readonly events: DomainEvents<RecordingEvents>;
   private readonly active = new Map<string, RoomRecording>();
   private diskTimer?: NodeJS.Timeout;
+  /** Where every recorder's RTCP goes (see TrackRecorderOptions.rtcpSinkPort). */
+  private rtcpSink?: Socket;
   private retentionTimer?: NodeJS.Timeout;
 
   constructor(
@@ -42,6 +47,7 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit() {
+    this.rtcpSink = await discardSocket();
     await this.finishInterrupted();
     await this.applyRetention();
     this.retentionTimer = setInterval(() => void this.applyRetention(), RETENTION_SWEEP_MS);
@@ -51,6 +57,7 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy() {
     clearInterval(this.retentionTimer);
     await Promise.all([...this.active.keys()].map((roomId) => this.end(roomId, 'shutdown')));
+    this.rtcpSink?.close();
   }
 
   /** The room's running recording, if any. */
@@ -86,6 +93,7 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
       storage: this.storage,
       ffmpegPath: this.config.recording.ffmpegPath,
       ffprobePath: this.config.recording.ffprobePath,
+      rtcpSinkPort: this.rtcpSink!.address().port,
       describe: (participantId) => {
         const participant = this.conference
           .participantsOf(roomId)
@@ -116,6 +124,16 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
     return recording.info;
   }
 
+  /** A moderator records the room it is in. */
+  startFor(participantId: string): Promise<RecordingInfo> {
+    return this.start(this.moderator(participantId).roomId, participantId);
+  }
+
+  /** A moderator stops recording the room it is in. */
+  stopFor(participantId: string): Promise<RecordingInfo> {
+    return this.stop(this.moderator(participantId).roomId);
+  }
+
   /** Ends the room's recording (not_found when there is none). */
   async stop(roomId: string): Promise<RecordingInfo> {
     if (!this.active.has(roomId)) {
@@ -143,6 +161,14 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
     }
     await this.storage.remove(id);
     this.logger.info({ recordingId: id, roomId: info.room }, 'recording deleted');
+  }
+
+  private moderator(participantId: string): Participant {
+    const participant = this.conference.participant(participantId);
+    if (!canModerate(participant)) {
+      throw new DomainError('forbidden', 'only moderators start and stop recordings');
+    }
+    return participant;
   }
 
   private async end(roomId: string, reason: RecordingEndReason): Promise<RecordingInfo> {

@@ -32,8 +32,8 @@ export function recorderRtpCapabilities(router: types.RtpCapabilities): types.Rt
 }
 
 /**
- * The SDP ffmpeg reads to receive one consumer's RTP on 127.0.0.1:port (RTCP on the same
- * port), accepting packets from 127.0.0.1 only.
+ * The SDP ffmpeg reads to receive one consumer's RTP on 127.0.0.1:port, accepting
+ * packets from 127.0.0.1 only.
  */
 export function sdpFor(
   kind: types.MediaKind,
@@ -56,7 +56,6 @@ export function sdpFor(
     `a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${channels}`,
     ...(fmtp ? [`a=fmtp:${codec.payloadType} ${fmtp}`] : []),
     'a=source-filter: incl IN IP4 127.0.0.1 127.0.0.1',
-    'a=rtcp-mux',
     'a=recvonly',
     '',
   ].join('\r\n');

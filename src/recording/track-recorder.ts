@@ -6,11 +6,16 @@ import type { Logger } from '../observability/logger';
 import { freeUdpPortPair, udpPortTaken } from './local-udp-ports';
 import { recorderRtpCapabilities, sdpFor, TrackFormat, trackFormatOf } from './track-format';
 
-/** How long ffmpeg may take to listen, and to finish its file once asked to stop. */
+/** How long ffmpeg may take to listen, and to finish its file once its media stopped. */
 const LISTEN_TIMEOUT_MS = 5000;
 const STOP_TIMEOUT_MS = 5000;
+/**
+ * ffmpeg ends its input (and finishes its file) after this long without a packet: that is
+ * how a recorder stops, as a signal would not interrupt ffmpeg's wait for the next packet.
+ */
+const IDLE_SECONDS = 2;
 /** Keyframe requests after the start: the first ones can reach ffmpeg before it reads. */
-const KEYFRAME_RETRIES_MS = [500, 1500, 3000];
+const KEYFRAME_RETRIES_MS = [200, 500, 1000, 2000];
 
 export interface TrackRecorderOptions {
   session: MediaSession;
@@ -18,23 +23,29 @@ export interface TrackRecorderOptions {
   /** The file without its extension, which follows from the codec. */
   basePath: string;
   ffmpegPath: string;
+  /**
+   * Where mediasoup's RTCP goes instead of ffmpeg: ffmpeg re-bases its timestamps at the
+   * first sender report, which would fold the media before it onto what follows.
+   */
+  rtcpSinkPort: number;
   logger: Logger;
 }
 
 /**
- * One producer written to one file by one ffmpeg process, without transcoding: a
- * consumer on its own plain transport sends RTP to ffmpeg, which copies it into the
- * codec's container, flushed as it goes so the file stays playable if the shard dies.
- * Whatever happens to ffmpeg, the call does not notice: the consumer merely sends to a
- * port nobody reads until the recorder closes it.
+ * One stretch of a producer's media (until it pauses, closes or the recording ends)
+ * written to one file by one ffmpeg process, without transcoding: a consumer on its own
+ * plain transport sends RTP to ffmpeg, which copies it into the codec's container,
+ * flushed as it goes so the file stays playable if the shard dies. Whatever happens to
+ * ffmpeg, the call does not notice: the consumer merely sends to a port nobody reads
+ * until the recorder closes it.
  */
 export class TrackRecorder {
   readonly startedAt = new Date();
   endedAt?: Date;
-  /** ffmpeg ended on its own (it failed), not because it was asked to. */
-  failed = false;
-  /** Called when ffmpeg ends on its own (the recorder is stopped by then). */
+  /** Called when ffmpeg ends on its own, its media idle (the recorder is stopped by then). */
   onEnd?: () => void;
+  /** The end of what ffmpeg said, for the log. */
+  private stderr = '';
   private stopping?: Promise<void>;
   private readonly keyFrameTimers: NodeJS.Timeout[] = [];
 
@@ -50,9 +61,13 @@ export class TrackRecorder {
   ) {}
 
   static async start(options: TrackRecorderOptions): Promise<TrackRecorder> {
-    const { session, producer, basePath, ffmpegPath, logger } = options;
+    const { session, producer, basePath, ffmpegPath, rtcpSinkPort, logger } = options;
     const port = await freeUdpPortPair();
-    const transport = await session.createPlainTransport('127.0.0.1', { ip: '127.0.0.1', port });
+    const transport = await session.createPlainTransport('127.0.0.1', {
+      ip: '127.0.0.1',
+      port,
+      rtcpPort: rtcpSinkPort,
+    });
     let ffmpeg: ChildProcess | undefined;
     try {
       const consumer = await session.consume(
@@ -69,9 +84,8 @@ export class TrackRecorder {
       });
       const exited = once(ffmpeg, 'exit').catch(() => undefined);
       ffmpeg.once('error', (error) => logger.error({ err: error, file }, 'ffmpeg did not start'));
-      let stderr = '';
       ffmpeg.stderr!.on('data', (chunk: Buffer) => {
-        stderr = (stderr + chunk.toString()).slice(-2000);
+        recorder.stderr = (recorder.stderr + chunk.toString()).slice(-2000);
       });
       ffmpeg.stdin!.on('error', () => undefined);
       ffmpeg.stdin!.end(sdpFor(consumer.kind, consumer.rtpParameters, port));
@@ -87,8 +101,7 @@ export class TrackRecorder {
       );
       void exited.then(() => {
         if (recorder.stopping) return;
-        recorder.failed = true;
-        logger.error({ file, stderr, exitCode: ffmpeg!.exitCode }, 'a track recorder ended');
+        logger.info({ file, stderr: recorder.stderr }, 'a track recorder ended on its own');
         void recorder.stop().then(() => recorder.onEnd?.());
       });
       await recorder.listening(port);
@@ -111,14 +124,17 @@ export class TrackRecorder {
     for (const delay of KEYFRAME_RETRIES_MS) this.keyFrameTimers.push(setTimeout(request, delay));
   }
 
-  /** Stops the media, then lets ffmpeg finish its file (killing it if it takes too long). */
+  /** Stops the media; ffmpeg then finishes its file when idle (killed if it takes too long). */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.keyFrameTimers.forEach(clearTimeout);
       this.options.session.closePlainTransport(this.transportId);
       if (this.ffmpeg.exitCode === null && this.ffmpeg.signalCode === null) {
-        this.ffmpeg.kill('SIGINT');
-        const timer = setTimeout(() => this.ffmpeg.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        const timer = setTimeout(() => {
+          const { file, stderr } = this;
+          this.options.logger.warn({ file, stderr }, 'ffmpeg did not finish in time: killed');
+          this.ffmpeg.kill('SIGKILL');
+        }, STOP_TIMEOUT_MS);
         await this.exited;
         clearTimeout(timer);
       }
@@ -145,7 +161,8 @@ function ffmpegArguments(format: TrackFormat, file: string): string[] {
     format.muxer === 'ogg' ? ['-page_duration', '1000000'] : ['-cluster_time_limit', '1000'];
   return [
     ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning'],
-    ...['-protocol_whitelist', 'pipe,udp,rtp', '-f', 'sdp', '-i', 'pipe:0'],
+    ...['-protocol_whitelist', 'pipe,udp,rtp', '-f', 'sdp', '-localaddr', '127.0.0.1'],
+    ...['-listen_timeout', String(IDLE_SECONDS), '-i', 'pipe:0'],
     ...['-map', '0', '-c', 'copy', '-flush_packets', '1', ...muxerOptions],
     ...['-f', format.muxer, '-y', file],
   ];

@@ -28,6 +28,10 @@ export async function inspectRecording(file: string): Promise<RecordedMedia> {
     codecs: probed.streams.map((s) => s.codec),
     durationSeconds: probed.durationSeconds,
     decodedFrames: Number(stdout.trim()),
-    decodeErrors: decoded.stderr.trim(),
+    // The null muxer's complaint about two frames in one millisecond is no decoding error.
+    decodeErrors: decoded.stderr
+      .split('\n')
+      .filter((line) => line.trim() && !line.includes('non monotonically increasing dts'))
+      .join('\n'),
   };
 }
