@@ -14,6 +14,7 @@ import type { RecordingInfo } from '../../src/recording/recording-info';
 import type { WebhookEvent } from '../../src/webhooks/webhooks.service';
 import { eventually, NodeParticipant } from '../support/node-participant';
 import { apiKeyAuthorization, portalApi } from '../support/portal-api';
+import { RequestError } from '../support/signaling-client';
 import { inspectRecording } from '../support/recorded-media';
 import { startShard, TestShard } from '../support/shard';
 
@@ -42,10 +43,11 @@ describe('recording a room through the admin API', () => {
   let authorization: string;
   const clients: NodeParticipant[] = [];
 
-  const admin = async (method: string, path: string) => {
+  const admin = async (method: string, path: string, payload?: unknown) => {
     const response = await fetch(`${shard.baseUrl}/api/v1/admin${path}`, {
       method,
-      headers: { authorization },
+      headers: { authorization, 'content-type': 'application/json' },
+      body: payload === undefined ? undefined : JSON.stringify(payload),
     });
     const text = await response.text();
     const json = response.headers.get('content-type')?.includes('json');
@@ -267,6 +269,59 @@ describe('recording a room through the admin API', () => {
     ).toMatchObject({
       reason: 'room_closed',
     });
+    expect(ffmpegChildren()).toBe('');
+  });
+
+  it('lets moderators start and stop it over socket.io, and tells everyone', async () => {
+    const minted = await admin('POST', '/join-tokens', {
+      room: 'hosted',
+      identity: 'host',
+      name: 'Host',
+      role: 'moderator',
+    });
+    const host = await NodeParticipant.connect(shard.baseUrl, { token: minted.body.token });
+    clients.push(host);
+    await host.join('hosted', 'Host');
+    await host.publish();
+    const guest = await participant('hosted', 'Guest');
+    const refusal = (client: NodeParticipant, method: 'startRecording' | 'stopRecording') =>
+      client.request(method, {}).then(
+        () => 'done',
+        (error: RequestError) => error.code,
+      );
+
+    expect(await refusal(guest, 'startRecording')).toBe('forbidden');
+    const started = await host.request('startRecording', {});
+    expect(started).toMatchObject({ active: true });
+    for (const client of [host, guest]) {
+      expect(await client.waitForEvent('recording')).toEqual(started);
+    }
+    expect(await refusal(host, 'startRecording')).toBe('conflict');
+    expect(await refusal(guest, 'stopRecording')).toBe('forbidden');
+    // Someone who joins now learns it from the join answer.
+    const late = await participant('hosted', 'Late');
+    expect(late.joined.recording).toEqual(started);
+
+    await sleep(2000);
+    expect(await host.request('stopRecording', {})).toEqual({ active: false, reason: 'stopped' });
+    for (const client of [host, guest, late]) {
+      expect(await client.waitForEvent<{ active: boolean }>('recording', (e) => !e.active)).toEqual(
+        { active: false, reason: 'stopped' },
+      );
+    }
+    expect(await refusal(host, 'stopRecording')).toBe('not_found');
+    const [latest] = (await admin('GET', '/recordings')).body as RecordingInfo[];
+    expect(latest).toMatchObject({ room: 'hosted', reason: 'stopped' });
+    expect(latest.startedBy).toBe(host.joined.participantId);
+    // Host and guest published audio and video; Late published after the start.
+    expect(latest.tracks.map((t) => t.participant.displayName).sort()).toEqual([
+      'Guest',
+      'Guest',
+      'Host',
+      'Host',
+      'Late',
+      'Late',
+    ]);
     expect(ffmpegChildren()).toBe('');
   });
 });
