@@ -15,6 +15,7 @@ import type { WebhookEvent } from '../../src/webhooks/webhooks.service';
 import { eventually, NodeParticipant } from '../support/node-participant';
 import { apiKeyAuthorization, portalApi } from '../support/portal-api';
 import { RequestError } from '../support/signaling-client';
+import { connectXmpp, loadXmpp, recordStanzas } from '../support/xmpp-client';
 import { inspectRecording } from '../support/recorded-media';
 import { startShard, TestShard } from '../support/shard';
 
@@ -323,5 +324,52 @@ describe('recording a room through the admin API', () => {
       'Late',
     ]);
     expect(ffmpegChildren()).toBe('');
+  });
+
+  it('announces the recording to XMPP occupants (XEP-0045 status 170 and 171)', async () => {
+    const { xml } = await loadXmpp();
+    const minted = await admin('POST', '/join-tokens', {
+      room: 'xmpp-taped',
+      identity: 'host2',
+      name: 'Host',
+      role: 'moderator',
+    });
+    const host = await NodeParticipant.connect(shard.baseUrl, { token: minted.body.token });
+    clients.push(host);
+    await host.join('xmpp-taped', 'Host');
+    const xmpp = await connectXmpp({
+      service: `${shard.baseUrl.replace('http', 'ws')}/xmpp-websocket`,
+      domain: 'localhost',
+      mechanism: 'ANONYMOUS',
+    });
+    try {
+      const log = recordStanzas(xmpp);
+      const room = 'xmpp-taped@conference.localhost';
+      await xmpp.send(xml('presence'));
+      await xmpp.send(
+        xml(
+          'presence',
+          { to: `${room}/xmpp-guest` },
+          xml('x', { xmlns: 'http://jabber.org/protocol/muc' }),
+        ),
+      );
+      await log.waitFor((s) => s.is('presence') && s.attrs.from === `${room}/xmpp-guest`);
+      const announcement = (code: string) =>
+        log.waitFor(
+          (s) =>
+            s.is('message') &&
+            s.attrs.from === room &&
+            s.attrs.type === 'groupchat' &&
+            s.getChild('x', 'http://jabber.org/protocol/muc#user')?.getChild('status')?.attrs
+              .code === code,
+          `status ${code}`,
+        );
+      await host.request('startRecording', {});
+      expect((await announcement('170')).getChildText('body')).toBe('This room is being recorded.');
+      await host.request('stopRecording', {});
+      expect((await announcement('171')).getChildText('body')).toBe('Recording ended (stopped).');
+    } finally {
+      await xmpp.stop().catch(() => undefined);
+    }
   });
 });
