@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createServer, Server } from 'node:http';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -371,5 +371,67 @@ describe('recording a room through the admin API', () => {
     } finally {
       await xmpp.stop().catch(() => undefined);
     }
+  });
+});
+
+describe('recording limits', () => {
+  let shard: TestShard;
+  let directory: string;
+  let authorization: string;
+  const http = portalApi(() => shard);
+  const clients: NodeParticipant[] = [];
+  const start = (room: string) =>
+    fetch(`${shard.baseUrl}/api/v1/admin/rooms/${room}/recording`, {
+      method: 'POST',
+      headers: { authorization },
+    }).then(async (response) => ({ status: response.status, body: await response.json() }));
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'vw-recording-limits-'));
+    shard = await startShard({
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      RECORDINGS_DIR: directory,
+      RECORDING_MIN_FREE_MB: '1',
+      RECORDING_DISK_CHECK_SECONDS: '0.2',
+      MAX_CONCURRENT_RECORDINGS: '1',
+    });
+    authorization = `Bearer ${(await http.login(ADMIN)).body.accessToken}`;
+    for (const room of ['first', 'second']) {
+      const client = await NodeParticipant.connect(shard.baseUrl);
+      clients.push(client);
+      await client.join(room, room);
+      await client.publish(['audio']);
+    }
+  });
+  afterAll(async () => {
+    clients.forEach((client) => client.close());
+    await shard?.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('caps concurrent recordings, checks free space before and while recording', async () => {
+    expect((await start('first')).status).toBe(201);
+    const capped = await start('second');
+    expect(capped).toMatchObject({ status: 503, body: { error: 'unavailable' } });
+    expect(capped.body.message).toMatch(/records 1 rooms already/);
+
+    // The disk "fills up": the running recording stops by itself, a new one cannot start.
+    shard.config.recording.minFreeMegabytes = Number.MAX_SAFE_INTEGER;
+    const [stopped] = await eventually(
+      async () =>
+        (
+          await fetch(`${shard.baseUrl}/api/v1/admin/recordings`, { headers: { authorization } })
+        ).json() as Promise<RecordingInfo[]>,
+      (recordings) => recordings[0]?.state === 'finished',
+    );
+    expect(stopped).toMatchObject({ room: 'first', reason: 'disk_full' });
+    expect(stopped.tracks).toHaveLength(1);
+    const full = await start('second');
+    expect(full).toMatchObject({ status: 503, body: { error: 'unavailable' } });
+    expect(full.body.message).toMatch(/disk space/);
+    expect(ffmpegChildren()).toBe('');
+    // A refused start leaves nothing behind.
+    expect((await readdir(directory)).length).toBe(1);
   });
 });
