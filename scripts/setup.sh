@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up on a fresh machine (npm registry and Debian apt are all it needs):
 # npm dependencies, the mediasoup worker (cached build), and with --test the tools the
-# end-to-end tests drive (Chromium). Run by `npm start` and `npm test`.
+# end-to-end tests drive (Chromium), and ffmpeg for recording. Run by `npm start` and `npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "[setup] $*"; }
@@ -27,6 +27,9 @@ else
 fi
 
 bash scripts/mediasoup-worker.sh
+
+# Recording runs ffmpeg (and checks files with ffprobe), for `npm start` and the tests.
+bash scripts/apt-install.sh ffmpeg
 
 if [ "${1:-}" = "--test" ]; then
   bash scripts/apt-install.sh chromium fonts-liberation iproute2 util-linux coturn prosody haproxy

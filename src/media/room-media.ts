@@ -28,6 +28,13 @@ export interface WebRtcTransportParams {
   sctpParameters?: types.SctpParameters;
 }
 
+/** Where a plain transport sends RTP, and RTCP (on the RTP port unless rtcpPort is named). */
+export interface RtpDestination {
+  ip: string;
+  port: number;
+  rtcpPort?: number;
+}
+
 export interface ConsumerParams {
   id: string;
   producerId: string;
@@ -54,11 +61,14 @@ class PeerMedia {
   router?: types.Router;
   placement?: Promise<types.Router>;
   readonly transports = new Map<string, types.WebRtcTransport<TransportAppData>>();
+  /** Transports that send RTP to a local process (a recorder), never to a client. */
+  readonly plainTransports = new Map<string, types.PlainTransport<TransportAppData>>();
   readonly producers = new Map<string, types.Producer<ProducerAppData>>();
   readonly consumers = new Map<string, types.Consumer>();
 
   close() {
     for (const transport of this.transports.values()) transport.close();
+    for (const transport of this.plainTransports.values()) transport.close();
   }
 }
 
@@ -162,6 +172,13 @@ export class RoomMedia {
     return [...(this.peers.get(participantId)?.producers.values() ?? [])].map(producerInfo);
   }
 
+  /** Every producer of the room. */
+  producers(): ProducerInfo[] {
+    return [...this.peers.values()].flatMap((peer) =>
+      [...peer.producers.values()].map(producerInfo),
+    );
+  }
+
   /** The participant's producers with the bitrate (bits/s) mediasoup measures on each. */
   async producerBitrates(participantId: string): Promise<(ProducerInfo & { bitrate: number })[]> {
     const producers = [...(this.peers.get(participantId)?.producers.values() ?? [])];
@@ -203,6 +220,37 @@ export class RoomMedia {
       dtlsParameters: transport.dtlsParameters,
       sctpParameters: transport.sctpParameters,
     };
+  }
+
+  /**
+   * A receive transport that sends plain RTP from listenIp to the destination (a local
+   * recorder process): no ICE, no DTLS, the destination fixed now.
+   */
+  async createPlainTransport(
+    participantId: string,
+    listenIp: string,
+    destination: RtpDestination,
+  ): Promise<{ id: string }> {
+    const peer = this.peer(participantId);
+    const router = await this.routerOf(peer);
+    const transport = await router.createPlainTransport<TransportAppData>({
+      listenInfo: { protocol: 'udp', ip: listenIp },
+      rtcpMux: destination.rtcpPort === undefined,
+      comedia: false,
+      appData: { participantId, direction: 'recv' },
+    });
+    if (this.closed || !this.peers.has(participantId)) {
+      transport.close();
+      throw new DomainError('not_joined', 'the peer left while the transport was created');
+    }
+    peer.plainTransports.set(transport.id, transport);
+    transport.observer.once('close', () => peer.plainTransports.delete(transport.id));
+    await transport.connect(destination);
+    return { id: transport.id };
+  }
+
+  closePlainTransport(participantId: string, transportId: string): void {
+    this.peers.get(participantId)?.plainTransports.get(transportId)?.close();
   }
 
   async connectTransport(
@@ -285,7 +333,7 @@ export class RoomMedia {
     rtpCapabilities: types.RtpCapabilities,
     paused = true,
   ): Promise<ConsumerParams> {
-    const transport = this.transport(participantId, transportId);
+    const transport = this.anyTransport(participantId, transportId);
     if (transport.appData.direction !== 'recv') {
       throw new DomainError('bad_request', 'consume needs a recv transport');
     }
@@ -359,6 +407,10 @@ export class RoomMedia {
     await (paused ? consumer.pause() : consumer.resume());
   }
 
+  async requestKeyFrame(participantId: string, consumerId: string) {
+    await this.consumer(participantId, consumerId).requestKeyFrame();
+  }
+
   async setPreferredLayers(
     participantId: string,
     consumerId: string,
@@ -399,7 +451,7 @@ export class RoomMedia {
     let producers = 0;
     let consumers = 0;
     for (const peer of this.peers.values()) {
-      transports += peer.transports.size;
+      transports += peer.transports.size + peer.plainTransports.size;
       producers += peer.producers.size;
       consumers += peer.consumers.size;
     }
@@ -511,6 +563,13 @@ export class RoomMedia {
 
   private transport(participantId: string, transportId: string) {
     const transport = this.peer(participantId).transports.get(transportId);
+    if (!transport) throw new DomainError('not_found', `no transport ${transportId} of yours`);
+    return transport;
+  }
+
+  private anyTransport(participantId: string, transportId: string) {
+    const peer = this.peer(participantId);
+    const transport = peer.transports.get(transportId) ?? peer.plainTransports.get(transportId);
     if (!transport) throw new DomainError('not_found', `no transport ${transportId} of yours`);
     return transport;
   }

@@ -297,6 +297,8 @@ const requestData: Record<(typeof METHODS)[number], fc.Arbitrary<unknown>> = {
   leave: fc.constant({}),
   lobbyAdmit: fc.record({ participantId }),
   lobbyReject: fc.record({ participantId }),
+  startRecording: fc.constant({}),
+  stopRecording: fc.constant({}),
 };
 
 /** A request body: mostly an envelope of a known method, else anything. */

@@ -26,6 +26,8 @@ import { InjectLogger } from '../../observability/logging.module';
 import { MetricsService } from '../../observability/metrics.service';
 import type { Logger } from '../../observability/logger';
 import { JoinGrant, JoinTokenService } from '../../portal/join-token.service';
+import { RecordingInfo } from '../../recording/recording-info';
+import { RecordingService } from '../../recording/recording.service';
 import { TurnService } from '../../turn/turn.service';
 import { TokenBucket } from '../token-bucket';
 import { toErrorBody } from './error-body';
@@ -39,6 +41,7 @@ import {
   ParticipantView,
   ProducerInfo,
   ReceiveRequest,
+  RecordingStateView,
   ReceiveSetup,
   Requests,
   ServerEvents,
@@ -77,6 +80,9 @@ const lobbyView = ({ id, displayName, knockedAt }: LobbyEntry): LobbyEntryView =
   knockedAt: knockedAt.toISOString(),
 });
 
+const recordingView = ({ state, startedAt, reason }: RecordingInfo): RecordingStateView =>
+  state === 'recording' ? { active: true, startedAt } : { active: false, reason };
+
 const chatView = ({ id, from, text, sentAt }: ChatMessage): ChatMessageView => ({
   id,
   from,
@@ -104,6 +110,7 @@ export class ConferenceGateway
     private readonly turn: TurnService,
     private readonly metrics: MetricsService,
     private readonly cluster: ClusterService,
+    private readonly recordings: RecordingService,
     @InjectLogger() private readonly logger: Logger,
   ) {
     this.joinAnnouncements = new JoinAnnouncements(
@@ -117,6 +124,7 @@ export class ConferenceGateway
     );
     this.renderConferenceEvents();
     this.renderMediaEvents();
+    this.renderRecordingEvents();
   }
 
   afterInit(server: Server<ClientEvents, ServerEvents>) {
@@ -257,6 +265,10 @@ export class ConferenceGateway
       case 'lobbyReject':
         this.conference.reject(participantId, (data as Requests['lobbyReject'][0]).participantId);
         return {};
+      case 'startRecording':
+        return recordingView(await this.recordings.startFor(participantId));
+      case 'stopRecording':
+        return recordingView(await this.recordings.stopFor(participantId));
     }
   }
 
@@ -340,6 +352,8 @@ export class ConferenceGateway
     if (canModerate(participant)) {
       result.waiting = this.conference.lobbyOf(participant.roomId).map(lobbyView);
     }
+    const recording = this.recordings.current(participant.roomId);
+    if (recording) result.recording = recordingView(recording);
     if (receive) {
       const producerIds = result.participants.flatMap((p) => p.producers.map(({ id }) => id));
       result.receive = await this.setUpReceiving(socket, participant, media, producerIds, receive);
@@ -373,6 +387,13 @@ export class ConferenceGateway
       .participantsOf(roomId)
       .filter(canModerate)
       .flatMap((moderator) => this.sockets.get(moderator.id) ?? []);
+  }
+
+  private renderRecordingEvents() {
+    const tell = (recording: RecordingInfo) =>
+      this.server?.to(roomChannel(recording.room)).emit('recording', recordingView(recording));
+    this.recordings.events.on('recordingStarted', tell);
+    this.recordings.events.on('recordingFinished', tell);
   }
 
   private view(participant: Participant, media?: MediaSession): ParticipantView {

@@ -67,6 +67,16 @@ export interface JoinResult {
   waiting?: LobbyEntryView[];
   /** Present when the join asked to receive (JoinRequest.receive). */
   receive?: ReceiveSetup;
+  /** Present while the room is being recorded (later changes arrive as recording). */
+  recording?: RecordingStateView;
+}
+
+/** Whether the room is being recorded: every client shows it. */
+export interface RecordingStateView {
+  active: boolean;
+  startedAt?: string;
+  /** Why a recording ended (stopped, room_closed, disk_full, media_lost, shutdown). */
+  reason?: string;
 }
 
 /**
@@ -156,6 +166,9 @@ export interface Requests {
   /** Moderators: let someone in from the lobby, or turn them away. */
   lobbyAdmit: [{ participantId: string }, object];
   lobbyReject: [{ participantId: string }, object];
+  /** Moderators: record every track of the room, or stop recording it. */
+  startRecording: [Record<string, never>, RecordingStateView];
+  stopRecording: [Record<string, never>, RecordingStateView];
 }
 
 export type Method = keyof Requests;
@@ -211,4 +224,6 @@ export interface ServerEvents {
    * resume the producers itself (resumeProducer).
    */
   muted: (event: { kind: 'audio' | 'video'; producerIds: string[] }) => void;
+  /** To everyone: the room's recording started or ended (by a moderator or the admin API). */
+  recording: (event: RecordingStateView) => void;
 }

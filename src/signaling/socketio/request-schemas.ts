@@ -94,6 +94,8 @@ export const requestSchemas = {
   leave: z.object({}).optional(),
   lobbyAdmit: z.object({ participantId: id }),
   lobbyReject: z.object({ participantId: id }),
+  startRecording: z.object({}).optional(),
+  stopRecording: z.object({}).optional(),
 } satisfies Record<Method, z.ZodType>;
 
 export const isMethod = (method: string): method is Method =>

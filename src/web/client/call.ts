@@ -8,6 +8,7 @@ import type {
   ParticipantView,
   ProducerInfo,
   ReceiveRequest,
+  RecordingStateView,
   WaitingInLobby,
   WebRtcTransportParams,
 } from '../../signaling/socketio/protocol';
@@ -50,6 +51,8 @@ export interface CallListener {
   passwordNeeded(wrong: boolean): Promise<string>;
   /** Moderators: who waits in the lobby now. */
   lobby(waiting: LobbyEntryView[]): void;
+  /** Whether the room is being recorded; `canControl` for moderators. */
+  recording(state: RecordingStateView, canControl: boolean): void;
 }
 
 export interface CallOptions {
@@ -138,6 +141,8 @@ export class Call {
   readonly members = new Map<string, Member>();
   /** Moderators: who waits in the lobby. */
   waiting: LobbyEntryView[] = [];
+  recording: RecordingStateView = { active: false };
+  isModerator = false;
 
   private readonly signaling: Signaling;
   private password?: string;
@@ -204,6 +209,11 @@ export class Call {
   async sendChat(text: string): Promise<void> {
     const message = await this.signaling.request('chat', { text });
     this.listener.chat(message, true);
+  }
+
+  /** Moderators: starts recording the room, or stops it. */
+  async toggleRecording(): Promise<void> {
+    await this.signaling.request(this.recording.active ? 'stopRecording' : 'startRecording', {});
   }
 
   async admit(participantId: string): Promise<void> {
@@ -348,6 +358,8 @@ export class Call {
     const made = new Map(result.receive?.consumers.map((c) => [c.producerId, c]));
     for (const participant of result.participants) this.addRemote(session, participant, made);
     this.setWaiting(result.waiting ?? []);
+    this.isModerator = result.role === 'moderator';
+    this.setRecording(result.recording ?? { active: false });
     if (result.activeSpeakerId) this.setActiveSpeaker(result.activeSpeakerId);
     this.setPhase('joined');
     return result;
@@ -388,6 +400,11 @@ export class Call {
   private waitForAdmission(): Promise<JoinResult> {
     this.setPhase('waiting');
     return new Promise((resolve, reject) => (this.admission = { resolve, reject }));
+  }
+
+  private setRecording(state: RecordingStateView) {
+    this.recording = state;
+    this.listener.recording(state, this.isModerator);
   }
 
   private setWaiting(waiting: LobbyEntryView[]) {
@@ -680,6 +697,10 @@ export class Call {
       this.listener.notice(`${entry.displayName} is waiting in the lobby`);
     });
     this.signaling.on('lobbyLeft', ({ waiting }) => this.setWaiting(waiting));
+    this.signaling.on('recording', (state) => {
+      this.setRecording(state);
+      this.listener.notice(state.active ? 'This meeting is being recorded' : 'Recording stopped');
+    });
     // A moderator paused our producers on the server: show ourselves muted until we unmute.
     this.signaling.on('muted', ({ kind }) => {
       const track = kind === 'audio' ? this.local?.mic : this.local?.camera;

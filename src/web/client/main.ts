@@ -89,6 +89,7 @@ async function enterRoom(room: string, params: URLSearchParams) {
       chat: (message, own) => view.chat(message, own),
       notice: (text) => view.notice(text),
       lobby: (waiting) => view.lobby(waiting),
+      recording: (state, canControl) => view.recording(state, canControl),
       passwordNeeded: async (wrong) => {
         const password = await askPassword(room, wrong);
         showScreen('room');
@@ -105,6 +106,7 @@ async function enterRoom(room: string, params: URLSearchParams) {
     sendChat: (text) => call.sendChat(text),
     admit: (participantId) => call.admit(participantId),
     reject: (participantId) => call.reject(participantId),
+    toggleRecording: () => call.toggleRecording(),
   });
 
   window.videoWindow = {

@@ -1,4 +1,8 @@
-import type { ChatMessageView, LobbyEntryView } from '../../signaling/socketio/protocol';
+import type {
+  ChatMessageView,
+  LobbyEntryView,
+  RecordingStateView,
+} from '../../signaling/socketio/protocol';
 import type { CallListener, Member, Phase } from './call';
 
 const SCREENS = ['landing', 'login', 'meetings', 'prejoin', 'waiting', 'room', 'ended'] as const;
@@ -128,6 +132,7 @@ export interface RoomActions {
   sendChat(text: string): Promise<void>;
   admit(participantId: string): Promise<void>;
   reject(participantId: string): Promise<void>;
+  toggleRecording(): Promise<void>;
 }
 
 /** The room screen: tiles, controls and chat. It renders what the call reports. */
@@ -148,6 +153,11 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     element('camera-button').addEventListener('click', () => actions.toggleCamera());
     element('leave-button').addEventListener('click', () => actions.leave());
     element('chat-button').addEventListener('click', () => this.toggleChat());
+    element('record-button').addEventListener('click', () => {
+      actions
+        .toggleRecording()
+        .catch((error: unknown) => toast(error instanceof Error ? error.message : String(error)));
+    });
     element('copy-link').addEventListener('click', () => {
       const link = `${location.origin}/r/${encodeURIComponent(room)}`;
       navigator.clipboard?.writeText(link).then(
@@ -273,6 +283,15 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
 
   notice(text: string): void {
     toast(text);
+  }
+
+  /** The recording indicator for everyone; the record button for moderators. */
+  recording(state: RecordingStateView, canControl: boolean): void {
+    element('recording-indicator').hidden = !state.active;
+    const button = element<HTMLButtonElement>('record-button');
+    button.hidden = !canControl;
+    button.classList.toggle('active', state.active);
+    button.title = state.active ? 'Stop recording' : 'Record';
   }
 
   /** Moderators: the people waiting in the lobby, each with Admit and Reject. */

@@ -17,6 +17,8 @@ import { ProducerInfo } from '../../../media/media-events';
 import type { Logger } from '../../../observability/logger';
 import { InjectLogger } from '../../../observability/logging.module';
 import { Meeting } from '../../../portal/meetings/meeting.entity';
+import { RecordingInfo } from '../../../recording/recording-info';
+import { RecordingService } from '../../../recording/recording.service';
 import { RemoteSessions } from '../cluster/remote-sessions';
 import { Jid } from '../core/jid';
 import { NS } from '../core/namespaces';
@@ -65,6 +67,7 @@ export class MultiUserChat implements OnModuleInit {
     private readonly cluster: ClusterService,
     private readonly placement: RoomPlacement,
     private readonly sessions: RemoteSessions,
+    private readonly recordings: RecordingService,
     @InjectRepository(Meeting) private readonly meetings: Repository<Meeting>,
     @InjectLogger() private readonly logger: Logger,
   ) {
@@ -82,6 +85,7 @@ export class MultiUserChat implements OnModuleInit {
     this.sessions.onShardLost((shardId) => this.elsewhere.endOn(shardId));
     this.renderConferenceEvents();
     this.renderMediaEvents();
+    this.renderRecordingEvents();
   }
 
   private async route(stanza: Element, origin: XmppSession, to: Jid): Promise<void> {
@@ -615,6 +619,31 @@ export class MultiUserChat implements OnModuleInit {
       for (const viewer of room.xmppOccupants)
         viewer.session.send(this.addressed(stanza, viewer.session));
     });
+  }
+
+  /**
+   * A recording starting or ending, as XEP-0045 announces logging (status 170 and 171 in
+   * a groupchat message from the room), with a body for clients that show only those.
+   */
+  private renderRecordingEvents() {
+    const announce = (recording: RecordingInfo) => {
+      const room = this.rooms.get(recording.room.toLowerCase());
+      if (!room) return;
+      const active = recording.state === 'recording';
+      const message = new Element('message', {
+        xmlns: NS.client,
+        type: 'groupchat',
+        from: room.jid,
+      });
+      message
+        .c('body')
+        .t(active ? 'This room is being recorded.' : `Recording ended (${recording.reason}).`);
+      message.c('x', { xmlns: MUC.user }).c('status', { code: active ? '170' : '171' });
+      for (const viewer of room.xmppOccupants)
+        viewer.session.send(this.addressed(message, viewer.session));
+    };
+    this.recordings.events.on('recordingStarted', announce);
+    this.recordings.events.on('recordingFinished', announce);
   }
 
   /** XMPP joins render themselves (see enter); the other door's participants show up here. */
