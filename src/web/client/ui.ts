@@ -1,11 +1,22 @@
-import type { ChatMessageView, LobbyEntryView } from '../../signaling/socketio/protocol';
+import type {
+  ChatMessageView,
+  LobbyEntryView,
+  RaisedHandView,
+  Reaction,
+} from '../../signaling/socketio/protocol';
 import type { CallListener, Member, Phase } from './call';
+import type { DeviceKind } from './local-media';
 
 const SCREENS = ['landing', 'login', 'meetings', 'prejoin', 'waiting', 'room', 'ended'] as const;
 type Screen = (typeof SCREENS)[number];
 
 /** Must match the gap of `.tiles` in styles.css. */
 const TILE_GAP_PX = 12;
+/** How long a reaction floats over its sender's tile. */
+const REACTION_MS = 4_000;
+
+/** The tiles beside a shared screen. */
+const STRIP_TILE = { width: 200, height: 112 };
 
 const MIC_OFF_ICON =
   '<svg viewBox="0 0 24 24"><path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11h-2z"/><path d="M4 3 21 20" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/></svg>';
@@ -128,19 +139,39 @@ export interface RoomActions {
   sendChat(text: string): Promise<void>;
   admit(participantId: string): Promise<void>;
   reject(participantId: string): Promise<void>;
+  toggleScreenShare(): void;
+  /** The devices to offer and the ones in use (speaker: the view's own choice). */
+  devices(): Promise<{ available: MediaDeviceInfo[]; inUse: Partial<Record<DeviceKind, string>> }>;
+  switchDevice(kind: DeviceKind, deviceId: string): Promise<void>;
+  /** Remembers the speaker chosen (the view plays remote audio there). */
+  speakerChosen(deviceId: string): void;
 }
+
+/** The controls' view of the call's local media. */
+export interface ControlsState {
+  hasMic: boolean;
+  micOn: boolean;
+  hasCamera: boolean;
+  cameraOn: boolean;
+  sharingScreen: boolean;
+}
+
+type SinkableAudio = HTMLAudioElement & { setSinkId?(id: string): Promise<void> };
 
 /** The room screen: tiles, controls and chat. It renders what the call reports. */
 export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'> {
   private readonly tiles = new Map<string, HTMLElement>();
   private readonly grid = element('tiles');
   private readonly messages = element<HTMLOListElement>('chat-messages');
+  /** Who shares a screen, the latest last: the latest is shown large. */
+  private readonly screens = new Map<string, { name: string; track: MediaStreamTrack }>();
   private activeSpeakerId?: string;
   private unread = 0;
 
   constructor(
     room: string,
     private readonly actions: RoomActions,
+    private speakerId = '',
   ) {
     element('room-name').textContent = room;
     document.title = `${room} · Video Window`;
@@ -148,6 +179,23 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     element('camera-button').addEventListener('click', () => actions.toggleCamera());
     element('leave-button').addEventListener('click', () => actions.leave());
     element('chat-button').addEventListener('click', () => this.toggleChat());
+    element('screen-button').addEventListener('click', () => actions.toggleScreenShare());
+    element('devices-button').addEventListener('click', () => void this.toggleDevices());
+    const chooser = (id: string, kind: DeviceKind) =>
+      element<HTMLSelectElement>(id).addEventListener('change', (event) => {
+        const select = event.target as HTMLSelectElement;
+        actions.switchDevice(kind, select.value).catch((error: unknown) => {
+          toast(`Could not switch: ${error instanceof Error ? error.message : String(error)}`);
+          void this.showDevices();
+        });
+      });
+    chooser('camera-select', 'videoinput');
+    chooser('mic-select', 'audioinput');
+    element<HTMLSelectElement>('speaker-select').addEventListener('change', (event) => {
+      this.speakerId = (event.target as HTMLSelectElement).value;
+      actions.speakerChosen(this.speakerId);
+      for (const audio of this.grid.querySelectorAll('audio')) this.playOnSpeaker(audio);
+    });
     element('copy-link').addEventListener('click', () => {
       const link = `${location.origin}/r/${encodeURIComponent(room)}`;
       navigator.clipboard?.writeText(link).then(
@@ -173,7 +221,7 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
   }
 
   /** Reflects the local devices in the control buttons. */
-  setControls(state: { hasMic: boolean; micOn: boolean; hasCamera: boolean; cameraOn: boolean }) {
+  setControls(state: ControlsState) {
     const set = (id: string, present: boolean, on: boolean, what: string) => {
       const button = element<HTMLButtonElement>(id);
       button.disabled = !present;
@@ -183,6 +231,11 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     };
     set('mic-button', state.hasMic, state.micOn, 'microphone');
     set('camera-button', state.hasCamera, state.cameraOn, 'camera');
+    const screen = element<HTMLButtonElement>('screen-button');
+    screen.disabled = !navigator.mediaDevices?.getDisplayMedia;
+    screen.classList.toggle('active', state.sharingScreen);
+    screen.setAttribute('aria-pressed', String(state.sharingScreen));
+    screen.title = state.sharingScreen ? 'Stop sharing your screen' : 'Share your screen';
   }
 
   phase(phase: Phase): void {
@@ -207,6 +260,7 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     if (!member.isLocal) {
       const audio = create('audio');
       audio.autoplay = true;
+      this.playOnSpeaker(audio);
       tile.append(audio);
     }
     const avatar = create('div', 'avatar');
@@ -217,7 +271,9 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     micOff.innerHTML = MIC_OFF_ICON; // a constant, never user data
     label.append(micOff, create('span', 'name', member.displayName));
     if (member.isLocal) label.append(create('span', 'you', '(You)'));
-    tile.append(avatar, label);
+    const hand = create('span', 'hand');
+    hand.setAttribute('aria-label', 'Hand raised');
+    tile.append(avatar, label, hand);
     if (member.isLocal) this.grid.prepend(tile);
     else this.grid.append(tile);
     this.tiles.set(member.id, tile);
@@ -234,6 +290,14 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     attach(tile.querySelector('video')!, member.videoTrack);
     const audio = tile.querySelector('audio');
     if (audio) attach(audio, member.audioTrack);
+    const shown = this.screens.get(member.id)?.track;
+    if (shown !== member.screenTrack) {
+      this.screens.delete(member.id);
+      if (member.screenTrack) {
+        this.screens.set(member.id, { name: member.displayName, track: member.screenTrack });
+      }
+      this.showPresentation();
+    }
   }
 
   memberRemoved(memberId: string): void {
@@ -244,7 +308,27 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     }
     tile.remove();
     this.tiles.delete(memberId);
+    if (this.screens.delete(memberId)) this.showPresentation();
     this.layout();
+  }
+
+  /** Shows each raised hand on its tile with its place in the queue. */
+  hands(hands: RaisedHandView[]): void {
+    const places = new Map(hands.map((hand, index) => [hand.participantId, index + 1]));
+    for (const [id, tile] of this.tiles) {
+      const place = places.get(id);
+      tile.classList.toggle('hand-raised', place !== undefined);
+      tile.querySelector('.hand')!.textContent = place === undefined ? '' : `✋ ${place}`;
+    }
+  }
+
+  /** Floats the emoji over the sender's tile for a few seconds. */
+  reaction(memberId: string, emoji: Reaction): void {
+    const tile = this.tiles.get(memberId);
+    if (!tile) return;
+    const bubble = create('span', 'reaction', emoji);
+    tile.append(bubble);
+    setTimeout(() => bubble.remove(), REACTION_MS);
   }
 
   activeSpeaker(memberId: string | undefined): void {
@@ -306,6 +390,54 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     element('lobby-panel').hidden = waiting.length === 0;
   }
 
+  /** The latest screen shared, large beside the tiles; none: the grid alone. */
+  private showPresentation() {
+    const latest = [...this.screens.entries()].pop();
+    const presentation = element('presentation');
+    presentation.hidden = !latest;
+    presentation.dataset.participantId = latest?.[0] ?? '';
+    element('stage').classList.toggle('presenting', !!latest);
+    element('presenter-name').textContent = latest?.[1].name ?? '';
+    attach(presentation.querySelector('video')!, latest?.[1].track);
+    this.layout();
+  }
+
+  private async toggleDevices() {
+    const panel = element('devices-panel');
+    panel.hidden = !panel.hidden;
+    element('devices-button').classList.toggle('active', !panel.hidden);
+    if (!panel.hidden) await this.showDevices();
+  }
+
+  /** Fills the device choices with what the browser offers, the ones in use selected. */
+  private async showDevices() {
+    const { available, inUse } = await this.actions.devices();
+    const fill = (id: string, kind: MediaDeviceKind, current: string | undefined) => {
+      const select = element<HTMLSelectElement>(id);
+      const devices = available.filter((device) => device.kind === kind);
+      select.replaceChildren(
+        ...devices.map((device, index) => {
+          const option = create('option', undefined, device.label || `${kind} ${index + 1}`);
+          option.value = device.deviceId;
+          option.selected = device.deviceId === current;
+          return option;
+        }),
+      );
+      select.disabled = devices.length === 0;
+    };
+    fill('camera-select', 'videoinput', inUse.videoinput);
+    fill('mic-select', 'audioinput', inUse.audioinput);
+    fill('speaker-select', 'audiooutput', this.speakerId);
+    // Browsers that cannot pick a speaker (no setSinkId) play on the default one.
+    element('speaker-select').hidden = !('setSinkId' in HTMLAudioElement.prototype);
+  }
+
+  private playOnSpeaker(audio: SinkableAudio) {
+    if (this.speakerId && audio.setSinkId) {
+      audio.setSinkId(this.speakerId).catch(() => toast('That speaker is not available'));
+    }
+  }
+
   private toggleChat() {
     const closed = element('room').classList.toggle('chat-closed');
     element('chat-button').classList.toggle('active', !closed);
@@ -327,6 +459,13 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
    * gives them the most room (1, 2, 2×2, 3×2… on a wide screen; a column on a tall one).
    */
   private layout() {
+    element('member-count').textContent =
+      this.tiles.size === 1 ? '1 participant' : `${this.tiles.size} participants`;
+    if (element('stage').classList.contains('presenting')) {
+      this.grid.style.setProperty('--tile-width', `${STRIP_TILE.width}px`);
+      this.grid.style.setProperty('--tile-height', `${STRIP_TILE.height}px`);
+      return;
+    }
     const count = Math.max(this.tiles.size, 1);
     const { width, height } = this.grid.getBoundingClientRect();
     let best = { width: 0, height: 0 };
@@ -340,7 +479,5 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     }
     this.grid.style.setProperty('--tile-width', `${Math.max(Math.floor(best.width), 160)}px`);
     this.grid.style.setProperty('--tile-height', `${Math.max(Math.floor(best.height), 90)}px`);
-    element('member-count').textContent =
-      this.tiles.size === 1 ? '1 participant' : `${this.tiles.size} participants`;
   }
 }
