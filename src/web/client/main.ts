@@ -99,6 +99,10 @@ async function enterRoom(room: string, params: URLSearchParams) {
         if (phase === 'failed') showEnded('Could not stay in the meeting', detail ?? '', again);
       },
       devices: () => view.setControls(call),
+      hands: (hands) => {
+        view.hands(hands);
+        view.setControls(call);
+      },
       memberAdded: (member) => view.memberAdded(member),
       memberChanged: (member) => view.memberChanged(member),
       memberRemoved: (memberId) => view.memberRemoved(memberId),
@@ -106,7 +110,6 @@ async function enterRoom(room: string, params: URLSearchParams) {
       chat: (message, own) => view.chat(message, own),
       notice: (text) => view.notice(text),
       lobby: (waiting) => view.lobby(waiting),
-      hands: (hands) => view.hands(hands),
       reaction: (memberId, emoji) => view.reaction(memberId, emoji),
       passwordNeeded: async (wrong) => {
         const password = await askPassword(room, wrong);
@@ -139,6 +142,12 @@ async function enterRoom(room: string, params: URLSearchParams) {
         localStorage.setItem(DEVICE_KEY(kind), deviceId);
       },
       speakerChosen: (deviceId) => localStorage.setItem(DEVICE_KEY('audiooutput'), deviceId),
+      toggleHand: () => void (call.handRaised ? call.lowerHand() : call.raiseHand()).catch(report),
+      react: (emoji) => call.react(emoji),
+      quality: () => call.connectionQuality(),
+      mute: (participantId, kind) => call.muteParticipant(participantId, kind),
+      kick: (participantId) => call.kickParticipant(participantId),
+      lowerHand: (participantId) => call.lowerHand(participantId),
     },
     localStorage.getItem(DEVICE_KEY('audiooutput')) ?? '',
   );
