@@ -32,6 +32,6 @@ bash scripts/mediasoup-worker.sh
 bash scripts/apt-install.sh ffmpeg
 
 if [ "${1:-}" = "--test" ]; then
-  bash scripts/apt-install.sh chromium fonts-liberation iproute2 util-linux coturn prosody haproxy
+  bash scripts/apt-install.sh chromium fonts-liberation fonts-noto-color-emoji iproute2 util-linux coturn prosody haproxy
   log "test tools ready: $(/usr/bin/chromium --version 2>/dev/null | head -n 1)"
 fi

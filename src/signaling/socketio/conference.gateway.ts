@@ -19,7 +19,7 @@ import { AppConfig } from '../../config/config.schema';
 import { ConferenceService } from '../../conference/conference.service';
 import { DomainError } from '../../conference/domain-error';
 import { canModerate, Participant } from '../../conference/participant';
-import { ChatMessage, LobbyEntry } from '../../conference/room';
+import { ChatMessage, LobbyEntry, RaisedHand } from '../../conference/room';
 import { MediaService } from '../../media/media.service';
 import { MediaSession } from '../../media/media-session';
 import { InjectLogger } from '../../observability/logging.module';
@@ -40,6 +40,7 @@ import {
   Method,
   ParticipantView,
   ProducerInfo,
+  RaisedHandView,
   ReceiveRequest,
   RecordingStateView,
   ReceiveSetup,
@@ -82,6 +83,8 @@ const lobbyView = ({ id, displayName, knockedAt }: LobbyEntry): LobbyEntryView =
 
 const recordingView = ({ state, startedAt, reason }: RecordingInfo): RecordingStateView =>
   state === 'recording' ? { active: true, startedAt } : { active: false, reason };
+const handsView = (hands: RaisedHand[]): RaisedHandView[] =>
+  hands.map(({ participantId, raisedAt }) => ({ participantId, raisedAt: raisedAt.toISOString() }));
 
 const chatView = ({ id, from, text, sentAt }: ChatMessage): ChatMessageView => ({
   id,
@@ -269,6 +272,26 @@ export class ConferenceGateway
         return recordingView(await this.recordings.startFor(participantId));
       case 'stopRecording':
         return recordingView(await this.recordings.stopFor(participantId));
+      case 'muteParticipant': {
+        const { participantId: target, kind } = data as Requests['muteParticipant'][0];
+        await this.conference.muteBy(participantId, target, kind);
+        return {};
+      }
+      case 'kickParticipant':
+        await this.conference.kickBy(
+          participantId,
+          (data as Requests['kickParticipant'][0]).participantId,
+        );
+        return {};
+      case 'raiseHand':
+        return { hands: handsView(this.conference.raiseHand(participantId)) };
+      case 'lowerHand': {
+        const target = (data as Requests['lowerHand'][0] | undefined)?.participantId;
+        return { hands: handsView(this.conference.lowerHand(participantId, target)) };
+      }
+      case 'react':
+        this.conference.react(participantId, (data as Requests['react'][0]).emoji);
+        return {};
     }
   }
 
@@ -347,6 +370,7 @@ export class ConferenceGateway
       routerRtpCapabilities: receive ? undefined : media.rtpCapabilities,
       participants: others.map((p) => this.view(p, media)),
       activeSpeakerId: media.activeSpeaker,
+      hands: handsView(this.conference.handsOf(participant.roomId)),
       iceServers: this.turn.iceServersFor(participant.identity),
     };
     if (canModerate(participant)) {
@@ -466,6 +490,12 @@ export class ConferenceGateway
     );
     events.on('chatMessage', (message) =>
       this.toRoomExcept(message.roomId, message.from.participantId).emit('chat', chatView(message)),
+    );
+    events.on('handsChanged', (roomId, hands) =>
+      this.toRoom(roomId).emit('hands', { hands: handsView(hands) }),
+    );
+    events.on('reaction', (participant, emoji) =>
+      this.toRoom(participant.roomId).emit('reaction', { participantId: participant.id, emoji }),
     );
     events.on('lobbyKnock', (entry) => {
       const waiting = this.conference.lobbyOf(entry.roomId).map(lobbyView);
