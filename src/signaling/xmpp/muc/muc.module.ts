@@ -10,5 +10,6 @@ import { MultiUserChat } from './muc.handler';
 @Module({
   imports: [XmppModule, ConferenceModule, ObservabilityModule, TypeOrmModule.forFeature([Meeting])],
   providers: [MultiUserChat],
+  exports: [MultiUserChat],
 })
 export class MucModule {}
