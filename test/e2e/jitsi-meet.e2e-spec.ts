@@ -4,13 +4,25 @@
  * `<room>/focus` and sends and receives media through mediasoup. Shard and browser share
  * one loopback-only network namespace (test/support/netns-shard).
  */
-import { joinWithJitsi, JitsiClient } from '../support/jitsi-meet-page';
+import { JitsiClient, joinWithJitsi } from '../support/jitsi-meet-page';
 import {
   launchChromiumInNetns,
   type NetnsBrowser,
   type NetnsShard,
   startShardInNetns,
 } from '../support/netns-shard';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `read` until `done` holds (or the time is up); returns the last value read. */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await sleep(200);
+  }
+}
 
 describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
   let shard: NetnsShard | undefined;
@@ -41,20 +53,76 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
     }
   };
 
+  const join = async (room: string) => {
+    const client = await joinWithJitsi(chromium!.browser, shard!.url, { room });
+    clients.push(client);
+    return client;
+  };
+
+  /** The shard's mediasoup object counts, read through a page (the shard is in the netns). */
+  const mediaCounts = async () => {
+    const text = await clients[0].page.evaluate(() => fetch('/metrics').then((r) => r.text()));
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    return {
+      transports: gauge('videowindow_transports'),
+      producers: gauge('videowindow_producers'),
+      consumers: gauge('videowindow_consumers'),
+    };
+  };
+
   it(
     "two clients decode each other's video and receive each other's audio",
     () =>
       withShardLog(async () => {
-        const a = await joinWithJitsi(chromium!.browser, shard!.url, { room: 'jitsi-two' });
-        clients.push(a);
-        const b = await joinWithJitsi(chromium!.browser, shard!.url, { room: 'jitsi-two' });
-        clients.push(b);
+        const a = await join('jitsi-room');
+        const b = await join('jitsi-room');
         const [seenByA, seenByB] = await Promise.all([
           a.waitForMediaFrom([b.id]),
           b.waitForMediaFrom([a.id]),
         ]);
         expect(seenByA[b.id].framesDecoded).toBeGreaterThan(0);
         expect(seenByB[a.id].audioPacketsReceived).toBeGreaterThan(0);
+        // One sendrecv transport per client, each consuming the other's camera and microphone.
+        expect(await mediaCounts()).toEqual({ transports: 2, producers: 4, consumers: 4 });
+      }),
+    90_000,
+  );
+
+  it(
+    'a third client gets everyone and everyone gets it; when it leaves, its sources and media go',
+    () =>
+      withShardLog(async () => {
+        const [a, b] = clients;
+        const beforeC = await Promise.all([a.remoteSsrcs(), b.remoteSsrcs()]);
+        const c = await join('jitsi-room');
+        await Promise.all([
+          a.waitForMediaFrom([b.id, c.id]),
+          b.waitForMediaFrom([a.id, c.id]),
+          c.waitForMediaFrom([a.id, b.id]),
+        ]);
+        expect(await mediaCounts()).toEqual({ transports: 3, producers: 6, consumers: 12 });
+        const withC = await Promise.all([a.remoteSsrcs(), b.remoteSsrcs()]);
+        // source-add told each of them of c's microphone and camera (and its RTX).
+        withC.forEach((ssrcs, i) => expect(ssrcs.length).toBe(beforeC[i].length + 3));
+
+        await c.leave();
+        for (const [i, client] of [a, b].entries()) {
+          const tracks = await eventually(
+            () => client.remoteTracks(),
+            (t) => !t.some((track) => track.participantId === c.id),
+          );
+          expect(tracks.filter((track) => track.participantId === c.id)).toEqual([]);
+          // source-remove took them out of its session again.
+          const ssrcs = await eventually(
+            () => client.remoteSsrcs(),
+            (now) => now.length === beforeC[i].length,
+          );
+          expect(ssrcs).toEqual(beforeC[i]);
+        }
+        const counts = await eventually(mediaCounts, (n) => n.transports === 2);
+        expect(counts).toEqual({ transports: 2, producers: 4, consumers: 4 });
+        // The two who stay still receive each other.
+        await a.waitForMediaFrom([b.id]);
       }),
     90_000,
   );

@@ -45,6 +45,12 @@ export interface JitsiClient {
   receiveStats(): Promise<Record<string, JitsiReceive>>;
   /** Waits until it decodes video and receives audio from each endpoint id (or display name). */
   waitForMediaFrom(who: string[], timeoutMs?: number): Promise<Record<string, JitsiReceive>>;
+  /** The remote tracks lib-jitsi-meet has now (added and not removed). */
+  remoteTracks(): Promise<{ participantId: string; kind: string }[]>;
+  /** The SSRCs of the remote description: what the focus told it it receives. */
+  remoteSsrcs(): Promise<number[]>;
+  /** Mutes or unmutes its local track of `kind`. */
+  setMuted(kind: 'audio' | 'video', muted: boolean): Promise<void>;
   leave(): Promise<void>;
 }
 
@@ -113,7 +119,10 @@ export async function joinWithJitsi(
           p2p: { enabled: false },
           disableSimulcast: false,
         });
-        const remote: { track: Untyped; participantId: string }[] = [];
+        let remote: { track: Untyped; participantId: string }[] = [];
+        conference.on(events.conference.TRACK_REMOVED, (track: Untyped) => {
+          remote = remote.filter((entry) => entry.track !== track);
+        });
         conference.on(events.conference.TRACK_ADDED, (track: Untyped) => {
           if (track.isLocal()) return;
           remote.push({ track, participantId: track.getParticipantId() });
@@ -166,6 +175,23 @@ export async function joinWithJitsi(
             }
             return result;
           },
+          remoteSsrcs() {
+            const sdp: string =
+              conference.jvbJingleSession?.peerconnection?.peerconnection?.remoteDescription?.sdp ??
+              '';
+            const ssrcs = [...sdp.matchAll(/^a=ssrc:(\d+) /gm)].map((m) => Number(m[1]));
+            return [...new Set(ssrcs)].sort((x, y) => x - y);
+          },
+          remoteTracks() {
+            return remote.map(({ track, participantId }) => ({
+              participantId,
+              kind: track.getType() as string,
+            }));
+          },
+          async setMuted(kind: string, muted: boolean) {
+            const track = tracks.find((t: Untyped) => t.getType() === kind);
+            await (muted ? track.mute() : track.unmute());
+          },
           async leave() {
             await conference.leave();
             await connection.disconnect();
@@ -184,7 +210,10 @@ export async function joinWithJitsi(
     .catch((error: unknown) => {
       throw withLog(error);
     });
-  type Hook = { receiveStats(): Promise<Record<string, JitsiReceive>>; leave(): Promise<void> };
+  type Hook = Pick<
+    JitsiClient,
+    'receiveStats' | 'remoteSsrcs' | 'remoteTracks' | 'setMuted' | 'leave'
+  >;
   const receiveStats = () =>
     page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.receiveStats());
   return {
@@ -211,6 +240,15 @@ export async function joinWithJitsi(
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     },
+    remoteSsrcs: () =>
+      page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.remoteSsrcs()),
+    remoteTracks: () =>
+      page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.remoteTracks()),
+    setMuted: (kind, muted) =>
+      page.evaluate(([k, m]) => (window as unknown as { jitsi: Hook }).jitsi.setMuted(k, m), [
+        kind,
+        muted,
+      ] as const),
     leave: () => page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.leave()),
   };
 }
