@@ -5,6 +5,7 @@
  * one loopback-only network namespace (test/support/netns-shard).
  */
 import { JitsiClient, joinWithJitsi } from '../support/jitsi-meet-page';
+import { waitForJoined, waitForMediaFrom } from '../support/web-client-page';
 import {
   launchChromiumInNetns,
   type NetnsBrowser,
@@ -53,8 +54,8 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
     }
   };
 
-  const join = async (room: string) => {
-    const client = await joinWithJitsi(chromium!.browser, shard!.url, { room });
+  const join = async (room: string, displayName?: string) => {
+    const client = await joinWithJitsi(chromium!.browser, shard!.url, { room, displayName });
     clients.push(client);
     return client;
   };
@@ -123,6 +124,55 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         expect(counts).toEqual({ transports: 2, producers: 4, consumers: 4 });
         // The two who stay still receive each other.
         await a.waitForMediaFrom([b.id]);
+      }),
+    90_000,
+  );
+
+  it(
+    'a Jitsi client and a web client in one room see and hear each other, by name',
+    () =>
+      withShardLog(async () => {
+        const web = await chromium!.browser.newPage();
+        await web.goto(`${shard!.url}/r/jitsi-mixed?name=Webby`);
+        await waitForJoined(web);
+        const jitsi = await join('jitsi-mixed', 'Jitsy');
+        const [seenByWeb, seenByJitsi] = await Promise.all([
+          waitForMediaFrom(web, ['Jitsy']),
+          jitsi.waitForMediaFrom(['Webby']),
+        ]);
+        expect(Object.values(seenByWeb).map((s) => s.displayName)).toEqual(['Jitsy']);
+        // The web client's occupant nick is its display name, which lib-jitsi-meet reads too.
+        expect(seenByJitsi.Webby).toMatchObject({ displayName: 'Webby' });
+
+        // Chat both ways.
+        await jitsi.sendChat('hello from Jitsi');
+        await web.waitForFunction(() =>
+          [...document.querySelectorAll('.chat-message .text')].some(
+            (item) => item.textContent === 'hello from Jitsi',
+          ),
+        );
+        await web.fill('#chat-input', 'hello from the web');
+        await web.press('#chat-input', 'Enter');
+        const messages = await eventually(
+          () => jitsi.chatMessages(),
+          (m) => m.some((message) => message.text === 'hello from the web'),
+        );
+        expect(messages).toContainEqual({ from: 'Webby', text: 'hello from the web' });
+
+        // Mute both ways: the web client's microphone, then the Jitsi client's.
+        expect(await jitsi.remoteMuted('Webby', 'audio')).toBe(false);
+        await web.click('#mic-button');
+        const webMuted = await eventually(
+          () => jitsi.remoteMuted('Webby', 'audio'),
+          (muted) => muted === true,
+        );
+        expect(webMuted).toBe(true);
+        const jitsiTileMuted = '.tile[data-name="Jitsy"].audio-muted';
+        await jitsi.setMuted('audio', true);
+        await web.waitForFunction((s) => !!document.querySelector(s), jitsiTileMuted);
+        await jitsi.setMuted('audio', false);
+        await web.waitForFunction((s) => !document.querySelector(s), jitsiTileMuted);
+        await web.close();
       }),
     90_000,
   );

@@ -49,6 +49,11 @@ export interface JitsiClient {
   remoteTracks(): Promise<{ participantId: string; kind: string }[]>;
   /** The SSRCs of the remote description: what the focus told it it receives. */
   remoteSsrcs(): Promise<number[]>;
+  /** Whether lib-jitsi-meet shows the remote participant's track of `kind` muted (null: none). */
+  remoteMuted(participantId: string, kind: 'audio' | 'video'): Promise<boolean | null>;
+  sendChat(text: string): Promise<void>;
+  /** The groupchat messages it received: sender's endpoint id and text. */
+  chatMessages(): Promise<{ from: string; text: string }[]>;
   /** Mutes or unmutes its local track of `kind`. */
   setMuted(kind: 'audio' | 'video', muted: boolean): Promise<void>;
   leave(): Promise<void>;
@@ -119,6 +124,10 @@ export async function joinWithJitsi(
           p2p: { enabled: false },
           disableSimulcast: false,
         });
+        const messages: { from: string; text: string }[] = [];
+        conference.on(events.conference.MESSAGE_RECEIVED, (from: string, text: string) =>
+          messages.push({ from, text }),
+        );
         let remote: { track: Untyped; participantId: string }[] = [];
         conference.on(events.conference.TRACK_REMOVED, (track: Untyped) => {
           remote = remote.filter((entry) => entry.track !== track);
@@ -175,6 +184,17 @@ export async function joinWithJitsi(
             }
             return result;
           },
+          remoteMuted(participantId: string, kind: string) {
+            const participant = conference.getParticipantById(participantId);
+            const [track] = participant?.getTracksByMediaType(kind) ?? [];
+            return track ? (track.isMuted() as boolean) : null;
+          },
+          async sendChat(text: string) {
+            conference.sendTextMessage(text);
+          },
+          chatMessages() {
+            return messages;
+          },
           remoteSsrcs() {
             const sdp: string =
               conference.jvbJingleSession?.peerconnection?.peerconnection?.remoteDescription?.sdp ??
@@ -212,7 +232,14 @@ export async function joinWithJitsi(
     });
   type Hook = Pick<
     JitsiClient,
-    'receiveStats' | 'remoteSsrcs' | 'remoteTracks' | 'setMuted' | 'leave'
+    | 'receiveStats'
+    | 'remoteSsrcs'
+    | 'remoteTracks'
+    | 'remoteMuted'
+    | 'sendChat'
+    | 'chatMessages'
+    | 'setMuted'
+    | 'leave'
   >;
   const receiveStats = () =>
     page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.receiveStats());
@@ -240,6 +267,15 @@ export async function joinWithJitsi(
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     },
+    remoteMuted: (participantId, kind) =>
+      page.evaluate(([p, k]) => (window as unknown as { jitsi: Hook }).jitsi.remoteMuted(p, k), [
+        participantId,
+        kind,
+      ] as const),
+    sendChat: (text) =>
+      page.evaluate((t) => (window as unknown as { jitsi: Hook }).jitsi.sendChat(t), text),
+    chatMessages: () =>
+      page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.chatMessages()),
     remoteSsrcs: () =>
       page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.remoteSsrcs()),
     remoteTracks: () =>

@@ -65,6 +65,8 @@ interface Endpoint {
   transportId?: string;
   /** Others' streams it receives, by consumer id. */
   consumers: Map<string, Signalled & { producerId: string }>;
+  /** What its presence last said of its microphone and camera. */
+  muted: Partial<Record<MediaKind, boolean>>;
   /** Its own streams, by the SSRC of their first layer. */
   producers: Map<number, string>;
   /** Its Jingle work, one step after the other. */
@@ -181,11 +183,37 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
       sid: randomUUID(),
       accepted: false,
       consumers: new Map(),
+      muted: {},
       producers: new Map(),
       work: Promise.resolve(),
     };
     this.endpoints.set(endpoint.participantId, endpoint);
+    this.readMuted(endpoint, occupant.presence);
     this.enqueue(endpoint, () => this.initiate(endpoint));
+  }
+
+  /** Jitsi clients tell their mute state in presence: their producers are paused to match. */
+  updated(_room: MucRoom, occupant: Occupant & { session: XmppSession }): void {
+    const endpoint = this.endpoints.get(occupant.participant.id);
+    if (!endpoint) return;
+    this.readMuted(endpoint, occupant.presence);
+    this.enqueue(endpoint, () => this.applyMuted(endpoint));
+  }
+
+  /** `<audiomuted>true</audiomuted>`, `<videomuted>false</videomuted>` in Jitsi presence. */
+  private readMuted(endpoint: Endpoint, presence: Element | undefined) {
+    for (const kind of MEDIA_KINDS) {
+      const muted = presence?.getChildText(`${kind}muted`);
+      if (muted === 'true' || muted === 'false') endpoint.muted[kind] = muted === 'true';
+    }
+  }
+
+  private async applyMuted(endpoint: Endpoint) {
+    for (const producer of endpoint.media?.producersOf() ?? []) {
+      const muted = endpoint.muted[producer.kind];
+      if (muted !== undefined && muted !== producer.paused)
+        await endpoint.media!.setProducerPaused(producer.id, muted);
+    }
   }
 
   iq(stanza: Element, origin: XmppSession, _room: MucRoom, occupant: Occupant | undefined) {
@@ -310,6 +338,7 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
         endpoint.producers.set(first, producer.id);
       }
     }
+    await this.applyMuted(endpoint);
   }
 
   private async unpublish(endpoint: Endpoint, jingle: Element) {

@@ -138,6 +138,8 @@ export class MultiUserChat implements OnModuleInit {
       if (type !== undefined) return this.router.bounce(stanza, origin, 'modify', 'bad-request');
       occupant.presence = copyStanza(stanza, {});
       this.presenceCache.delete(occupant);
+      if (this.service?.serves(origin))
+        this.service.updated(room!, { ...occupant, session: origin });
       return this.broadcastPresence(room!, occupant);
     }
     if (type === 'unavailable') return this.leaveLobby(origin, to.local);
@@ -208,10 +210,12 @@ export class MultiUserChat implements OnModuleInit {
       const { roomId, role } = admission;
       const created = this.conference.participantsOf(roomId).length === 0;
       const password = stanza.getChild('x', MUC.base)?.getChildText('password') ?? undefined;
+      const displayName =
+        stanza.getChildText('nick', MUC.nick)?.trim().slice(0, MAX_NICK_LENGTH) || nick;
       const outcome = await this.conference.join({
         roomId,
         identity: origin.account.grant?.identity ?? origin.account.localpart,
-        displayName: nick,
+        displayName,
         role,
         door: 'xmpp',
         password,

@@ -14,6 +14,8 @@ export interface ServiceOccupant {
   presence(room: MucRoom): Element;
   /** An occupant it serves entered `room` (its own presence and the others' were sent). */
   entered(room: MucRoom, occupant: Occupant & { session: XmppSession }): void;
+  /** An occupant it serves sent new presence to `room`. */
+  updated(room: MucRoom, occupant: Occupant & { session: XmppSession }): void;
   /** An IQ (of any type) to `<room>/<nick>` from `occupant`, none when the sender is not in the room. */
   iq(stanza: Element, origin: XmppSession, room: MucRoom, occupant: Occupant | undefined): void;
 }
