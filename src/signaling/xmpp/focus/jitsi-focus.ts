@@ -248,7 +248,10 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
         this.router.reply(stanza, origin);
       } catch (error) {
         const refusal = this.refusal(error);
-        if (!refusal) throw error;
+        if (refusal === undefined) {
+          this.router.bounce(stanza, origin, 'cancel', 'internal-server-error');
+          throw error;
+        }
         this.logger.info(
           { err: error, action, participantId: endpoint.participantId },
           'Jingle request refused',
