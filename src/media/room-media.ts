@@ -3,7 +3,8 @@ import { DomainError } from '../conference/domain-error';
 import type { DomainEvents } from '../conference/domain-events';
 import { MediaEvents, ProducerInfo } from './media-events';
 
-export type TransportDirection = 'send' | 'recv';
+/** `sendrecv`: one transport carrying a client's producers and consumers (Jitsi clients). */
+export type TransportDirection = 'send' | 'recv' | 'sendrecv';
 
 export interface TransportOptions {
   initialAvailableOutgoingBitrate: number;
@@ -212,7 +213,7 @@ export class RoomMedia {
     // Kept before the next wait, so that a participant leaving meanwhile closes it.
     peer.transports.set(transport.id, transport);
     transport.observer.once('close', () => peer.transports.delete(transport.id));
-    if (direction === 'send') await transport.setMaxIncomingBitrate(maxIncomingBitrate);
+    if (direction !== 'recv') await transport.setMaxIncomingBitrate(maxIncomingBitrate);
     return {
       id: transport.id,
       iceParameters: transport.iceParameters,
@@ -275,7 +276,7 @@ export class RoomMedia {
     source: string,
   ): Promise<ProducerInfo> {
     const transport = this.transport(participantId, transportId);
-    if (transport.appData.direction !== 'send') {
+    if (transport.appData.direction === 'recv') {
       throw new DomainError('bad_request', 'produce needs a send transport');
     }
     const peer = this.peer(participantId);
@@ -334,7 +335,7 @@ export class RoomMedia {
     paused = true,
   ): Promise<ConsumerParams> {
     const transport = this.anyTransport(participantId, transportId);
-    if (transport.appData.direction !== 'recv') {
+    if (transport.appData.direction === 'send') {
       throw new DomainError('bad_request', 'consume needs a recv transport');
     }
     const producer = this.findProducer(producerId);

@@ -31,6 +31,7 @@ import { MUC } from './muc-namespaces';
 import { MucRoom, Occupant } from './muc-room';
 import { isModeratorOccupant, occupantPresence, PresenceOptions } from './occupant-presence';
 import { RemoteOccupancies } from './remote-occupancies';
+import { ServiceOccupant } from './service-occupant';
 
 const MAX_NICK_LENGTH = 64;
 /** Each room a session joins is a conference participant with media: keep it bounded. */
@@ -57,6 +58,7 @@ export class MultiUserChat implements OnModuleInit {
   private readonly kickReasons = new Map<string, string>();
   /** Rooms other shards run that sessions of this one are in. */
   private readonly elsewhere: RemoteOccupancies;
+  private service?: ServiceOccupant;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -86,6 +88,16 @@ export class MultiUserChat implements OnModuleInit {
     this.renderConferenceEvents();
     this.renderMediaEvents();
     this.renderRecordingEvents();
+  }
+
+  /** Adds a service's occupant (the Jitsi focus) to every room, for the sessions it serves. */
+  useServiceOccupant(service: ServiceOccupant): void {
+    this.service = service;
+  }
+
+  /** The nick under which a participant of the room appears. */
+  nickOf(roomId: string, participantId: string): string | undefined {
+    return this.rooms.get(roomId.toLowerCase())?.ofParticipant(participantId)?.nick;
   }
 
   private async route(stanza: Element, origin: XmppSession, to: Jid): Promise<void> {
@@ -130,6 +142,8 @@ export class MultiUserChat implements OnModuleInit {
       if (type !== undefined) return this.router.bounce(stanza, origin, 'modify', 'bad-request');
       occupant.presence = copyStanza(stanza, {});
       this.presenceCache.delete(occupant);
+      if (this.service?.serves(origin))
+        this.service.updated(room!, { ...occupant, session: origin });
       return this.broadcastPresence(room!, occupant);
     }
     if (type === 'unavailable') return this.leaveLobby(origin, to.local);
@@ -147,7 +161,8 @@ export class MultiUserChat implements OnModuleInit {
         'jid-malformed',
         'a room nickname of 1-64 characters, without surrounding spaces, is required',
       );
-    if (this.rooms.get(to.local)?.isTaken(nick) || this.pending.get(to.local)?.has(nick))
+    const taken = this.rooms.get(to.local)?.isTaken(nick) || this.pending.get(to.local)?.has(nick);
+    if (taken || nick === this.service?.nick)
       return this.router.bounce(stanza, origin, 'cancel', 'conflict', 'this nickname is taken');
     if (this.roomsJoinedBy(origin) >= MAX_ROOMS_PER_SESSION)
       return this.router.bounce(
@@ -199,10 +214,12 @@ export class MultiUserChat implements OnModuleInit {
       const { roomId, role } = admission;
       const created = this.conference.participantsOf(roomId).length === 0;
       const password = stanza.getChild('x', MUC.base)?.getChildText('password') ?? undefined;
+      const displayName =
+        stanza.getChildText('nick', MUC.nick)?.trim().slice(0, MAX_NICK_LENGTH) || nick;
       const outcome = await this.conference.join({
         roomId,
         identity: origin.account.grant?.identity ?? origin.account.localpart,
-        displayName: nick,
+        displayName,
         role,
         door: 'xmpp',
         password,
@@ -302,6 +319,8 @@ export class MultiUserChat implements OnModuleInit {
     const moderator = isModeratorOccupant(occupant);
     for (const other of room.occupants)
       self.send(this.addressed(this.currentPresence(room, other, moderator), self));
+    const service = this.service?.serves(self) ? this.service : undefined;
+    if (service) self.send(this.addressed(service.presence(room), self));
     room.add(occupant);
     this.broadcastPresence(room, occupant, {}, created ? [201] : []);
     const history = stanza.getChild('x', MUC.base)?.getChild('history');
@@ -316,6 +335,7 @@ export class MultiUserChat implements OnModuleInit {
       self.send(this.addressed(groupchat, self));
     }
     self.send(this.addressed(this.subjectMessage(room), self));
+    service?.entered(room, occupant);
   }
 
   /**
@@ -465,6 +485,8 @@ export class MultiUserChat implements OnModuleInit {
   private async iq(stanza: Element, origin: XmppSession, to: Jid, room: MucRoom) {
     const type = stanza.attrs.type as string;
     const occupant = room.ofSession(origin);
+    if (to.resource && to.resource === this.service?.nick)
+      return this.service.iq(stanza, origin, room, occupant);
     if (to.resource) {
       const target = room.byNickname(to.resource);
       if (!occupant) {

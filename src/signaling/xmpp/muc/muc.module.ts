@@ -17,5 +17,6 @@ import { MultiUserChat } from './muc.handler';
     TypeOrmModule.forFeature([Meeting]),
   ],
   providers: [MultiUserChat],
+  exports: [MultiUserChat],
 })
 export class MucModule {}
