@@ -420,22 +420,24 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
   }
 
   private registerMetrics() {
-    const rooms = this.rooms;
+    const registers = [this.metrics.registry];
+    const rooms = () => [...this.rooms.values()];
     new Gauge({
-      name: 'videowindow_cascade_pipes',
-      help: 'Streams piped between shards of spanning rooms: in (arriving), out (leaving)',
-      labelNames: ['direction'],
-      registers: [this.metrics.registry],
+      name: 'videowindow_cascade_pipes_in',
+      help: 'Streams arriving from other shards of spanning rooms (pipe producers)',
+      registers,
       async collect() {
-        const counts = await Promise.all([...rooms.values()].map((room) => room.pipes.counts()));
-        this.set(
-          { direction: 'in' },
-          counts.reduce((sum, c) => sum + c.in, 0),
-        );
-        this.set(
-          { direction: 'out' },
-          counts.reduce((sum, c) => sum + c.out, 0),
-        );
+        const counts = await Promise.all(rooms().map((room) => room.pipes.counts()));
+        this.set(counts.reduce((sum, count) => sum + count.in, 0));
+      },
+    });
+    new Gauge({
+      name: 'videowindow_cascade_pipes_out',
+      help: 'Streams sent to other shards of spanning rooms (one pipe consumer per shard)',
+      registers,
+      async collect() {
+        const counts = await Promise.all(rooms().map((room) => room.pipes.counts()));
+        this.set(counts.reduce((sum, count) => sum + count.out, 0));
       },
     });
   }
