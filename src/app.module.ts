@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
+import { CascadeModule } from './cascade/cascade.module';
 import { ConferenceModule } from './conference/conference.module';
 import { ConfigModule } from './config/config.module';
 import { AppConfig } from './config/config.schema';
@@ -23,6 +24,7 @@ export class AppModule {
         LoggingModule,
         ObservabilityModule,
         ConferenceModule,
+        CascadeModule,
         PortalModule,
         AdminModule,
         SocketIoModule,

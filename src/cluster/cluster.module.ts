@@ -4,6 +4,7 @@ import { AppConfig } from '../config/config.schema';
 import type { Logger } from '../observability/logger';
 import { LOGGER } from '../observability/logging.module';
 import { ClusterBus, LocalClusterBus } from './cluster-bus';
+import { ClusterCalls } from './cluster-calls';
 import { ClusterService } from './cluster.service';
 import { HaproxyAgent } from './haproxy-agent';
 import { RedisClusterBus } from './redis/redis-cluster-bus';
@@ -68,11 +69,20 @@ type Redis = RedisConnection | null;
     },
     { provide: ShardSelector, useClass: RegionAwareLeastLoadedSelector },
     ClusterService,
+    ClusterCalls,
     RoomPlacement,
     ShardDrain,
     HaproxyAgent,
   ],
-  exports: [ClusterService, RoomPlacement, ClusterBus, ShardDrain, RATE_LIMIT_STORAGE],
+  exports: [
+    ClusterService,
+    ClusterCalls,
+    RoomPlacement,
+    RoomDirectory,
+    ClusterBus,
+    ShardDrain,
+    RATE_LIMIT_STORAGE,
+  ],
 })
 export class ClusterModule implements OnModuleInit, OnApplicationShutdown {
   constructor(

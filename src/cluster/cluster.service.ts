@@ -78,9 +78,12 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
     this.id = shardId || `${hostname()}-${config.http.port || process.pid}`;
   }
 
-  get self(): Omit<ShardEntry, 'load' | 'seenAt'> {
+  get self(): Omit<ShardEntry, 'load' | 'seenAt'> & { pipeAddress: string } {
     const urls = this.urls ?? { internalUrl: '', publicUrl: '' };
-    return { id: this.id, region: this.config.cluster.region, ...urls, state: this.state };
+    const { region, span } = this.config.cluster;
+    const pipeAddress =
+      span.pipeAddress || this.config.media.announcedAddress || detectAnnouncedAddress();
+    return { id: this.id, region, ...urls, pipeAddress, state: this.state };
   }
 
   get isDraining(): boolean {

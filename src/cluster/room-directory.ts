@@ -19,6 +19,17 @@ export abstract class RoomDirectory {
   /** Gives the room to `to` if `from` still owns it (its owner died). Returns the owner. */
   abstract takeOver(roomId: string, from: string, to: string): Promise<string>;
   abstract ownerOf(roomId: string): Promise<string | undefined>;
+  /**
+   * Records that `shardId` serves `participants` of the room (its owner, the home, and
+   * every member shard of a room spanning shards).
+   */
+  abstract setHost(roomId: string, shardId: string, participants: number): Promise<void>;
+  abstract removeHost(roomId: string, shardId: string): Promise<void>;
+  /**
+   * The shards recorded as hosts of the room, each with the room's participants it serves;
+   * dead ones stay until someone removes them.
+   */
+  abstract hostsOf(roomId: string): Promise<Record<string, number>>;
 }
 
 interface Lease {
@@ -29,6 +40,7 @@ interface Lease {
 /** One process, or a test's model of the shared directory: leases in a map. */
 export class LocalRoomDirectory extends RoomDirectory {
   private readonly leases = new Map<string, Lease>();
+  private readonly hosts = new Map<string, Map<string, number>>();
 
   constructor(private readonly leaseMs: number) {
     super();
@@ -62,6 +74,20 @@ export class LocalRoomDirectory extends RoomDirectory {
 
   async ownerOf(roomId: string) {
     return this.current(roomId);
+  }
+
+  async setHost(roomId: string, shardId: string, participants: number) {
+    this.hosts.set(roomId, (this.hosts.get(roomId) ?? new Map()).set(shardId, participants));
+  }
+
+  async removeHost(roomId: string, shardId: string) {
+    const hosts = this.hosts.get(roomId);
+    hosts?.delete(shardId);
+    if (hosts?.size === 0) this.hosts.delete(roomId);
+  }
+
+  async hostsOf(roomId: string) {
+    return Object.fromEntries(this.hosts.get(roomId) ?? []);
   }
 
   private current(roomId: string): string | undefined {

@@ -6,6 +6,8 @@ export interface ShardEntry {
   internalUrl: string;
   /** How clients outside the proxy reach it; redirects name it. */
   publicUrl: string;
+  /** Where the other shards send media piped to this one (rooms spanning shards). */
+  pipeAddress?: string;
   /** A draining shard takes no new rooms but keeps its live ones. */
   state: ShardState;
   load: ShardLoad;

@@ -31,6 +31,7 @@ import {
   ROOM_ID_PATTERN,
 } from './room';
 import { OPEN_ROOM, RoomPolicy, RoomPolicyProvider } from './room-policy';
+import type { RoomSpan } from './room-span';
 
 /** Wrong meeting passwords a room takes within the window before it refuses attempts. */
 const PASSWORD_FAILURES_PER_WINDOW = 10;
@@ -78,6 +79,7 @@ export class ConferenceService implements OnModuleDestroy {
   /** Per room: when recent wrong passwords were given (kept across room reopenings). */
   private readonly passwordFailures = new Map<string, number[]>();
   private policies?: RoomPolicyProvider;
+  private span?: RoomSpan;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -95,6 +97,35 @@ export class ConferenceService implements OnModuleDestroy {
   /** Where rooms opened from now on get their rules; without one every room is open. */
   usePolicies(provider: RoomPolicyProvider): void {
     this.policies = provider;
+  }
+
+  /** From now on rooms may span shards, as `span` places their joiners. */
+  useSpan(span: RoomSpan): void {
+    this.span = span;
+  }
+
+  /** A participant of another shard of a spanning room, as that shard told it. */
+  addRemoteParticipant(participant: Participant): void {
+    const room = this.rooms.get(participant.roomId);
+    if (!room || !participant.shard || room.participants.has(participant.id)) return;
+    room.participants.set(participant.id, participant);
+    this.events.emit('participantJoined', participant);
+  }
+
+  removeRemoteParticipant(participantId: string, roomId: string, reason: LeaveReason): void {
+    const room = this.rooms.get(roomId);
+    const participant = room?.participants.get(participantId);
+    if (!participant?.shard) return;
+    room!.participants.delete(participantId);
+    this.events.emit('participantLeft', participant, reason);
+  }
+
+  /** A chat message of a participant on another shard of a spanning room. */
+  receiveChat(message: ChatMessage): void {
+    const room = this.rooms.get(message.roomId);
+    if (!room?.participants.get(message.from.participantId)?.shard) return;
+    room.remember(message);
+    this.events.emit('chatMessage', message);
   }
 
   async join(request: JoinRequest): Promise<JoinOutcome> {
@@ -308,7 +339,8 @@ export class ConferenceService implements OnModuleDestroy {
 
   /** Removes a participant from its room; the doors tell it why ('kicked'). */
   async kick(roomId: string, participantId: string): Promise<void> {
-    this.participantIn(roomId, participantId);
+    const participant = this.participantIn(roomId, participantId);
+    if (participant.shard) return this.span!.kick(participant);
     await this.leave(participantId, 'kicked');
   }
 
@@ -318,6 +350,7 @@ export class ConferenceService implements OnModuleDestroy {
    */
   async mute(roomId: string, participantId: string, kind: MediaKind): Promise<string[]> {
     const participant = this.participantIn(roomId, participantId);
+    if (participant.shard) return this.span!.mute(participant, kind);
     const media = await this.media.room(roomId);
     const producerIds = media
       .producersOf(participantId)
@@ -479,7 +512,12 @@ export class ConferenceService implements OnModuleDestroy {
    */
   private async openRoom(roomId: string, placement?: LocateOptions): Promise<Room> {
     let room = this.rooms.get(roomId);
-    if (!room) {
+    if (this.span) {
+      // A spanning room's joiner may be served elsewhere even when the room lives here.
+      const serving = await this.span.servingShard(roomId, placement);
+      if (serving.id !== this.cluster.id) throw new WrongShardError(roomId, serving);
+      room = this.rooms.get(roomId) ?? this.createRoom(roomId);
+    } else if (!room) {
       const owner = await this.placement.locate(roomId, placement);
       if (owner.id !== this.cluster.id) throw new WrongShardError(roomId, owner);
       room = this.rooms.get(roomId) ?? this.createRoom(roomId);
@@ -489,7 +527,8 @@ export class ConferenceService implements OnModuleDestroy {
   }
 
   private createRoom(roomId: string): Room {
-    const room = new Room(roomId, this.loadPolicy(roomId), this.placement.claimHere(roomId));
+    const claimed = this.span ? this.span.host(roomId) : this.placement.claimHere(roomId);
+    const room = new Room(roomId, this.loadPolicy(roomId), claimed);
     this.rooms.set(roomId, room);
     room.claimed.then(
       () => {
@@ -506,7 +545,7 @@ export class ConferenceService implements OnModuleDestroy {
   /** What this shard carries, for the cluster's placement of new rooms. */
   private async load(): Promise<ShardLoad> {
     let participants = 0;
-    for (const room of this.rooms.values()) participants += room.participants.size;
+    for (const room of this.rooms.values()) participants += room.localCount;
     return { rooms: this.rooms.size, participants, workerCpu: await this.media.workerCpu() };
   }
 

@@ -12,6 +12,8 @@ export interface Participant {
   readonly role: Role;
   readonly door: Door;
   readonly joinedAt: Date;
+  /** Set for a participant served by another shard of a room spanning shards: that shard. */
+  readonly shard?: string;
 }
 
 export const canModerate = (participant: Participant) => participant.role === 'moderator';

@@ -28,6 +28,7 @@ export type Reaction = (typeof REACTIONS)[number];
 export const CHAT_HISTORY_SIZE = 50;
 
 export class Room {
+  /** Everyone in the room: this shard's participants, and other shards' (tagged). */
   readonly participants = new Map<string, Participant>();
   /** Who waits to be admitted, in order of arrival. */
   readonly lobby = new Map<string, LobbyEntry>();
@@ -56,8 +57,15 @@ export class Room {
     if (this.history.length > CHAT_HISTORY_SIZE) this.history.shift();
   }
 
-  /** Nobody inside and nobody waiting. */
+  /** The participants this shard serves. */
+  get localCount(): number {
+    let count = 0;
+    for (const participant of this.participants.values()) if (!participant.shard) count++;
+    return count;
+  }
+
+  /** Nobody inside (on this shard) and nobody waiting. */
   get isEmpty(): boolean {
-    return this.participants.size === 0 && this.lobby.size === 0;
+    return this.localCount === 0 && this.lobby.size === 0;
   }
 }

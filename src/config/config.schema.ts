@@ -125,6 +125,14 @@ export const configSchema = z
       shardTtlMs: z.coerce.number().int().min(300),
       drainTimeoutSeconds: z.coerce.number().int().min(0),
       agentPort: listenPort,
+      span: z.object({
+        enabled: z.boolean(),
+        shardRoomSize: z.coerce.number().int().positive(),
+        maxShardCpu: z.coerce.number().positive(),
+        pipeListenIp: z.ipv4().or(z.ipv6()),
+        pipeAddress: z.string(),
+        stallCheckMs: z.coerce.number().int().min(200),
+      }),
     }),
     ice: z.object({
       servers: z.array(

@@ -8,6 +8,11 @@ export interface ProducerInfo {
   paused: boolean;
 }
 
+/** A producer of a participant served by another shard of a room spanning shards. */
+export interface RemoteProducer extends ProducerInfo {
+  shard: string;
+}
+
 /** What the media layer tells the doors; each event names its room. */
 export interface MediaEvents {
   producerAdded: [roomId: string, producer: ProducerInfo];

@@ -1,7 +1,7 @@
 import type { types } from 'mediasoup';
 import { DomainError } from '../conference/domain-error';
 import type { DomainEvents } from '../conference/domain-events';
-import { MediaEvents, ProducerInfo } from './media-events';
+import { MediaEvents, ProducerInfo, RemoteProducer } from './media-events';
 
 /** `sendrecv`: one transport carrying a client's producers and consumers (Jitsi clients). */
 export type TransportDirection = 'send' | 'recv' | 'sendrecv';
@@ -73,6 +73,12 @@ class PeerMedia {
   }
 }
 
+/**
+ * Brings a producer of another shard onto the room's home router (a pipe producer with
+ * the same id), for a room spanning shards.
+ */
+export type RemoteProducerSource = (producer: RemoteProducer) => Promise<types.Producer>;
+
 /** What a request waited for the worker with (see RoomMedia.stillOpen). */
 interface StillOpen {
   transport: types.Transport;
@@ -127,6 +133,11 @@ export class RoomMedia {
   private closed = false;
   /** The participant the active-speaker observer picked last, if still here. */
   private dominantSpeaker?: string;
+  /** Producers of participants on other shards (a room spanning shards), by id. */
+  private readonly remote = new Map<string, RemoteProducer>();
+  /** Those of them piped to this shard, on the home router, by id. */
+  private readonly piped = new Map<string, Promise<types.Producer>>();
+  private remoteSource?: RemoteProducerSource;
 
   private constructor(
     readonly roomId: string,
@@ -159,18 +170,83 @@ export class RoomMedia {
     return this.home.rtpCapabilities;
   }
 
-  private get home(): types.Router {
+  /** The router other shards' media arrives on and leaves from (pipe transports). */
+  get home(): types.Router {
     return this.routers[0];
   }
 
   get activeSpeaker(): string | undefined {
-    return this.dominantSpeaker && this.peers.has(this.dominantSpeaker)
-      ? this.dominantSpeaker
-      : undefined;
+    const speaker = this.dominantSpeaker;
+    if (!speaker) return undefined;
+    const here = this.peers.has(speaker);
+    const elsewhere = [...this.remote.values()].some((p) => p.participantId === speaker);
+    return here || elsewhere ? speaker : undefined;
   }
 
   producersOf(participantId: string): ProducerInfo[] {
-    return [...(this.peers.get(participantId)?.producers.values() ?? [])].map(producerInfo);
+    const local = this.peers.get(participantId);
+    if (local) return [...local.producers.values()].map(producerInfo);
+    return [...this.remote.values()]
+      .filter((producer) => producer.participantId === participantId)
+      .map(({ shard: _shard, ...info }) => info);
+  }
+
+  /** Where the room's producers of other shards are piped from (a room spanning shards). */
+  useRemoteSource(source: RemoteProducerSource): void {
+    this.remoteSource = source;
+  }
+
+  /** A producer of another shard: announced to the doors, piped here when consumed. */
+  addRemoteProducer(producer: RemoteProducer): void {
+    if (this.closed || this.remote.has(producer.id)) return;
+    this.remote.set(producer.id, producer);
+    this.events.emit('producerAdded', this.roomId, this.remoteInfo(producer));
+  }
+
+  removeRemoteProducer(producerId: string): void {
+    const producer = this.remote.get(producerId);
+    if (!producer) return;
+    this.remote.delete(producerId);
+    this.dropPiped(producerId);
+    this.events.emit('producerClosed', this.roomId, this.remoteInfo(producer));
+  }
+
+  async setRemoteProducerPaused(producerId: string, paused: boolean): Promise<void> {
+    const producer = this.remote.get(producerId);
+    if (!producer || producer.paused === paused) return;
+    producer.paused = paused;
+    const piped = await this.piped.get(producerId)?.catch(() => undefined);
+    if (piped && !piped.closed) await (paused ? piped.pause() : piped.resume());
+    const event = paused ? 'producerPaused' : 'producerResumed';
+    this.events.emit(event, this.roomId, this.remoteInfo(producer));
+  }
+
+  /** The room's producers of other shards, those of one shard when named. */
+  remoteProducers(shard?: string): RemoteProducer[] {
+    return [...this.remote.values()].filter((p) => shard === undefined || p.shard === shard);
+  }
+
+  /**
+   * Closes the pipe producer of a remote producer (its pipe stalled, or its shard went):
+   * its consumers here close; the next consumer pipes it again.
+   */
+  dropPiped(producerId: string): void {
+    const piped = this.piped.get(producerId);
+    this.piped.delete(producerId);
+    void piped?.then((producer) => producer.close()).catch(() => undefined);
+  }
+
+  /** The pipe producers of remote producers, for checks and counts. */
+  async pipedProducers(): Promise<types.Producer[]> {
+    const settled = await Promise.all([...this.piped.values()].map((p) => p.catch(() => null)));
+    return settled.filter((p): p is types.Producer => p !== null && !p.closed);
+  }
+
+  /** A local producer, made available on the home router (for another shard to pipe). */
+  async exportProducer(producerId: string): Promise<void> {
+    const producer = this.findLocalProducer(producerId);
+    const owner = this.peers.get(producer.appData.participantId)!;
+    await this.pipe(producerId, owner.router!, this.home);
   }
 
   /** Every producer of the room. */
@@ -338,14 +414,15 @@ export class RoomMedia {
     if (transport.appData.direction === 'send') {
       throw new DomainError('bad_request', 'consume needs a recv transport');
     }
-    const producer = this.findProducer(producerId);
+    const producer = await this.findProducer(producerId);
     const owner = producer.appData.participantId;
     if (owner === participantId) {
       throw new DomainError('bad_request', 'a participant does not consume its own producer');
     }
     const peer = this.peer(participantId);
     try {
-      await this.pipe(producerId, this.peers.get(owner)!.router!, peer.router!);
+      const ownerRouter = this.peers.get(owner)?.router ?? this.home;
+      await this.pipe(producerId, ownerRouter, peer.router!);
     } finally {
       this.stillOpen({ transport, producer });
     }
@@ -587,11 +664,45 @@ export class RoomMedia {
     return consumer;
   }
 
-  private findProducer(producerId: string): types.Producer<ProducerAppData> {
+  private findLocalProducer(producerId: string): types.Producer<ProducerAppData> {
     for (const peer of this.peers.values()) {
       const producer = peer.producers.get(producerId);
       if (producer) return producer;
     }
     throw new DomainError('not_found', `no producer ${producerId} in this room`);
+  }
+
+  /** A producer of the room: a local one, or a remote one piped here on demand. */
+  private async findProducer(producerId: string): Promise<types.Producer<ProducerAppData>> {
+    const remote = this.remote.get(producerId);
+    if (!remote || !this.remoteSource) return this.findLocalProducer(producerId);
+    let piped = this.piped.get(producerId);
+    if (!piped) {
+      piped = this.remoteSource(remote).then((producer) => this.adoptPiped(remote, producer));
+      this.piped.set(producerId, piped);
+      piped.catch(() => this.piped.get(producerId) === piped && this.piped.delete(producerId));
+    }
+    return (await piped) as types.Producer<ProducerAppData>;
+  }
+
+  private async adoptPiped(remote: RemoteProducer, producer: types.Producer) {
+    if (this.closed || !this.remote.has(remote.id)) {
+      producer.close();
+      throw new DomainError('not_found', `producer ${remote.id} closed meanwhile`);
+    }
+    producer.observer.once('close', () => {
+      this.forgetPipes(producer.id);
+      void this.piped.get(producer.id)?.then((current) => {
+        if (current === producer) this.piped.delete(producer.id);
+      });
+    });
+    if (producer.kind === 'audio' && !producer.paused) {
+      await this.speakerObserver.addProducer({ producerId: producer.id }).catch(() => undefined);
+    }
+    return producer;
+  }
+
+  private remoteInfo({ shard: _shard, ...info }: RemoteProducer): ProducerInfo {
+    return { ...info };
   }
 }

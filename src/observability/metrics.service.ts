@@ -41,7 +41,9 @@ export class MetricsService {
       registers,
       collect() {
         const rooms = conference.roomIds();
-        this.set(rooms.reduce((sum, room) => sum + conference.participantsOf(room).length, 0));
+        // This shard's own: those of other shards in a spanning room count there.
+        const here = (room: string) => conference.participantsOf(room).filter((p) => !p.shard);
+        this.set(rooms.reduce((sum, room) => sum + here(room).length, 0));
       },
     });
     this.mediaGauge('transports', 'mediasoup WebRTC transports', (s) => s.transports);

@@ -36,6 +36,8 @@ if owner and owner ~= ARGV[1] then return owner end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return ARGV[2]`;
 
+const HOSTS_TTL_MS = 86_400_000;
+
 /** Room leases as Redis keys that expire unless their owner renews them. */
 export class RedisRoomDirectory extends RoomDirectory {
   constructor(
@@ -66,6 +68,29 @@ export class RedisRoomDirectory extends RoomDirectory {
 
   async ownerOf(roomId: string) {
     return (await this.redis.commands.get(this.lease(roomId))) ?? undefined;
+  }
+
+  async setHost(roomId: string, shardId: string, participants: number) {
+    const key = this.hostTable(roomId);
+    // A host table outlives no room by more than a day, whoever forgets to remove itself.
+    await this.redis.commands
+      .multi()
+      .hset(key, shardId, participants)
+      .pexpire(key, HOSTS_TTL_MS)
+      .exec();
+  }
+
+  async removeHost(roomId: string, shardId: string) {
+    await this.redis.commands.hdel(this.hostTable(roomId), shardId);
+  }
+
+  async hostsOf(roomId: string) {
+    const table = await this.redis.commands.hgetall(this.hostTable(roomId));
+    return Object.fromEntries(Object.entries(table).map(([shard, n]) => [shard, Number(n)]));
+  }
+
+  private hostTable(roomId: string) {
+    return this.redis.key('hosts', roomId);
   }
 
   private lease(roomId: string) {

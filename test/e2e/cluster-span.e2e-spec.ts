@@ -1,0 +1,220 @@
+/**
+ * One room across three shards in two regions (client networks on loopback: 127.0.x and
+ * 127.1.x are "eu", 127.2.x "us"), Node clients and a Chromium page, with real HAProxy, Redis, PostgreSQL and mediasoup pipes between
+ * the shard processes: everyone decodes everyone, each track crosses to each other shard
+ * once, and kill -9 of a shard costs only its own participants a rejoin. Times are
+ * printed, not asserted.
+ */
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { CHROMIUM_FLAGS, CHROMIUM_PATH } from '../support/netns-shard';
+import { eventually } from '../support/node-participant';
+import { RejoiningParticipant, startCluster, TestCluster } from '../support/cluster';
+import { waitForJoined, waitForMediaFrom } from '../support/web-client-page';
+
+jest.setTimeout(180_000);
+
+const EU = (n: number) => ({ localAddress: `127.1.0.${n}` });
+const US = (n: number) => ({ localAddress: `127.2.0.${n}` });
+
+/**
+ * Waits until every participant decodes video and hears audio from every other one;
+ * the pairs that still do not ("receiver<sender"), none when all do.
+ */
+async function undecodedPairs(people: RejoiningParticipant[]) {
+  const missing = async (receiver: RejoiningParticipant) => {
+    const stats = await receiver.current.participant.receiveStats().catch(() => ({}));
+    return people
+      .filter((sender) => sender !== receiver)
+      .filter((sender) => {
+        const from = (stats as Record<string, { audioPackets: number; framesDecoded: number }>)[
+          sender.participantId
+        ];
+        return !((from?.framesDecoded ?? 0) > 10 && (from?.audioPackets ?? 0) > 20);
+      })
+      .map((sender) => `${receiver.displayName}<${sender.displayName}`);
+  };
+  return eventually(
+    async () => (await Promise.all(people.map(missing))).flat(),
+    (pairs) => pairs.length === 0,
+    30_000,
+  );
+}
+
+/** Waits until each participant decodes the page's video and hears its audio. */
+async function everyoneDecodes(people: RejoiningParticipant[], pageId: string) {
+  return eventually(
+    async () =>
+      Promise.all(
+        people.map(async (person) => {
+          const stats = await person.current.participant.receiveStats().catch(() => ({}));
+          const from = (stats as Record<string, { audioPackets: number; framesDecoded: number }>)[
+            pageId
+          ];
+          return (from?.framesDecoded ?? 0) > 10 && (from?.audioPackets ?? 0) > 20;
+        }),
+      ),
+    (all) => all.every(Boolean),
+    30_000,
+  ).then((all) => all.every(Boolean));
+}
+
+async function pipes(cluster: TestCluster, shardId: string) {
+  const metrics = await cluster.shard(shardId).process!.metrics();
+  return {
+    in: metrics.videowindow_cascade_pipes_in,
+    out: metrics.videowindow_cascade_pipes_out,
+    participants: metrics.videowindow_participants,
+  };
+}
+
+describe('cluster: one room spanning three shards', () => {
+  let cluster: TestCluster;
+  let browser: Browser;
+  let page: Page;
+  let pageShard: string;
+  const people: RejoiningParticipant[] = [];
+
+  beforeAll(async () => {
+    cluster = await startCluster({
+      regions: ['eu', 'eu', 'us'],
+      regionMap: '127.0.0.0/16 eu\n127.1.0.0/16 eu\n127.2.0.0/16 us\n',
+      env: {
+        ROOM_SPAN: 'true',
+        SPAN_SHARD_ROOM_SIZE: '2',
+        // Generous: the test machine is busy, and the policy is not about CPU here.
+        SPAN_MAX_SHARD_CPU: '8',
+        PIPE_LISTEN_IP: '127.0.0.1',
+        CLUSTER_HEARTBEAT_MS: '300',
+        CLUSTER_SHARD_TTL_MS: '1000',
+      },
+    });
+    // On the host's network: every shard and the proxy are on loopback.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      args: CHROMIUM_FLAGS,
+      headless: true,
+    });
+  });
+  afterAll(async () => {
+    people.forEach((person) => person.close());
+    await browser?.close().catch(() => undefined);
+    await cluster?.stop();
+  });
+
+  const join = async (name: string, from: { localAddress: string }) => {
+    const person = new RejoiningParticipant(cluster.url, 'spanning-room', name, from);
+    people.push(person);
+    await person.join();
+    await person.publish(['audio', 'video']);
+    return person;
+  };
+
+  it('serves each joiner in its region, spills over a full shard, and everyone decodes everyone', async () => {
+    const ann = await join('Ann', EU(10));
+    const bea = await join('Bea', EU(11));
+    // A European page (from 127.0.0.1): the home is full, the other European shard joins.
+    const context = await browser.newContext({ viewport: { width: 640, height: 360 } });
+    page = await context.newPage();
+    await page.goto(`${cluster.url}/r/spanning-room?name=Page`);
+    await waitForJoined(page);
+    const cid = await join('Cid', EU(12));
+    const dee = await join('Dee', US(10));
+    const eve = await join('Eve', US(11));
+    // Two of a room per shard: Cid joins the page's European shard; Americans go home.
+    const home = ann.shard;
+    const other = home === 'shard1' ? 'shard2' : 'shard1';
+    pageShard = other;
+    expect(['shard1', 'shard2']).toContain(home);
+    expect([bea.shard, cid.shard, dee.shard, eve.shard]).toEqual([home, other, 'shard3', 'shard3']);
+    // The last one sees the five before it, whichever shard serves them.
+    expect(eve.current.joined.participants.map((p) => p.displayName).sort()).toEqual([
+      'Ann',
+      'Bea',
+      'Cid',
+      'Dee',
+      'Page',
+    ]);
+    const pageId = eve.current.joined.participants.find((p) => p.displayName === 'Page')!.id;
+
+    const startedAt = Date.now();
+    expect(await undecodedPairs(people)).toEqual([]);
+    expect(await everyoneDecodes(people, pageId)).toBe(true);
+    await waitForMediaFrom(page, ['Ann', 'Bea', 'Cid', 'Dee', 'Eve'], true, 30_000);
+    console.log(
+      `span: 5 participants on 3 shards decode each other ${Date.now() - startedAt} ms after the last join`,
+    );
+
+    // Each of a shard's tracks (two per participant) crosses to each other shard once,
+    // whatever the number of its receivers there; each shard counts only its own people.
+    const served = { [home]: 2, [other]: 2, shard3: 2 };
+    for (const shard of ['shard1', 'shard2', 'shard3']) {
+      const counts = await pipes(cluster, shard);
+      expect(counts).toEqual({
+        in: 2 * (6 - served[shard]),
+        out: 2 * served[shard] * 2,
+        participants: served[shard],
+      });
+    }
+  });
+
+  it('carries chat across shards, both ways', async () => {
+    const [ann, , , dee] = people;
+    const heard = dee.current.participant.waitForEvent<{ text: string }>(
+      'chat',
+      (chat) => chat.text === 'hello from eu',
+    );
+    await ann.current.participant.request('chat', { text: 'hello from eu' });
+    await expect(heard).resolves.toMatchObject({ from: { displayName: 'Ann' } });
+    const answered = ann.current.participant.waitForEvent<{ text: string }>(
+      'chat',
+      (chat) => chat.text === 'hello from us',
+    );
+    await dee.current.participant.request('chat', { text: 'hello from us' });
+    await expect(answered).resolves.toMatchObject({ from: { displayName: 'Dee' } });
+  });
+
+  it('kill -9 of a shard: its participants rejoin elsewhere, the others never lose each other', async () => {
+    const dead = 'shard3';
+    const victims = people.filter((p) => p.shard === dead);
+    const survivors = people.filter((p) => p.shard !== dead);
+    const packetsBetweenSurvivors = () =>
+      Promise.all(
+        survivors.flatMap((receiver) =>
+          survivors.filter((s) => s !== receiver).map((sender) => receiver.packetsFrom(sender)),
+        ),
+      );
+    const before = await packetsBetweenSurvivors();
+
+    const killedAt = Date.now();
+    cluster.kill(dead);
+    await eventually(
+      () => victims.map((victim) => victim.shard),
+      (shards) => shards.every((shard) => shard !== dead),
+      15_000,
+    );
+    const rejoined = victims.map((victim) => victim.joins.at(-1)!.at - killedAt);
+    console.log(
+      `span: kill -9 of ${dead}, its participants rejoined after ${rejoined.join(', ')} ms`,
+    );
+    expect(await undecodedPairs(people)).toEqual([]);
+    await waitForMediaFrom(page, ['Dee', 'Eve'], true, 30_000);
+    console.log(`span: everyone decodes everyone again ${Date.now() - killedAt} ms after the kill`);
+
+    // The survivors were never interrupted, and media between them kept flowing.
+    expect(survivors.flatMap((survivor) => survivor.interruptions)).toEqual([]);
+    const after = await packetsBetweenSurvivors();
+    after.forEach((count, i) => expect(count).toBeGreaterThan(before[i]));
+    // The dead shard's pipes are gone: what remains pipes between the two live shards.
+    const live = ['shard1', 'shard2'];
+    const tracksOn = (shard: string) =>
+      2 * (people.filter((p) => p.shard === shard).length + Number(pageShard === shard));
+    for (const shard of live) {
+      const counts = await eventually(
+        () => pipes(cluster, shard),
+        (c) => c.in === 12 - tracksOn(shard) && c.out === tracksOn(shard),
+        10_000,
+      );
+      expect(counts).toMatchObject({ in: 12 - tracksOn(shard), out: tracksOn(shard) });
+    }
+  });
+});
