@@ -63,7 +63,10 @@ const recordingsDir = mkdtempSync(join(tmpdir(), 'vw-fuzz-recordings-'));
 function seedRecording() {
   const folder = join(recordingsDir, SEEDED_RECORDING.id);
   mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'recording.json'), JSON.stringify(SEEDED_RECORDING));
+  // Dated now: the shard deletes finished recordings past their retention.
+  const now = new Date().toISOString();
+  const recording = { ...SEEDED_RECORDING, startedAt: now, endedAt: now };
+  writeFileSync(join(folder, 'recording.json'), JSON.stringify(recording));
   writeFileSync(join(folder, SEEDED_RECORDING.tracks[0].file), 'OggS');
 }
 
