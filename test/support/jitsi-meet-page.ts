@@ -47,6 +47,8 @@ export interface JitsiClient {
   waitForMediaFrom(who: string[], timeoutMs?: number): Promise<Record<string, JitsiReceive>>;
   /** The remote tracks lib-jitsi-meet has now (added and not removed). */
   remoteTracks(): Promise<{ participantId: string; kind: string }[]>;
+  /** The ICE servers of its connection to the shard (from XEP-0215). */
+  iceServers(): Promise<RTCIceServer[]>;
   /** The SSRCs of the remote description: what the focus told it it receives. */
   remoteSsrcs(): Promise<number[]>;
   /** Whether lib-jitsi-meet shows the remote participant's track of `kind` muted (null: none). */
@@ -195,6 +197,10 @@ export async function joinWithJitsi(
           chatMessages() {
             return messages;
           },
+          iceServers() {
+            const pc = conference.jvbJingleSession?.peerconnection?.peerconnection;
+            return (pc?.getConfiguration().iceServers ?? []) as RTCIceServer[];
+          },
           remoteSsrcs() {
             const sdp: string =
               conference.jvbJingleSession?.peerconnection?.peerconnection?.remoteDescription?.sdp ??
@@ -233,6 +239,7 @@ export async function joinWithJitsi(
   type Hook = Pick<
     JitsiClient,
     | 'receiveStats'
+    | 'iceServers'
     | 'remoteSsrcs'
     | 'remoteTracks'
     | 'remoteMuted'
@@ -276,6 +283,8 @@ export async function joinWithJitsi(
       page.evaluate((t) => (window as unknown as { jitsi: Hook }).jitsi.sendChat(t), text),
     chatMessages: () =>
       page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.chatMessages()),
+    iceServers: () =>
+      page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.iceServers()),
     remoteSsrcs: () =>
       page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.remoteSsrcs()),
     remoteTracks: () =>
