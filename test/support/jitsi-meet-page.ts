@@ -23,6 +23,9 @@ const LIBRARY = {
 };
 const JQUERY = { tarball: 'jquery-3.6.0.tgz', file: 'package/dist/jquery.min.js' };
 
+/** The tarballs the page's scripts come from. */
+export const JITSI_SCRIPTS = [LIBRARY, JQUERY].map(({ tarball }) => join(CACHE, tarball));
+
 let scripts: { library: string; jquery: string } | undefined;
 
 function fromTarball({ tarball, file }: { tarball: string; file: string }): string {
@@ -43,8 +46,12 @@ export interface JitsiClient {
   /** The client's endpoint id (its MUC nick). */
   id: string;
   receiveStats(): Promise<Record<string, JitsiReceive>>;
-  /** Waits until it decodes video and receives audio from each endpoint id (or display name). */
-  waitForMediaFrom(who: string[], timeoutMs?: number): Promise<Record<string, JitsiReceive>>;
+  /** Waits until it decodes video (and receives audio) from each endpoint id or display name. */
+  waitForMediaFrom(
+    who: string[],
+    timeoutMs?: number,
+    audio?: boolean,
+  ): Promise<Record<string, JitsiReceive>>;
   /** The remote tracks lib-jitsi-meet has now (added and not removed). */
   remoteTracks(): Promise<{ participantId: string; kind: string }[]>;
   /** The ICE servers of its connection to the shard (from XEP-0215). */
@@ -254,7 +261,7 @@ export async function joinWithJitsi(
     page,
     id,
     receiveStats,
-    async waitForMediaFrom(who, timeoutMs = 20_000) {
+    async waitForMediaFrom(who, timeoutMs = 20_000, audio = true) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const stats = await receiveStats();
@@ -263,7 +270,7 @@ export async function joinWithJitsi(
             ([endpoint, s]) =>
               (endpoint === name || s.displayName === name) &&
               s.framesDecoded > 0 &&
-              s.audioPacketsReceived > 0,
+              (!audio || s.audioPacketsReceived > 0),
           ),
         );
         if (flowing) return stats;
