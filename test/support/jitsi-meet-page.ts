@@ -63,6 +63,10 @@ export interface JitsiClient {
   sendChat(text: string): Promise<void>;
   /** The groupchat messages it received: sender's endpoint id and text. */
   chatMessages(): Promise<{ from: string; text: string }[]>;
+  /** Kicks a participant (a moderator's right). */
+  kick(participantId: string): Promise<void>;
+  /** Whether it was kicked out of the conference. */
+  wasKicked(): Promise<boolean>;
   /** Mutes or unmutes its local track of `kind`. */
   setMuted(kind: 'audio' | 'video', muted: boolean): Promise<void>;
   leave(): Promise<void>;
@@ -71,6 +75,8 @@ export interface JitsiClient {
 export interface JitsiJoinOptions {
   room: string;
   displayName?: string;
+  /** A join token (lib-jitsi-meet puts it on the WebSocket URL). */
+  token?: string;
   /** The XMPP domain (hosts.domain); MUC and focus are conference.<domain> and focus.<domain>. */
   domain?: string;
 }
@@ -114,11 +120,11 @@ export async function joinWithJitsi(
   const domain = options.domain ?? 'localhost';
   const id = await page
     .evaluate(
-      async ({ room, displayName, domain, serviceUrl }) => {
+      async ({ room, displayName, domain, serviceUrl, token }) => {
         JitsiMeetJS.init({});
         JitsiMeetJS.setLogLevel(JitsiMeetJS.logLevels.WARN);
         const events = JitsiMeetJS.events;
-        const connection = new JitsiMeetJS.JitsiConnection(null, null, {
+        const connection = new JitsiMeetJS.JitsiConnection(null, token ?? null, {
           hosts: { domain, muc: `conference.${domain}`, focus: `focus.${domain}` },
           serviceUrl,
         });
@@ -133,6 +139,8 @@ export async function joinWithJitsi(
           p2p: { enabled: false },
           disableSimulcast: false,
         });
+        let kicked = false;
+        conference.on(events.conference.KICKED, () => (kicked = true));
         const messages: { from: string; text: string }[] = [];
         conference.on(events.conference.MESSAGE_RECEIVED, (from: string, text: string) =>
           messages.push({ from, text }),
@@ -204,6 +212,12 @@ export async function joinWithJitsi(
           chatMessages() {
             return messages;
           },
+          async kick(participantId: string) {
+            conference.kickParticipant(participantId);
+          },
+          wasKicked() {
+            return kicked;
+          },
           iceServers() {
             const pc = conference.jvbJingleSession?.peerconnection?.peerconnection;
             return (pc?.getConfiguration().iceServers ?? []) as RTCIceServer[];
@@ -236,6 +250,7 @@ export async function joinWithJitsi(
       {
         room: options.room,
         displayName: options.displayName,
+        token: options.token,
         domain,
         serviceUrl: `${shardUrl.replace(/^http/, 'ws')}/xmpp-websocket`,
       },
@@ -252,6 +267,8 @@ export async function joinWithJitsi(
     | 'remoteMuted'
     | 'sendChat'
     | 'chatMessages'
+    | 'kick'
+    | 'wasKicked'
     | 'setMuted'
     | 'leave'
   >;
@@ -288,6 +305,9 @@ export async function joinWithJitsi(
       ] as const),
     sendChat: (text) =>
       page.evaluate((t) => (window as unknown as { jitsi: Hook }).jitsi.sendChat(t), text),
+    kick: (participantId) =>
+      page.evaluate((p) => (window as unknown as { jitsi: Hook }).jitsi.kick(p), participantId),
+    wasKicked: () => page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.wasKicked()),
     chatMessages: () =>
       page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.chatMessages()),
     iceServers: () =>
