@@ -36,7 +36,8 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
 
   beforeAll(async () => {
     // A shard that starts slowly on a busy machine is no failure of the focus.
-    shard = await startShardInNetns({ timeoutMs: 45_000 });
+    // A client whose connection breaks is given 2 s to resume its XMPP session.
+    shard = await startShardInNetns({ timeoutMs: 45_000, env: { XMPP_RESUME_SECONDS: '2' } });
     chromium = await launchChromiumInNetns(shard.pid);
   }, 70_000);
 
@@ -141,6 +142,28 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         expect(counts).toEqual({ transports: 2, producers: 4, consumers: 4 });
         // The two who stay still receive each other.
         await a.waitForMediaFrom([b.id]);
+      }),
+    90_000,
+  );
+
+  it(
+    'a client that vanishes (its page closes) loses its session and media once it cannot resume',
+    () =>
+      withShardLog(async () => {
+        const [a, b] = clients;
+        const before = await a.remoteSsrcs();
+        const gone = await join('jitsi-room');
+        await a.waitForMediaFrom([gone.id]);
+        await gone.page.close();
+        const ssrcs = await eventually(
+          () => a.remoteSsrcs(),
+          (now) => now.length === before.length,
+          20_000,
+        );
+        expect(ssrcs).toEqual(before);
+        const counts = await eventually(mediaCounts, (n) => n.transports === 2, 10_000);
+        expect(counts).toEqual({ transports: 2, producers: 4, consumers: 4 });
+        await b.waitForMediaFrom([a.id]);
       }),
     90_000,
   );
