@@ -104,7 +104,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         // One sendrecv transport per client, each consuming the other's camera and microphone.
         expect(await mediaCounts()).toEqual({ transports: 2, producers: 4, consumers: 4 });
       }),
-    90_000,
+    120_000,
   );
 
   it(
@@ -143,7 +143,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         // The two who stay still receive each other.
         await a.waitForMediaFrom([b.id]);
       }),
-    90_000,
+    120_000,
   );
 
   it(
@@ -165,7 +165,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         expect(counts).toEqual({ transports: 2, producers: 4, consumers: 4 });
         await b.waitForMediaFrom([a.id]);
       }),
-    90_000,
+    120_000,
   );
 
   it(
@@ -214,7 +214,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         await web.waitForFunction((s) => !document.querySelector(s), jitsiTileMuted);
         await web.close();
       }),
-    90_000,
+    120_000,
   );
 
   it(
@@ -267,6 +267,6 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
           consumers: before.consumers,
         });
       }),
-    90_000,
+    120_000,
   );
 });
