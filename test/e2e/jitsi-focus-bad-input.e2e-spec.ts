@@ -113,6 +113,7 @@ describe('Jitsi focus bad input', () => {
         /<bad-request[\s\S]*DTLS fingerprint/,
       ],
       ['j4', jingle('j4', 'content-modify', sid), /<feature-not-implemented/],
+      ['j7', jingle('j7', 'toString', sid), /<feature-not-implemented/],
       [
         'j5',
         `<iq xmlns="jabber:client" type="set" id="j5" to="${ROOM}/focus"><query xmlns="jabber:iq:version"/></iq>`,

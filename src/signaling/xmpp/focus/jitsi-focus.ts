@@ -239,7 +239,7 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
       'session-info': async () => undefined,
       'session-terminate': async () => this.terminated(endpoint),
     };
-    const handler = handlers[action];
+    const handler = Object.hasOwn(handlers, action) ? handlers[action] : undefined;
     if (!handler)
       return this.router.bounce(stanza, origin, 'cancel', 'feature-not-implemented', action);
     this.enqueue(endpoint, async () => {
