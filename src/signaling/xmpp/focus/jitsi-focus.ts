@@ -425,9 +425,10 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
     if (endpoint) this.endpoints.delete(participant.id);
   }
 
-  /** The client ended its session; its media goes when it leaves the room (it does next). */
+  /** The client ended its session: its transport goes, with its producers and consumers. */
   private async terminated(endpoint: Endpoint) {
     this.endpoints.delete(endpoint.participantId);
+    if (endpoint.transportId) endpoint.media?.closeTransport(endpoint.transportId);
   }
 
   // --- plumbing ---
