@@ -188,4 +188,21 @@ export const GOALS: Goal[] = [
       return { value: `${max} ms (${row.detail})`, met: max <= 3000 };
     },
   },
+  {
+    bench: 'jitsi-join',
+    figure:
+      'page to first decoded frame, Jitsi Meet client vs web client: p50 each, ratio; shard CPU per join',
+    goal: 'none (figures only)',
+    source: 'issue 15, item 8',
+    judge(rows) {
+      const [web, jitsi] = ['web', 'jitsi'].map((client) => rows.find((r) => r.client === client));
+      if (!web || !jitsi) return notMeasured('no joins of both clients');
+      return {
+        value:
+          `Jitsi ${num(jitsi, 'first frame p50 ms')} ms, web ${num(web, 'first frame p50 ms')} ms ` +
+          `(ratio ${num(jitsi, 'ratio to web (p50)')}); shard CPU ${num(jitsi, 'shard CPU ms/join')} ` +
+          `vs ${num(web, 'shard CPU ms/join')} ms per join`,
+      };
+    },
+  },
 ];

@@ -55,6 +55,10 @@ export class MediaSession {
     return this.room.connectTransport(this.participantId, ...args);
   }
 
+  closeTransport(...args: AfterParticipant<RoomMedia['closeTransport']>) {
+    return this.room.closeTransport(this.participantId, ...args);
+  }
+
   restartIce(...args: AfterParticipant<RoomMedia['restartIce']>) {
     return this.room.restartIce(this.participantId, ...args);
   }

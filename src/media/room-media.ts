@@ -340,6 +340,11 @@ export class RoomMedia {
       .catch(refusedByWorker);
   }
 
+  /** Closes one of the participant's transports, and so what it carries. */
+  closeTransport(participantId: string, transportId: string): void {
+    this.transport(participantId, transportId).close();
+  }
+
   async restartIce(participantId: string, transportId: string): Promise<types.IceParameters> {
     return this.transport(participantId, transportId).restartIce();
   }

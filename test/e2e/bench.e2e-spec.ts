@@ -227,6 +227,22 @@ describe('npm run bench', () => {
     );
   });
 
+  it('jitsi-join --tiny: a web client and a Jitsi Meet client each reach a first frame, with the ratio and shard CPU', async () => {
+    const { report, progress } = await runTiny('jitsi-join');
+    const [web, jitsi] = report.rows;
+    expect([web.client, jitsi.client]).toEqual(['web', 'jitsi']);
+    for (const row of [web, jitsi]) {
+      expect(row.joins).toBe(1);
+      expect(row['first frame p50 ms']).toBeGreaterThan(0);
+      expect(row['shard CPU ms/join']).toBeGreaterThan(0);
+    }
+    expect(web['ratio to web (p50)']).toBe(1);
+    expect(jitsi['ratio to web (p50)']).toBeGreaterThan(0);
+    expect(progress).toContainEqual(
+      expect.stringMatching(/^round 1\/1: web \d+ ms, Jitsi \d+ ms$/),
+    );
+  }, 180_000);
+
   it('churn --tiny, from the command line: every count returns to its baseline', async () => {
     // Its own process, like signaling-capacity: it forces garbage collections.
     const { stdout } = await run('npm', ['run', '--silent', 'bench', '--', 'churn', '--tiny'], {

@@ -113,6 +113,7 @@ describe('Jitsi focus bad input', () => {
         /<bad-request[\s\S]*DTLS fingerprint/,
       ],
       ['j4', jingle('j4', 'content-modify', sid), /<feature-not-implemented/],
+      ['j7', jingle('j7', 'toString', sid), /<feature-not-implemented/],
       [
         'j5',
         `<iq xmlns="jabber:client" type="set" id="j5" to="${ROOM}/focus"><query xmlns="jabber:iq:version"/></iq>`,
@@ -177,10 +178,30 @@ describe('Jitsi focus bad input', () => {
     expect((await fetch(`${shard.baseUrl}/health/live`)).status).toBe(200);
   });
 
+  it('closes the session transport on session-terminate; the sid is unknown from then on', async () => {
+    const room = await shard.app.get(MediaService).room('focus-bad');
+    client.send(jingle('t1', 'source-add', sid, audio(source(4444))));
+    await client.waitFor(/type="result"[^>]*id="t1"|id="t1"[^>]*type="result"/);
+    expect(room.stats()).toMatchObject({ transports: 1, producers: 1 });
+    client.send(jingle('t2', 'session-terminate', sid));
+    await client.waitFor(/type="result"[^>]*id="t2"|id="t2"[^>]*type="result"/);
+    expect(room.stats()).toMatchObject({ transports: 0, producers: 0, consumers: 0 });
+    client.send(jingle('t3', 'source-add', sid, audio(source(5555))));
+    expect(await errorOf(client, 't3')).toMatch(/<unknown-session/);
+  });
+
   it('drops the session when its client goes, with everything it had', async () => {
-    const media = shard.app.get(MediaService);
-    const room = await media.room('focus-bad');
-    client.close();
+    const room = await shard.app.get(MediaService).room('focus-bad');
+    const another = await rawGuest(service);
+    open.push(another);
+    another.send(conferenceRequest(ROOM));
+    await another.waitFor(/id="conf"/);
+    another.send(
+      `<presence xmlns="jabber:client" to="${ROOM}/ef567890"><x xmlns="http://jabber.org/protocol/muc"/></presence>`,
+    );
+    await another.waitFor(/action="session-initiate"/);
+    expect(room.stats()).toMatchObject({ transports: 1 });
+    another.close();
     for (let i = 0; i < 50 && room.stats().transports > 0; i++)
       await new Promise((resolve) => setTimeout(resolve, 100));
     expect(room.stats()).toMatchObject({ transports: 0, producers: 0, consumers: 0 });

@@ -4,12 +4,15 @@
  * `<room>/focus` and sends and receives media through mediasoup. Shard and browser share
  * one loopback-only network namespace (test/support/netns-shard).
  */
+import { execFileSync } from 'node:child_process';
+import type { Page } from 'playwright-core';
 import { JitsiClient, joinWithJitsi } from '../support/jitsi-meet-page';
 import { waitForJoined, waitForMediaFrom } from '../support/web-client-page';
 import {
   launchChromiumInNetns,
   type NetnsBrowser,
   type NetnsShard,
+  REPO_ROOT,
   startShardInNetns,
 } from '../support/netns-shard';
 
@@ -29,11 +32,14 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
   let shard: NetnsShard | undefined;
   let chromium: NetnsBrowser | undefined;
   const clients: JitsiClient[] = [];
+  let metricsPage: Page | undefined;
 
   beforeAll(async () => {
-    shard = await startShardInNetns();
+    // A shard that starts slowly on a busy machine is no failure of the focus.
+    // A client whose connection breaks is given 2 s to resume its XMPP session.
+    shard = await startShardInNetns({ timeoutMs: 45_000, env: { XMPP_RESUME_SECONDS: '2' } });
     chromium = await launchChromiumInNetns(shard.pid);
-  }, 30_000);
+  }, 70_000);
 
   afterAll(async () => {
     await chromium?.close();
@@ -54,15 +60,22 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
     }
   };
 
-  const join = async (room: string, displayName?: string) => {
-    const client = await joinWithJitsi(chromium!.browser, shard!.url, { room, displayName });
+  const join = async (room: string, displayName?: string, token?: string) => {
+    const client = await joinWithJitsi(chromium!.browser, shard!.url, {
+      room,
+      displayName,
+      token,
+    });
     clients.push(client);
     return client;
   };
 
   /** The shard's mediasoup object counts, read through a page (the shard is in the netns). */
   const mediaCounts = async () => {
-    const text = await clients[0].page.evaluate(() => fetch('/metrics').then((r) => r.text()));
+    metricsPage ??= await chromium!.browser.newPage();
+    if (!metricsPage.url().startsWith(shard!.url))
+      await metricsPage.goto(`${shard!.url}/health/live`);
+    const text = await metricsPage.evaluate(() => fetch('/metrics').then((r) => r.text()));
     const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     return {
       transports: gauge('videowindow_transports'),
@@ -83,10 +96,15 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         ]);
         expect(seenByA[b.id].framesDecoded).toBeGreaterThan(0);
         expect(seenByB[a.id].audioPacketsReceived).toBeGreaterThan(0);
+        // lib-jitsi-meet took the shard's TURN server and credentials (XEP-0215).
+        const turn = (await a.iceServers()).find((server) =>
+          [server.urls].flat().some((url) => url.startsWith('turn:')),
+        );
+        expect(turn).toMatchObject({ username: expect.stringMatching(/^\d+:guest-/) });
         // One sendrecv transport per client, each consuming the other's camera and microphone.
         expect(await mediaCounts()).toEqual({ transports: 2, producers: 4, consumers: 4 });
       }),
-    90_000,
+    120_000,
   );
 
   it(
@@ -125,7 +143,29 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         // The two who stay still receive each other.
         await a.waitForMediaFrom([b.id]);
       }),
-    90_000,
+    120_000,
+  );
+
+  it(
+    'a client that vanishes (its page closes) loses its session and media once it cannot resume',
+    () =>
+      withShardLog(async () => {
+        const [a, b] = clients;
+        const before = await a.remoteSsrcs();
+        const gone = await join('jitsi-room');
+        await a.waitForMediaFrom([gone.id]);
+        await gone.page.close();
+        const ssrcs = await eventually(
+          () => a.remoteSsrcs(),
+          (now) => now.length === before.length,
+          20_000,
+        );
+        expect(ssrcs).toEqual(before);
+        const counts = await eventually(mediaCounts, (n) => n.transports === 2, 10_000);
+        expect(counts).toEqual({ transports: 2, producers: 4, consumers: 4 });
+        await b.waitForMediaFrom([a.id]);
+      }),
+    120_000,
   );
 
   it(
@@ -174,6 +214,59 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         await web.waitForFunction((s) => !document.querySelector(s), jitsiTileMuted);
         await web.close();
       }),
-    90_000,
+    120_000,
+  );
+
+  it(
+    'a moderator with a join token kicks a Jitsi client, whose media goes',
+    () =>
+      withShardLog(async () => {
+        // An operator's join token (npm run token), for the shard's test configuration.
+        const token = execFileSync(
+          process.execPath,
+          [
+            'dist/cli/mint-token.js',
+            '--room',
+            'jitsi-kick',
+            '--name',
+            'Mod',
+            '--role',
+            'moderator',
+          ],
+          {
+            cwd: REPO_ROOT,
+            env: { ...process.env, NODE_ENV: 'test' },
+            stdio: ['ignore', 'pipe', 'ignore'],
+          },
+        )
+          .toString()
+          .trim();
+        const before = await mediaCounts();
+        const moderator = await join('jitsi-kick', 'Mod', token);
+        const guest = await join('jitsi-kick', 'Guest');
+        await Promise.all([
+          moderator.waitForMediaFrom([guest.id]),
+          guest.waitForMediaFrom([moderator.id]),
+        ]);
+        await moderator.kick(guest.id);
+        expect(
+          await eventually(
+            () => guest.wasKicked(),
+            (kicked) => kicked,
+          ),
+        ).toBe(true);
+        const tracks = await eventually(
+          () => moderator.remoteTracks(),
+          (t) => !t.some((track) => track.participantId === guest.id),
+        );
+        expect(tracks.filter((track) => track.participantId === guest.id)).toEqual([]);
+        const counts = await eventually(mediaCounts, (n) => n.transports === before.transports + 1);
+        expect(counts).toEqual({
+          transports: before.transports + 1,
+          producers: before.producers + 2,
+          consumers: before.consumers,
+        });
+      }),
+    120_000,
   );
 });

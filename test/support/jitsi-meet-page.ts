@@ -23,6 +23,9 @@ const LIBRARY = {
 };
 const JQUERY = { tarball: 'jquery-3.6.0.tgz', file: 'package/dist/jquery.min.js' };
 
+/** The tarballs the page's scripts come from. */
+export const JITSI_SCRIPTS = [LIBRARY, JQUERY].map(({ tarball }) => join(CACHE, tarball));
+
 let scripts: { library: string; jquery: string } | undefined;
 
 function fromTarball({ tarball, file }: { tarball: string; file: string }): string {
@@ -43,10 +46,16 @@ export interface JitsiClient {
   /** The client's endpoint id (its MUC nick). */
   id: string;
   receiveStats(): Promise<Record<string, JitsiReceive>>;
-  /** Waits until it decodes video and receives audio from each endpoint id (or display name). */
-  waitForMediaFrom(who: string[], timeoutMs?: number): Promise<Record<string, JitsiReceive>>;
+  /** Waits until it decodes video (and receives audio) from each endpoint id or display name. */
+  waitForMediaFrom(
+    who: string[],
+    timeoutMs?: number,
+    audio?: boolean,
+  ): Promise<Record<string, JitsiReceive>>;
   /** The remote tracks lib-jitsi-meet has now (added and not removed). */
   remoteTracks(): Promise<{ participantId: string; kind: string }[]>;
+  /** The ICE servers of its connection to the shard (from XEP-0215). */
+  iceServers(): Promise<RTCIceServer[]>;
   /** The SSRCs of the remote description: what the focus told it it receives. */
   remoteSsrcs(): Promise<number[]>;
   /** Whether lib-jitsi-meet shows the remote participant's track of `kind` muted (null: none). */
@@ -54,6 +63,10 @@ export interface JitsiClient {
   sendChat(text: string): Promise<void>;
   /** The groupchat messages it received: sender's endpoint id and text. */
   chatMessages(): Promise<{ from: string; text: string }[]>;
+  /** Kicks a participant (a moderator's right). */
+  kick(participantId: string): Promise<void>;
+  /** Whether it was kicked out of the conference. */
+  wasKicked(): Promise<boolean>;
   /** Mutes or unmutes its local track of `kind`. */
   setMuted(kind: 'audio' | 'video', muted: boolean): Promise<void>;
   leave(): Promise<void>;
@@ -62,6 +75,8 @@ export interface JitsiClient {
 export interface JitsiJoinOptions {
   room: string;
   displayName?: string;
+  /** A join token (lib-jitsi-meet puts it on the WebSocket URL). */
+  token?: string;
   /** The XMPP domain (hosts.domain); MUC and focus are conference.<domain> and focus.<domain>. */
   domain?: string;
 }
@@ -105,11 +120,11 @@ export async function joinWithJitsi(
   const domain = options.domain ?? 'localhost';
   const id = await page
     .evaluate(
-      async ({ room, displayName, domain, serviceUrl }) => {
+      async ({ room, displayName, domain, serviceUrl, token }) => {
         JitsiMeetJS.init({});
         JitsiMeetJS.setLogLevel(JitsiMeetJS.logLevels.WARN);
         const events = JitsiMeetJS.events;
-        const connection = new JitsiMeetJS.JitsiConnection(null, null, {
+        const connection = new JitsiMeetJS.JitsiConnection(null, token ?? null, {
           hosts: { domain, muc: `conference.${domain}`, focus: `focus.${domain}` },
           serviceUrl,
         });
@@ -124,6 +139,8 @@ export async function joinWithJitsi(
           p2p: { enabled: false },
           disableSimulcast: false,
         });
+        let kicked = false;
+        conference.on(events.conference.KICKED, () => (kicked = true));
         const messages: { from: string; text: string }[] = [];
         conference.on(events.conference.MESSAGE_RECEIVED, (from: string, text: string) =>
           messages.push({ from, text }),
@@ -195,6 +212,16 @@ export async function joinWithJitsi(
           chatMessages() {
             return messages;
           },
+          async kick(participantId: string) {
+            conference.kickParticipant(participantId);
+          },
+          wasKicked() {
+            return kicked;
+          },
+          iceServers() {
+            const pc = conference.jvbJingleSession?.peerconnection?.peerconnection;
+            return (pc?.getConfiguration().iceServers ?? []) as RTCIceServer[];
+          },
           remoteSsrcs() {
             const sdp: string =
               conference.jvbJingleSession?.peerconnection?.peerconnection?.remoteDescription?.sdp ??
@@ -223,6 +250,7 @@ export async function joinWithJitsi(
       {
         room: options.room,
         displayName: options.displayName,
+        token: options.token,
         domain,
         serviceUrl: `${shardUrl.replace(/^http/, 'ws')}/xmpp-websocket`,
       },
@@ -233,11 +261,14 @@ export async function joinWithJitsi(
   type Hook = Pick<
     JitsiClient,
     | 'receiveStats'
+    | 'iceServers'
     | 'remoteSsrcs'
     | 'remoteTracks'
     | 'remoteMuted'
     | 'sendChat'
     | 'chatMessages'
+    | 'kick'
+    | 'wasKicked'
     | 'setMuted'
     | 'leave'
   >;
@@ -247,7 +278,7 @@ export async function joinWithJitsi(
     page,
     id,
     receiveStats,
-    async waitForMediaFrom(who, timeoutMs = 20_000) {
+    async waitForMediaFrom(who, timeoutMs = 20_000, audio = true) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const stats = await receiveStats();
@@ -256,7 +287,7 @@ export async function joinWithJitsi(
             ([endpoint, s]) =>
               (endpoint === name || s.displayName === name) &&
               s.framesDecoded > 0 &&
-              s.audioPacketsReceived > 0,
+              (!audio || s.audioPacketsReceived > 0),
           ),
         );
         if (flowing) return stats;
@@ -274,8 +305,13 @@ export async function joinWithJitsi(
       ] as const),
     sendChat: (text) =>
       page.evaluate((t) => (window as unknown as { jitsi: Hook }).jitsi.sendChat(t), text),
+    kick: (participantId) =>
+      page.evaluate((p) => (window as unknown as { jitsi: Hook }).jitsi.kick(p), participantId),
+    wasKicked: () => page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.wasKicked()),
     chatMessages: () =>
       page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.chatMessages()),
+    iceServers: () =>
+      page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.iceServers()),
     remoteSsrcs: () =>
       page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.remoteSsrcs()),
     remoteTracks: () =>

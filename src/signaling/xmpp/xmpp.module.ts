@@ -2,11 +2,13 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ClusterModule } from '../../cluster/cluster.module';
 import { ObservabilityModule } from '../../observability/observability.module';
+import { TurnModule } from '../../turn/turn.module';
 import { PortalModule } from '../../portal/portal.module';
 import { SessionEstablishment } from './bind/session-establishment';
 import { RemoteSessions } from './cluster/remote-sessions';
 import { StanzaRouter } from './core/stanza-router';
 import { ServiceDiscovery } from './disco/service-discovery';
+import { ExternalServices } from './extdisco/external-services';
 import { MessageHandler } from './message/message.handler';
 import { OfflineMessage } from './message/offline-message.entity';
 import { OfflineStore } from './message/offline-store';
@@ -31,6 +33,7 @@ import { WebSocketDoor } from './stream/websocket-door';
     ObservabilityModule,
     PortalModule,
     ClusterModule,
+    TurnModule,
     TypeOrmModule.forFeature([RosterItem, OfflineMessage]),
   ],
   providers: [
@@ -42,6 +45,7 @@ import { WebSocketDoor } from './stream/websocket-door';
     SessionEstablishment,
     ServiceDiscovery,
     PingHandler,
+    ExternalServices,
     RosterService,
     Subscriptions,
     PresenceHandler,

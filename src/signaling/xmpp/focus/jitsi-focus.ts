@@ -239,7 +239,7 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
       'session-info': async () => undefined,
       'session-terminate': async () => this.terminated(endpoint),
     };
-    const handler = handlers[action];
+    const handler = Object.hasOwn(handlers, action) ? handlers[action] : undefined;
     if (!handler)
       return this.router.bounce(stanza, origin, 'cancel', 'feature-not-implemented', action);
     this.enqueue(endpoint, async () => {
@@ -425,9 +425,10 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
     if (endpoint) this.endpoints.delete(participant.id);
   }
 
-  /** The client ended its session; its media goes when it leaves the room (it does next). */
+  /** The client ended its session: its transport goes, with its producers and consumers. */
   private async terminated(endpoint: Endpoint) {
     this.endpoints.delete(endpoint.participantId);
+    if (endpoint.transportId) endpoint.media?.closeTransport(endpoint.transportId);
   }
 
   // --- plumbing ---
