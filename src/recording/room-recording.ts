@@ -141,9 +141,12 @@ export class RoomRecording {
         return recorder;
       },
       (error: unknown) => {
-        // Most often the producer closed meanwhile: it is simply not recorded.
-        logger.warn({ err: error, producerId: producer.id }, 'a track could not be recorded');
         if (this.running.get(producer.id) === started) this.running.delete(producer.id);
+        // A producer that closed meanwhile is simply not recorded; one still there is
+        // tried again (ffmpeg could not start).
+        const still = this.session?.roomProducers().some((p) => p.id === producer.id);
+        logger.warn({ err: error, producerId: producer.id, retry: still }, 'a track did not start');
+        if (still) this.recordLater(producer);
         return undefined;
       },
     );
@@ -173,6 +176,11 @@ export class RoomRecording {
   /** ffmpeg ended by itself: its media paused, or stalled (then it is recorded anew). */
   private async restartAfterIdle(producer: ProducerInfo) {
     await this.finish(producer.id);
+    this.recordLater(producer);
+  }
+
+  /** Records the producer again in a moment, if it is still there then (and unpaused). */
+  private recordLater(producer: ProducerInfo) {
     if (this.ending) return;
     const timer = setTimeout(() => {
       this.restartTimers.delete(timer);

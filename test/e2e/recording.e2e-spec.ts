@@ -435,3 +435,33 @@ describe('recording limits', () => {
     expect((await readdir(directory)).length).toBe(1);
   });
 });
+
+describe('recording without ffmpeg', () => {
+  it('answers 503 naming the problem, and the call goes on', async () => {
+    const shard = await startShard({
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      FFMPEG_PATH: '/nonexistent/ffmpeg',
+    });
+    const client = await NodeParticipant.connect(shard.baseUrl);
+    try {
+      await client.join('unrecorded', 'A');
+      const token = (await portalApi(() => shard).login(ADMIN)).body.accessToken;
+      const response = await fetch(`${shard.baseUrl}/api/v1/admin/rooms/unrecorded/recording`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({
+        error: 'unavailable',
+        message: expect.stringContaining('/nonexistent/ffmpeg does not run'),
+      });
+      expect(await client.request('chat', { text: 'still here' })).toMatchObject({
+        text: 'still here',
+      });
+    } finally {
+      client.close();
+      await shard.close();
+    }
+  });
+});
