@@ -110,6 +110,7 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
       ffmpegPath: this.config.recording.ffmpegPath,
       ffprobePath: this.config.recording.ffprobePath,
       rtcpSinkPort: this.rtcpSink!.address().port,
+      composite: this.config.recording.composite,
       describe: (participantId) => {
         const participant = this.conference
           .participantsOf(roomId)
