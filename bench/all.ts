@@ -29,6 +29,7 @@ export const QUICK: Record<string, string[]> = {
   churn: ['--cycles', '6', '--checkpoints', '1'],
   cluster: ['--rooms', '50', '--joins', '50', '--kills', '2'],
   'jitsi-join': ['--rounds', '3'],
+  recording: ['--rooms', '4', '--seconds', '10'],
 };
 
 /** A bench that has not answered by then is killed (with every process it started). */

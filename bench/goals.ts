@@ -205,4 +205,26 @@ export const GOALS: Goal[] = [
       };
     },
   },
+  {
+    bench: 'recording',
+    figure: 'per-track room recordings (audio + video) per core at real-time speed',
+    goal: '≥ 20 per core, files keeping real time (≥ 0.9)',
+    source: 'issue 17, item 7',
+    judge(rows) {
+      const row = rows.find((r) => String(r.scenario).startsWith('per-track'));
+      if (!row) return notMeasured('no per-track run');
+      const [perCore, realtime] = [num(row, 'rooms per core'), num(row, 'realtime min')];
+      return {
+        value: `${perCore} per core (${row['ffmpeg CPU % per room']} % ffmpeg + ${row['worker CPU % per room']} % worker per room; realtime ${realtime})`,
+        met: perCore >= 20 && realtime >= 0.9,
+      };
+    },
+  },
+  {
+    bench: 'recording',
+    figure: 'live 720p composites per core at real-time speed',
+    goal: '≥ 2 per core',
+    source: 'issue 17, item 7',
+    judge: () => notMeasured('composites are not implemented yet'),
+  },
 ];

@@ -46,6 +46,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   churn: async () => (await import('./churn')).churn,
   cluster: async () => (await import('./cluster')).clusterBench,
   'jitsi-join': async () => (await import('./jitsi-join')).jitsiJoin,
+  recording: async () => (await import('./recording')).recordingBench,
   all: async () => (await import('./all')).all,
 };
 

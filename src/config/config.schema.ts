@@ -106,6 +106,7 @@ export const configSchema = z
       retentionDays: z.coerce.number().min(0),
       minFreeMegabytes: z.coerce.number().int().min(0),
       diskCheckSeconds: z.coerce.number().positive(),
+      composite: z.boolean(),
     }),
     cluster: z.object({
       redisUrl: z.union([

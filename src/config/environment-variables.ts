@@ -50,6 +50,7 @@ export const ENVIRONMENT_VARIABLES = {
   RECORDING_RETENTION_DAYS: 'recording.retentionDays',
   RECORDING_MIN_FREE_MB: 'recording.minFreeMegabytes',
   RECORDING_DISK_CHECK_SECONDS: 'recording.diskCheckSeconds',
+  RECORDING_COMPOSITE: 'recording.composite',
   REDIS_URL: 'cluster.redisUrl',
   CLUSTER_NAME: 'cluster.name',
   SHARD_ID: 'cluster.shardId',

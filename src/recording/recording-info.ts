@@ -42,6 +42,8 @@ export interface RecordingInfo {
   reason?: RecordingEndReason;
   /** Its files, in the order they were started. */
   tracks: RecordedTrack[];
+  /** With recording.composite: the grid of its videos with the mixed audio, made at the end. */
+  composite?: { file: string; durationSeconds: number; sizeBytes: number };
 }
 
 /** What the recording service tells others (webhooks, the doors). */

@@ -60,7 +60,7 @@ export class RecordingStorage {
   /** The path of one of the recording's files, or not_found. */
   async fileOf(id: string, file: string): Promise<string> {
     const info = await this.get(id);
-    if (!info.tracks.some((track) => track.file === file)) {
+    if (info.composite?.file !== file && !info.tracks.some((track) => track.file === file)) {
       throw new DomainError('not_found', `recording ${id} has no file ${file}`);
     }
     return join(this.folderOf(id), file);

@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { ClusterService } from '../cluster/cluster.service';
@@ -19,6 +20,14 @@ import { RoomRecording } from './room-recording';
 
 const RETENTION_SWEEP_MS = 60 * 60 * 1000;
 
+/** Undefined when `ffmpeg -version` runs, else what went wrong. */
+const ffmpegProblem = (ffmpegPath: string): Promise<string | undefined> =>
+  new Promise((resolve) =>
+    execFile(ffmpegPath, ['-hide_banner', '-version'], (error) =>
+      resolve(error ? `${ffmpegPath} does not run (${error.message})` : undefined),
+    ),
+  );
+
 /**
  * Recordings of this shard's rooms: at most one per room and recording.maxConcurrent in
  * all, started only with recording.minFreeMegabytes free and stopped (disk_full) when the
@@ -31,6 +40,8 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
   private diskTimer?: NodeJS.Timeout;
   /** Where every recorder's RTCP goes (see TrackRecorderOptions.rtcpSinkPort). */
   private rtcpSink?: Socket;
+  /** Why ffmpeg cannot run, found at start-up (recording is then unavailable). */
+  private ffmpegMissing?: string;
   private retentionTimer?: NodeJS.Timeout;
 
   constructor(
@@ -48,6 +59,8 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit() {
     this.rtcpSink = await discardSocket();
+    this.ffmpegMissing = await ffmpegProblem(this.config.recording.ffmpegPath);
+    if (this.ffmpegMissing) this.logger.error({ problem: this.ffmpegMissing }, 'cannot record');
     await this.finishInterrupted();
     await this.applyRetention();
     this.retentionTimer = setInterval(() => void this.applyRetention(), RETENTION_SWEEP_MS);
@@ -70,6 +83,9 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
     const { maxConcurrent, minFreeMegabytes } = this.config.recording;
     if (this.active.has(roomId)) {
       throw new DomainError('conflict', `room ${roomId} is being recorded already`);
+    }
+    if (this.ffmpegMissing) {
+      throw new DomainError('unavailable', `recording is unavailable: ${this.ffmpegMissing}`);
     }
     if (this.active.size >= maxConcurrent) {
       throw new DomainError(
@@ -94,6 +110,7 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
       ffmpegPath: this.config.recording.ffmpegPath,
       ffprobePath: this.config.recording.ffprobePath,
       rtcpSinkPort: this.rtcpSink!.address().port,
+      composite: this.config.recording.composite,
       describe: (participantId) => {
         const participant = this.conference
           .participantsOf(roomId)

@@ -3,6 +3,7 @@ import type { MediaService } from '../media/media.service';
 import type { MediaSession } from '../media/media-session';
 import type { MediaEvents, ProducerInfo } from '../media/media-events';
 import type { Logger } from '../observability/logger';
+import { COMPOSITE_FILE, makeComposite } from './composite';
 import { probeMedia } from './media-probe';
 import { RecordedTrack, RecordingEndReason, RecordingInfo } from './recording-info';
 import type { RecordingStorage } from './recording-storage';
@@ -18,6 +19,8 @@ export interface RoomRecordingOptions {
   ffmpegPath: string;
   ffprobePath: string;
   rtcpSinkPort: number;
+  /** Make composite.mp4 at the end. */
+  composite: boolean;
   /** Who a producer's participant is, for the manifest. */
   describe(participantId: string): { identity?: string; displayName?: string };
   logger: Logger;
@@ -77,6 +80,8 @@ export class RoomRecording {
   /** Stops every track recorder, leaves the room's media and finishes recording.json. */
   end(reason: RecordingEndReason): Promise<RecordingInfo> {
     this.ending ??= (async () => {
+      // The recording ends now; its files take a moment to be finished.
+      const endedAt = new Date();
       const { media } = this.options;
       for (const [event, listener] of Object.entries(this.listeners)) {
         media.events.off(event as keyof MediaEvents, listener as never);
@@ -85,7 +90,6 @@ export class RoomRecording {
       await Promise.all([...this.running.keys()].map((producerId) => this.finish(producerId)));
       await Promise.all(this.finishing.values());
       await media.detach(this.info.room, this.peerId);
-      const endedAt = new Date();
       Object.assign(this.info, {
         state: 'finished',
         endedAt: endedAt.toISOString(),
@@ -93,6 +97,7 @@ export class RoomRecording {
         sizeBytes: this.info.tracks.reduce((sum, track) => sum + (track.sizeBytes ?? 0), 0),
         reason,
       });
+      if (this.options.composite && this.info.tracks.length) await this.makeComposite();
       await this.save();
       this.options.logger.info(
         {
@@ -141,9 +146,12 @@ export class RoomRecording {
         return recorder;
       },
       (error: unknown) => {
-        // Most often the producer closed meanwhile: it is simply not recorded.
-        logger.warn({ err: error, producerId: producer.id }, 'a track could not be recorded');
         if (this.running.get(producer.id) === started) this.running.delete(producer.id);
+        // A producer that closed meanwhile is simply not recorded; one still there is
+        // tried again (ffmpeg could not start).
+        const still = this.session?.roomProducers().some((p) => p.id === producer.id);
+        logger.warn({ err: error, producerId: producer.id, retry: still }, 'a track did not start');
+        if (still) this.recordLater(producer);
         return undefined;
       },
     );
@@ -173,6 +181,11 @@ export class RoomRecording {
   /** ffmpeg ended by itself: its media paused, or stalled (then it is recorded anew). */
   private async restartAfterIdle(producer: ProducerInfo) {
     await this.finish(producer.id);
+    this.recordLater(producer);
+  }
+
+  /** Records the producer again in a moment, if it is still there then (and unpaused). */
+  private recordLater(producer: ProducerInfo) {
     if (this.ending) return;
     const timer = setTimeout(() => {
       this.restartTimers.delete(timer);
@@ -196,6 +209,25 @@ export class RoomRecording {
     track.endedAt = (recorder.endedAt ?? new Date()).toISOString();
     track.sizeBytes = size;
     track.durationSeconds = (await probeMedia(ffprobePath, recorder.file))?.durationSeconds ?? 0;
+  }
+
+  private async makeComposite() {
+    const { ffmpegPath, ffprobePath, storage, logger } = this.options;
+    const folder = storage.folderOf(this.info.id);
+    logger.info({ recordingId: this.info.id }, 'making the composite');
+    try {
+      await makeComposite(ffmpegPath, this.info, folder);
+      const sizeBytes = (await storage.sizeOf(this.info.id, COMPOSITE_FILE)) ?? 0;
+      const probed = await probeMedia(ffprobePath, join(folder, COMPOSITE_FILE));
+      this.info.composite = {
+        file: COMPOSITE_FILE,
+        durationSeconds: probed?.durationSeconds ?? 0,
+        sizeBytes,
+      };
+      this.info.sizeBytes = (this.info.sizeBytes ?? 0) + sizeBytes;
+    } catch (error) {
+      logger.error({ err: error, recordingId: this.info.id }, 'could not make the composite');
+    }
   }
 
   /** Saves in order: a slow write never overtakes a later one. */

@@ -6,8 +6,11 @@ import type { Logger } from '../observability/logger';
 import { freeUdpPortPair, udpPortTaken } from './local-udp-ports';
 import { recorderRtpCapabilities, sdpFor, TrackFormat, trackFormatOf } from './track-format';
 
-/** How long ffmpeg may take to listen, and to finish its file once its media stopped. */
-const LISTEN_TIMEOUT_MS = 5000;
+/**
+ * How long ffmpeg may take to listen (many starting at once on a busy machine take
+ * seconds), and to finish its file once its media stopped.
+ */
+const LISTEN_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5000;
 /**
  * ffmpeg ends its input (and finishes its file) after this long without a packet: that is
@@ -147,7 +150,7 @@ export class TrackRecorder {
     const deadline = Date.now() + LISTEN_TIMEOUT_MS;
     while (!(await udpPortTaken(port))) {
       if (this.ffmpeg.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`ffmpeg did not listen on UDP port ${port}`);
+        throw new Error(`ffmpeg did not listen on UDP port ${port}: ${this.stderr.trim()}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

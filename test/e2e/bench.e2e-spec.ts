@@ -243,6 +243,17 @@ describe('npm run bench', () => {
     );
   }, 180_000);
 
+  it('recording --tiny: one room recorded, with the recorders and worker CPU per room', async () => {
+    const { report, progress } = await runTiny('recording');
+    expect(report.rows).toHaveLength(1);
+    const [row] = report.rows;
+    expect(row).toMatchObject({ scenario: 'per-track (audio + video)', rooms: 1, tracks: 2 });
+    expect(row['ffmpeg CPU % per room']).toBeGreaterThan(0);
+    expect(row['rooms per core']).toBeGreaterThan(0);
+    expect(row['realtime min']).toBeGreaterThan(0);
+    expect(progress).toContain('stopped; checking 2 files');
+  });
+
   it('churn --tiny, from the command line: every count returns to its baseline', async () => {
     // Its own process, like signaling-capacity: it forces garbage collections.
     const { stdout } = await run('npm', ['run', '--silent', 'bench', '--', 'churn', '--tiny'], {

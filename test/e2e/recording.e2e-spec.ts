@@ -435,3 +435,98 @@ describe('recording limits', () => {
     expect((await readdir(directory)).length).toBe(1);
   });
 });
+
+describe('recording without ffmpeg', () => {
+  it('answers 503 naming the problem, and the call goes on', async () => {
+    const shard = await startShard({
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      FFMPEG_PATH: '/nonexistent/ffmpeg',
+    });
+    const client = await NodeParticipant.connect(shard.baseUrl);
+    try {
+      await client.join('unrecorded', 'A');
+      const token = (await portalApi(() => shard).login(ADMIN)).body.accessToken;
+      const response = await fetch(`${shard.baseUrl}/api/v1/admin/rooms/unrecorded/recording`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({
+        error: 'unavailable',
+        message: expect.stringContaining('/nonexistent/ffmpeg does not run'),
+      });
+      expect(await client.request('chat', { text: 'still here' })).toMatchObject({
+        text: 'still here',
+      });
+    } finally {
+      client.close();
+      await shard.close();
+    }
+  });
+});
+
+describe('the composite', () => {
+  it('is one MP4 of the grid of videos and the mixed audio, made when the recording ends', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'vw-recording-composite-'));
+    const shard = await startShard({
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      RECORDINGS_DIR: directory,
+      RECORDING_MIN_FREE_MB: '1',
+      RECORDING_COMPOSITE: 'true',
+    });
+    const clients: NodeParticipant[] = [];
+    try {
+      const token = (await portalApi(() => shard).login(ADMIN)).body.accessToken;
+      const admin = async (method: string, path: string) => {
+        const response = await fetch(`${shard.baseUrl}/api/v1/admin${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}` },
+        });
+        return { status: response.status, body: await response.json() };
+      };
+      const join = async (name: string) => {
+        const client = await NodeParticipant.connect(shard.baseUrl);
+        clients.push(client);
+        await client.join('grid', name);
+        await client.publish();
+      };
+      await join('A');
+      expect((await admin('POST', '/rooms/grid/recording')).status).toBe(201);
+      await sleep(2000);
+      await join('B');
+      await sleep(4000);
+      const stopped = await admin('DELETE', '/rooms/grid/recording');
+      expect(stopped.status).toBe(200);
+      const recording = stopped.body as RecordingInfo;
+      expect(recording.composite).toMatchObject({ file: 'composite.mp4' });
+
+      const file = `${directory}/${recording.id}/composite.mp4`;
+      const media = await inspectRecording(file);
+      expect(media.codecs).toEqual(['h264', 'aac']);
+      expect(media.decodeErrors).toBe('');
+      const within =
+        media.durationSeconds > recording.durationSeconds! * 0.9 &&
+        media.durationSeconds < recording.durationSeconds! * 1.1;
+      expect(within ? 'within 10%' : media).toBe('within 10%');
+      // 15 frames a second throughout (the grid is drawn even where a tile is black).
+      expect(media.decodedFrames).toBeGreaterThan(media.durationSeconds * 14);
+      const size = execFileSync('ffprobe', [
+        ...['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=width,height'],
+        ...['-of', 'csv=p=0', file],
+      ]);
+      expect(size.toString().trim()).toBe('1280,720');
+      expect(recording.composite!.sizeBytes).toBe((await stat(file)).size);
+      const downloaded = await fetch(
+        `${shard.baseUrl}/api/v1/admin/recordings/${recording.id}/files/composite.mp4`,
+        { headers: { authorization: `Bearer ${token}` } },
+      );
+      expect(downloaded.status).toBe(200);
+    } finally {
+      clients.forEach((client) => client.close());
+      await shard.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
