@@ -12,7 +12,14 @@ import {
   type NetnsShard,
   startShardInNetns,
 } from '../support/netns-shard';
-import { present, waitForJoined, waitForMediaFrom, withShardLog } from '../support/web-client-page';
+import {
+  FAKE_CAMERAS,
+  present,
+  SECOND_CAMERA,
+  waitForJoined,
+  waitForMediaFrom,
+  withShardLog,
+} from '../support/web-client-page';
 
 declare const window: { videoWindow?: VideoWindowHook };
 
@@ -41,9 +48,9 @@ describe('in a call (real Chromium through a real shard)', () => {
 
   beforeAll(async () => {
     shard = await startShardInNetns();
-    // Two fake cameras to switch between; the fake screen is what getDisplayMedia captures.
+    // Fake cameras to switch between; the fake screen is what getDisplayMedia captures.
     chromium = await launchChromiumInNetns(shard.pid, [
-      '--use-fake-device-for-media-stream=device-count=2',
+      FAKE_CAMERAS,
       '--auto-select-desktop-capture-source=Entire screen',
     ]);
   }, 30_000);
@@ -137,10 +144,14 @@ describe('in a call (real Chromium through a real shard)', () => {
 
         await a.click('#devices-button');
         const cameras = await a.$$eval('#camera-select option', (options) =>
-          options.map((option) => (option as HTMLOptionElement).value),
+          options.map((option) => ({
+            id: (option as HTMLOptionElement).value,
+            label: option.textContent,
+          })),
         );
-        expect(cameras).toHaveLength(2);
-        const other = cameras.find((id) => id !== before.camera)!;
+        expect(cameras).toHaveLength(3);
+        const other = cameras.find((camera) => camera.label === SECOND_CAMERA)!.id;
+        expect(other).not.toBe(before.camera);
         await a.selectOption('#camera-select', other);
         await a.waitForFunction(
           (id) => window.videoWindow!.state.deviceIds.videoinput === id,
@@ -150,8 +161,9 @@ describe('in a call (real Chromium through a real shard)', () => {
         expect(await a.evaluate(() => window.videoWindow!.producerId('camera'))).toBe(
           before.producer,
         );
-        // B goes on decoding A through the same consumer: its frame count keeps growing.
-        await cameraFramesBeyond(b, 'A', (await framesFrom(b, 'A')).camera);
+        // B goes on decoding A through the same consumer, now the new camera's frames
+        // (a second's worth and more: not just those that were on their way).
+        await cameraFramesBeyond(b, 'A', (await framesFrom(b, 'A')).camera + 30);
 
         // The next call starts with the camera chosen.
         await a.reload();

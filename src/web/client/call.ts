@@ -159,6 +159,8 @@ class Session {
   recvTransport?: Promise<msc.Transport>;
   sendTransport?: Promise<msc.Transport>;
   readonly producers = new Map<Source, msc.Producer>();
+  /** Sources whose producer is being made (so that it is made once). */
+  readonly producing = new Set<Source>();
   iceServers: IceServer[] = [];
   readonly consumers = new Map<string, msc.Consumer>();
   /** Producers consumed or being consumed, so duplicates announcements are ignored. */
@@ -242,16 +244,22 @@ export class Call {
     return this.session?.producers.get(source)?.id;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Joins with the devices the pre-join screen opened (and whether to start muted or with
+   * the camera off), or opens them now.
+   */
+  async start(prepared?: { media: LocalMedia; micOn: boolean; cameraOn: boolean }): Promise<void> {
     // Asked while the devices start, so that the join can set up receiving as well.
     this.routerCapabilities = this.signaling.request('getRouterRtpCapabilities', {}).then(
       ({ routerRtpCapabilities }) => routerRtpCapabilities as msc.RtpCapabilities,
       () => undefined,
     );
-    this.local = await acquireLocalMedia(this.options.devices);
+    this.local = prepared?.media ?? (await acquireLocalMedia(this.options.devices));
     if (this.local.problem) this.listener.notice(this.local.problem);
-    this.micOn = this.hasMic;
-    this.cameraOn = this.hasCamera;
+    this.micOn = this.hasMic && (prepared?.micOn ?? true);
+    this.cameraOn = this.hasCamera && (prepared?.cameraOn ?? true);
+    if (this.local.mic) this.local.mic.enabled = this.micOn;
+    if (this.local.camera) this.local.camera.enabled = this.cameraOn;
     this.listener.devices();
     await this.join();
   }
@@ -262,7 +270,7 @@ export class Call {
     this.local.mic.enabled = on;
     this.listener.devices();
     this.updateLocalMember();
-    await this.setProducerPaused('audio', !on);
+    await this.sendOrPause('mic', on);
   }
 
   async setCamera(on: boolean): Promise<void> {
@@ -271,7 +279,7 @@ export class Call {
     this.local.camera.enabled = on;
     this.listener.devices();
     this.updateLocalMember();
-    await this.setProducerPaused('video', !on);
+    await this.sendOrPause('camera', on);
   }
 
   /**
@@ -688,11 +696,35 @@ export class Call {
     return session.sendTransport;
   }
 
+  /** Turning a device on starts its producer if it has none yet, else resumes it. */
+  private async sendOrPause(source: 'mic' | 'camera', on: boolean) {
+    const session = this.session;
+    if (on && session && !session.closed && this.phase === 'joined') {
+      await this.produceSource(session, source);
+    }
+    await this.setProducerPaused(source === 'mic' ? 'audio' : 'video', !on);
+  }
+
+  /**
+   * Starts sending a source. A microphone or camera that is off sends nothing until it
+   * is turned on: no producer, so not a frame of it leaves before then.
+   */
   private async produceSource(session: Session, source: Source) {
     const track = { mic: this.local?.mic, camera: this.local?.camera, screen: this.screen }[source];
     const { device } = session;
-    if (!track || session.producers.has(source) || !device.canProduce(track.kind as msc.MediaKind))
-      return;
+    const off = (source === 'mic' && !this.micOn) || (source === 'camera' && !this.cameraOn);
+    if (!track || off || session.producers.has(source) || session.producing.has(source)) return;
+    if (!device.canProduce(track.kind as msc.MediaKind)) return;
+    session.producing.add(source);
+    try {
+      await this.startProducer(session, source, track);
+    } finally {
+      session.producing.delete(source);
+    }
+  }
+
+  private async startProducer(session: Session, source: Source, track: MediaStreamTrack) {
+    const { device } = session;
     const transport = await this.sendTransport(session);
     if (session.closed) return;
     const vp8 = device.rtpCapabilities.codecs?.find(
@@ -714,6 +746,7 @@ export class Call {
     });
     if (session.closed) return producer.close();
     session.producers.set(source, producer);
+    // Turned off while the producer was being made.
     if (source === 'mic' && !this.micOn) await this.setProducerPaused('audio', true);
     if (source === 'camera' && !this.cameraOn) await this.setProducerPaused('video', true);
   }
