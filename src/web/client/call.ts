@@ -208,6 +208,8 @@ export class Call {
   /** Join answers and server events are handled one after the other, in arrival order. */
   private queue: Promise<unknown> = Promise.resolve();
   private connectedOnce = false;
+  /** What resumes this participant after a dropped connection (from the join answer). */
+  private resumeCredentials?: { participantId: string; resumeToken: string };
 
   constructor(
     readonly options: CallOptions,
@@ -553,6 +555,9 @@ export class Call {
     }
     if (session.closed) return undefined;
     this.selfId = result.participantId;
+    this.resumeCredentials = result.resumeToken
+      ? { participantId: result.participantId, resumeToken: result.resumeToken }
+      : undefined;
     session.iceServers = result.iceServers;
     session.recvTransport = result.receive
       ? Promise.resolve(
@@ -594,6 +599,7 @@ export class Call {
           room,
           displayName,
           password: this.password,
+          resumable: true,
           receive,
         });
       } catch (error) {
@@ -976,12 +982,16 @@ export class Call {
   private listenToSocket() {
     const { socket } = this.signaling;
     socket.on('connect', () => {
-      if (this.connectedOnce && this.phase === 'reconnecting')
-        void this.join(RETRY_DELAYS_MS.length);
+      if (this.connectedOnce && this.phase === 'reconnecting') {
+        if (this.session && this.resumeCredentials) void this.resume(this.session);
+        else void this.join(RETRY_DELAYS_MS.length);
+      }
       this.connectedOnce = true;
     });
     socket.on('disconnect', (reason) => {
       if (reason === 'io client disconnect') return;
+      // In the room, the server keeps us a while: keep everything and resume.
+      if (this.phase === 'joined' && this.resumeCredentials) return this.setPhase('reconnecting');
       if (this.phase === 'joined' || this.phase === 'joining' || this.phase === 'waiting') {
         this.teardown();
         this.setPhase('reconnecting');
@@ -993,6 +1003,63 @@ export class Call {
         this.end('failed', connectErrorBody(error)?.message ?? error.message);
       }
     });
+  }
+
+  /**
+   * Back on a new connection after the old one dropped: the same participant again, its
+   * transports, producers and consumers kept. What changed meanwhile is caught up from the
+   * answer, and ICE restarts (the network may have changed). When the server no longer
+   * has the participant, it joins anew.
+   */
+  private async resume(session: Session) {
+    try {
+      await this.serially(async () => {
+        const result = await this.signaling.request('resume', this.resumeCredentials!);
+        if (session.closed || this.session !== session) return;
+        this.catchUp(session, result);
+        this.setPhase('joined');
+      });
+      for (const transport of [session.sendTransport, session.recvTransport]) {
+        const ready = await transport?.catch(() => undefined);
+        if (ready && !session.closed) await this.restartIce(session, ready);
+      }
+    } catch (error) {
+      if (session.closed || this.session !== session) return;
+      console.warn('could not resume; joining again', error);
+      this.teardown();
+      this.setPhase('reconnecting');
+      await this.join(RETRY_DELAYS_MS.length);
+    }
+  }
+
+  /** Brings the members and their media up to the room as a resume answer shows it. */
+  private catchUp(session: Session, result: JoinResult) {
+    const present = new Map(result.participants.map((p) => [p.id, p]));
+    for (const member of [...this.members.values()]) {
+      if (!member.isLocal && !present.has(member.id)) this.removeRemote(session, member.id);
+    }
+    for (const participant of present.values()) {
+      const member = this.remote(participant.id);
+      if (!member) {
+        this.addRemote(session, participant);
+        continue;
+      }
+      const producers = new Map(participant.producers.map((p) => [p.id, p]));
+      for (const producerId of [...member.producers.keys()]) {
+        if (producers.has(producerId)) continue;
+        session.closedProducers.add(producerId);
+        member.producers.delete(producerId);
+        this.dropConsumer(session, member, producerId);
+      }
+      for (const producer of producers.values()) {
+        member.producers.set(producer.id, producer);
+        void this.consume(session, producer);
+      }
+      this.refreshMuted(member);
+    }
+    this.setWaiting(result.waiting ?? []);
+    this.setHands(result.hands);
+    this.setActiveSpeaker(result.activeSpeakerId);
   }
 
   // ---- bookkeeping --------------------------------------------------------------------
@@ -1044,6 +1111,7 @@ export class Call {
     for (const memberId of [...this.members.keys()]) this.listener.memberRemoved(memberId);
     this.members.clear();
     this.selfId = undefined;
+    this.resumeCredentials = undefined;
     this.setActiveSpeaker(undefined);
   }
 
