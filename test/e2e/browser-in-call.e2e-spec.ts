@@ -4,6 +4,9 @@
  * the camera live (the producer and the others' consumers stay, media keeps flowing).
  * Shard and browser share one loopback-only network namespace (test/support/netns-shard).
  */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { VideoWindowHook } from '../../src/web/client/main';
 import {
@@ -110,6 +113,9 @@ describe('in a call (real Chromium through a real shard)', () => {
         expect(await b.$eval('#stage', (stage) => stage.classList.contains('presenting'))).toBe(
           true,
         );
+        const dir = await mkdtemp(joinPath(tmpdir(), 'vw-screen-share-'));
+        await b.screenshot({ path: joinPath(dir, 'screen-share.png') });
+        console.log(`screen-share screenshot in ${dir}`);
 
         // The browser's own "Stop sharing" ends the track: the share stops for everyone.
         await a.evaluate(() => {
