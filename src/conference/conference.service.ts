@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { ClusterService } from '../cluster/cluster.service';
 import { LocateOptions, RoomPlacement } from '../cluster/room-placement.service';
 import { ShardLoad } from '../cluster/shard';
@@ -47,6 +47,8 @@ export interface JoinRequest {
   password?: string;
   /** What the cluster's placement of a new room may consider. */
   placement?: LocateOptions;
+  /** The client resumes the participant after a dropped connection (it asked to). */
+  resumable?: boolean;
 }
 
 /** In the room, with its media session. */
@@ -76,6 +78,10 @@ export class ConferenceService implements OnModuleDestroy {
   private readonly rooms = new Map<string, Room>();
   private readonly participants = new Map<string, Participant>();
   private readonly waiting = new Map<string, LobbyEntry>();
+  /** Per participant: the secret that resumes it after its connection dropped. */
+  private readonly resumeTokens = new Map<string, string>();
+  /** Participants whose connection dropped, until they resume or their grace ends. */
+  private readonly suspended = new Map<string, NodeJS.Timeout>();
   /** Per room: when recent wrong passwords were given (kept across room reopenings). */
   private readonly passwordFailures = new Map<string, number[]>();
   private policies?: RoomPolicyProvider;
@@ -219,6 +225,9 @@ export class ConferenceService implements OnModuleDestroy {
     const participant = this.participants.get(participantId);
     if (!participant) return;
     this.participants.delete(participantId);
+    this.resumeTokens.delete(participantId);
+    clearTimeout(this.suspended.get(participantId));
+    this.suspended.delete(participantId);
     const room = this.rooms.get(participant.roomId);
     room?.participants.delete(participantId);
     if (room?.hands.delete(participantId)) this.announceHands(room);
@@ -246,6 +255,61 @@ export class ConferenceService implements OnModuleDestroy {
     this.rooms.get(from.roomId)?.remember(message);
     this.events.emit('chatMessage', message);
     return message;
+  }
+
+  /**
+   * The secret a participant's client resumes it with after its connection drops (see
+   * suspend); it resumes this participant only, and only while it is in the room.
+   */
+  resumeTokenOf(participantId: string): string | undefined {
+    if (!this.participant(participantId).resumable) return undefined;
+    let token = this.resumeTokens.get(participantId);
+    if (!token) {
+      token = randomBytes(24).toString('base64url');
+      this.resumeTokens.set(participantId, token);
+    }
+    return token;
+  }
+
+  /**
+   * The participant's connection dropped: a resumable one stays in the room, media and
+   * all, for the resume grace period, then leaves as 'disconnected' unless its client
+   * resumed it; any other leaves at once.
+   */
+  async suspend(participantId: string): Promise<void> {
+    const participant = this.participants.get(participantId);
+    if (!participant?.resumable) return this.leave(participantId, 'disconnected');
+    if (this.suspended.has(participantId)) return;
+    const grace = this.config.conference.resumeGraceMs;
+    const timer = setTimeout(() => {
+      this.suspended.delete(participantId);
+      this.leave(participantId, 'disconnected').catch((error: unknown) =>
+        this.logger.error({ err: error, participantId }, 'could not take a lost participant out'),
+      );
+    }, grace);
+    this.suspended.set(participantId, timer);
+    this.logger.info({ participantId, graceMs: grace }, 'connection lost: kept for resuming');
+  }
+
+  /**
+   * A client comes back for its participant with the resume token: the same participant
+   * goes on (nobody saw it leave). Refused for another participant's token (forbidden)
+   * and once the participant is gone, its grace over (not_found).
+   */
+  async resume(participantId: string, token: string): Promise<Entered> {
+    const participant = this.participants.get(participantId);
+    const expected = this.resumeTokens.get(participantId);
+    if (!participant || !expected) {
+      throw new DomainError('not_found', 'nothing to resume: the participant left the room');
+    }
+    const given = Buffer.from(token);
+    if (given.length !== expected.length || !timingSafeEqual(given, Buffer.from(expected))) {
+      throw new DomainError('forbidden', 'this resume token is not for this participant');
+    }
+    clearTimeout(this.suspended.get(participantId));
+    this.suspended.delete(participantId);
+    this.logger.info({ roomId: participant.roomId, participantId }, 'resumed');
+    return { participant, media: await this.mediaOf(participantId) };
   }
 
   /** Raises the participant's hand: it joins the end of the room's queue (once). */
@@ -428,7 +492,7 @@ export class ConferenceService implements OnModuleDestroy {
     if (room.lobby.size >= this.config.conference.maxParticipantsPerRoom) {
       throw new DomainError('room_full', `the lobby of room ${room.id} is full`);
     }
-    const { roomId, identity, displayName, role, door } = request;
+    const { roomId, identity, displayName, role, door, resumable } = request;
     const entry: LobbyEntry = {
       id: randomUUID(),
       roomId,
@@ -436,6 +500,7 @@ export class ConferenceService implements OnModuleDestroy {
       displayName,
       role,
       door,
+      resumable,
       knockedAt: new Date(),
     };
     room.lobby.set(entry.id, entry);
@@ -483,6 +548,7 @@ export class ConferenceService implements OnModuleDestroy {
       displayName: who.displayName,
       role: who.role,
       door: who.door,
+      resumable: who.resumable,
       joinedAt: new Date(),
     };
     room.participants.set(participant.id, participant);
@@ -574,7 +640,12 @@ export class ConferenceService implements OnModuleDestroy {
 
   private async closeRoom(room: Room) {
     clearTimeout(room.closeTimer);
-    for (const participantId of room.participants.keys()) this.participants.delete(participantId);
+    for (const participantId of room.participants.keys()) {
+      this.participants.delete(participantId);
+      this.resumeTokens.delete(participantId);
+      clearTimeout(this.suspended.get(participantId));
+      this.suspended.delete(participantId);
+    }
     room.participants.clear();
     const waiting = [...room.lobby.values()];
     room.lobby.clear();

@@ -11,6 +11,8 @@ export interface Participant {
   readonly displayName: string;
   readonly role: Role;
   readonly door: Door;
+  /** Its client can resume it after a dropped connection (see ConferenceService.suspend). */
+  readonly resumable?: boolean;
   readonly joinedAt: Date;
   /** Set for a participant served by another shard of a room spanning shards: that shard. */
   readonly shard?: string;

@@ -40,6 +40,7 @@ export const configSchema = z
     }),
     conference: z.object({
       emptyRoomGraceMs: z.coerce.number().int().min(0),
+      resumeGraceMs: z.coerce.number().int().min(0),
       maxParticipantsPerRoom: z.coerce.number().int().positive(),
       maxChatLength: z.coerce.number().int().positive(),
     }),

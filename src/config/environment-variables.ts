@@ -25,6 +25,7 @@ export const ENVIRONMENT_VARIABLES = {
   REGISTRATION_RATE_LIMIT_PER_MINUTE: 'portal.registrationRateLimitPerMinute',
   TOKEN_RATE_LIMIT_PER_MINUTE: 'portal.tokenRateLimitPerMinute',
   EMPTY_ROOM_GRACE_MS: 'conference.emptyRoomGraceMs',
+  RESUME_GRACE_MS: 'conference.resumeGraceMs',
   MAX_PARTICIPANTS_PER_ROOM: 'conference.maxParticipantsPerRoom',
   SIGNALING_MAX_MESSAGE_BYTES: 'signaling.maxMessageBytes',
   SIGNALING_REQUESTS_PER_SECOND: 'signaling.requestsPerSecond',

@@ -4,6 +4,9 @@
  * the camera live (the producer and the others' consumers stay, media keeps flowing).
  * Shard and browser share one loopback-only network namespace (test/support/netns-shard).
  */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { VideoWindowHook } from '../../src/web/client/main';
 import {
@@ -12,7 +15,14 @@ import {
   type NetnsShard,
   startShardInNetns,
 } from '../support/netns-shard';
-import { present, waitForJoined, waitForMediaFrom, withShardLog } from '../support/web-client-page';
+import {
+  FAKE_CAMERAS,
+  present,
+  SECOND_CAMERA,
+  waitForJoined,
+  waitForMediaFrom,
+  withShardLog,
+} from '../support/web-client-page';
 
 declare const window: { videoWindow?: VideoWindowHook };
 
@@ -41,9 +51,9 @@ describe('in a call (real Chromium through a real shard)', () => {
 
   beforeAll(async () => {
     shard = await startShardInNetns();
-    // Two fake cameras to switch between; the fake screen is what getDisplayMedia captures.
+    // Fake cameras to switch between; the fake screen is what getDisplayMedia captures.
     chromium = await launchChromiumInNetns(shard.pid, [
-      '--use-fake-device-for-media-stream=device-count=2',
+      FAKE_CAMERAS,
       '--auto-select-desktop-capture-source=Entire screen',
     ]);
   }, 30_000);
@@ -103,6 +113,9 @@ describe('in a call (real Chromium through a real shard)', () => {
         expect(await b.$eval('#stage', (stage) => stage.classList.contains('presenting'))).toBe(
           true,
         );
+        const dir = await mkdtemp(joinPath(tmpdir(), 'vw-screen-share-'));
+        await b.screenshot({ path: joinPath(dir, 'screen-share.png') });
+        console.log(`screen-share screenshot in ${dir}`);
 
         // The browser's own "Stop sharing" ends the track: the share stops for everyone.
         await a.evaluate(() => {
@@ -137,10 +150,14 @@ describe('in a call (real Chromium through a real shard)', () => {
 
         await a.click('#devices-button');
         const cameras = await a.$$eval('#camera-select option', (options) =>
-          options.map((option) => (option as HTMLOptionElement).value),
+          options.map((option) => ({
+            id: (option as HTMLOptionElement).value,
+            label: option.textContent,
+          })),
         );
-        expect(cameras).toHaveLength(2);
-        const other = cameras.find((id) => id !== before.camera)!;
+        expect(cameras).toHaveLength(3);
+        const other = cameras.find((camera) => camera.label === SECOND_CAMERA)!.id;
+        expect(other).not.toBe(before.camera);
         await a.selectOption('#camera-select', other);
         await a.waitForFunction(
           (id) => window.videoWindow!.state.deviceIds.videoinput === id,
@@ -150,8 +167,9 @@ describe('in a call (real Chromium through a real shard)', () => {
         expect(await a.evaluate(() => window.videoWindow!.producerId('camera'))).toBe(
           before.producer,
         );
-        // B goes on decoding A through the same consumer: its frame count keeps growing.
-        await cameraFramesBeyond(b, 'A', (await framesFrom(b, 'A')).camera);
+        // B goes on decoding A through the same consumer, now the new camera's frames
+        // (a second's worth and more: not just those that were on their way).
+        await cameraFramesBeyond(b, 'A', (await framesFrom(b, 'A')).camera + 30);
 
         // The next call starts with the camera chosen.
         await a.reload();

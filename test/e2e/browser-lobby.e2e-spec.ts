@@ -18,7 +18,7 @@ import {
   type NetnsShard,
   startShardInNetns,
 } from '../support/netns-shard';
-import { waitForJoined } from '../support/web-client-page';
+import { joinFromPrejoin, waitForJoined } from '../support/web-client-page';
 
 declare const window: { videoWindow?: VideoWindowHook };
 
@@ -129,6 +129,7 @@ describe('meetings in the browser: sign in, create, start, lobby, moderation', (
     // Start it: the host joins as moderator, with neither password nor lobby.
     await host.click(`${item} .start`);
     await host.waitForURL(`**/r/${room}`);
+    await joinFromPrejoin(host);
     await waitForJoined(host, 15_000);
 
     // The guest opens the link, gives a name and (after a wrong one) the password.

@@ -19,6 +19,7 @@ import {
   startShardInNetns,
 } from '../support/netns-shard';
 import {
+  joinFromPrejoin,
   present,
   until,
   waitForJoined,
@@ -61,6 +62,8 @@ describe('meeting tools in the browser (real Chromium through a real shard)', ()
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
     await page.goto(url);
+    // A token does not name the participant in the link: the pre-join screen comes first.
+    if (url.includes('token=')) await joinFromPrejoin(page);
     await waitForJoined(page);
     return page;
   };

@@ -22,6 +22,8 @@ describe('socket.io door: bad input', () => {
     shard = await startShard({
       SIGNALING_REQUESTS_PER_SECOND: '20',
       SIGNALING_REQUEST_BURST: '50',
+      // Resumable participants whose connection dropped are kept this long.
+      RESUME_GRACE_MS: '500',
     });
   });
   afterAll(async () => {
@@ -301,6 +303,75 @@ describe('socket.io door: bad input', () => {
     await expect(
       alice.waitForEvent('hands', (e: { hands: unknown[] }) => e.hands.length === 1),
     ).resolves.toEqual({ hands: [{ participantId: aliceId, raisedAt: expect.any(String) }] });
+  });
+
+  it('resumes a participant only with its own token, and only within the grace period', async () => {
+    const resumable = async (name: string) => {
+      const socket = track(await connectSocket(shard.baseUrl));
+      const joined = await request(socket, 'join', {
+        room: 'resume-room',
+        displayName: name,
+        resumable: true,
+      });
+      if ('lobby' in joined) throw new Error('unexpectedly in a lobby');
+      return { socket, participantId: joined.participantId, resumeToken: joined.resumeToken! };
+    };
+    const alice = await resumable('Alice');
+    const bob = await resumable('Bob');
+    const watcher = track(await NodeParticipant.connect(shard.baseUrl));
+    await watcher.join('resume-room', 'Watcher');
+
+    alice.socket.disconnect();
+    const comeback = track(await connectSocket(shard.baseUrl));
+    await expect(
+      errorCode(
+        request(comeback, 'resume', {
+          participantId: alice.participantId,
+          resumeToken: bob.resumeToken,
+        }),
+      ),
+    ).resolves.toBe('forbidden');
+    await expect(
+      errorCode(request(comeback, 'resume', { participantId: 'nobody', resumeToken: 'x' })),
+    ).resolves.toBe('not_found');
+    const resumed = await request(comeback, 'resume', {
+      participantId: alice.participantId,
+      resumeToken: alice.resumeToken,
+    });
+    expect(resumed.participantId).toBe(alice.participantId);
+    expect(resumed.participants.map((p) => p.displayName).sort()).toEqual(['Bob', 'Watcher']);
+    // A connection in a room resumes nothing more.
+    await expect(
+      errorCode(
+        request(comeback, 'resume', {
+          participantId: bob.participantId,
+          resumeToken: bob.resumeToken,
+        }),
+      ),
+    ).resolves.toBe('conflict');
+
+    // Bob's connection drops and nobody comes back for him within the grace period.
+    bob.socket.disconnect();
+    await expect(
+      watcher.waitForEvent(
+        'participantLeft',
+        (e: { participantId: string }) => e.participantId === bob.participantId,
+      ),
+    ).resolves.toMatchObject({ reason: 'disconnected' });
+    const late = track(await connectSocket(shard.baseUrl));
+    await expect(
+      errorCode(
+        request(late, 'resume', { participantId: bob.participantId, resumeToken: bob.resumeToken }),
+      ),
+    ).resolves.toBe('not_found');
+    // Alice was never seen leaving.
+    expect(
+      watcher.events.filter(
+        (e) =>
+          e.event === 'participantLeft' &&
+          (e.payload as { participantId: string }).participantId === alice.participantId,
+      ),
+    ).toEqual([]);
   });
 
   describe('join tokens', () => {

@@ -264,6 +264,7 @@ const requestData: Record<(typeof METHODS)[number], fc.Arbitrary<unknown>> = {
     },
     { requiredKeys: ['room'] },
   ),
+  resume: fc.record({ participantId, resumeToken: field(text) }),
   createWebRtcTransport: fc.record(
     { direction: field(fc.constantFrom('send', 'recv')), sctp: field(fc.boolean()) },
     { requiredKeys: ['direction'] },

@@ -8,6 +8,23 @@ declare const window: { videoWindow?: VideoWindowHook };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Chromium's fake cameras, for tests that switch: the second of them (fake_device_1)
+ * is a depth camera whose frames never reach a video encoder, so switching goes to the
+ * third.
+ */
+export const FAKE_CAMERAS = '--use-fake-device-for-media-stream=device-count=3';
+export const SECOND_CAMERA = 'fake_device_2';
+
+/** On the pre-join screen: waits until the devices are shown, then presses Join. */
+export async function joinFromPrejoin(page: Page): Promise<void> {
+  await page.waitForSelector('#prejoin-media:not([hidden]) #prejoin-camera-select option', {
+    state: 'attached',
+    timeout: 10_000,
+  });
+  await page.click('#name-form button[type=submit]');
+}
+
 /** Waits until the page's client joined; fails at once if the client gave up. */
 export async function waitForJoined(page: Page, timeoutMs = 10_000): Promise<void> {
   const handle = await page.waitForFunction(

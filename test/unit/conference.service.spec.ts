@@ -590,3 +590,50 @@ describe('ConferenceService in a meeting: hands, reactions, moderators', () => {
     expect(service.participantsOf('demo').map((p) => p.id)).toEqual([host.id, alice.id]);
   });
 });
+
+describe('ConferenceService resuming after a dropped connection', () => {
+  it('keeps a resumable participant for the grace period; its own token resumes it, unseen', async () => {
+    const { service } = setup({ RESUME_GRACE_MS: '200' });
+    const { participant: alice } = await enter(service, { ...request('Alice'), resumable: true });
+    const { participant: bob } = await enter(service, { ...request('Bob'), resumable: true });
+    const aliceToken = service.resumeTokenOf(alice.id)!;
+    const bobToken = service.resumeTokenOf(bob.id)!;
+    expect(aliceToken).not.toBe(bobToken);
+    const left = jest.fn();
+    service.events.on('participantLeft', left);
+    const joined = jest.fn();
+    service.events.on('participantJoined', joined);
+
+    await service.suspend(alice.id);
+    await sleep(50);
+    await expect(service.resume(alice.id, bobToken)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(service.resume(alice.id, 'x')).rejects.toMatchObject({ code: 'forbidden' });
+    const resumed = await service.resume(alice.id, aliceToken);
+    expect(resumed.participant).toBe(alice);
+    // Past the grace period she is still there: nobody saw her leave or join again.
+    await sleep(300);
+    expect(service.participantsOf('demo')).toEqual([alice, bob]);
+    expect(left).not.toHaveBeenCalled();
+    expect(joined).not.toHaveBeenCalled();
+  });
+
+  it('lets the participant go when the grace period ends: its token resumes nothing', async () => {
+    const { service } = setup({ RESUME_GRACE_MS: '50' });
+    const { participant: alice } = await enter(service, { ...request('Alice'), resumable: true });
+    const token = service.resumeTokenOf(alice.id)!;
+    const left = jest.fn();
+    service.events.on('participantLeft', left);
+    await service.suspend(alice.id);
+    await sleep(120);
+    expect(left).toHaveBeenCalledWith(alice, 'disconnected');
+    await expect(service.resume(alice.id, token)).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('takes a participant whose client cannot resume out at once', async () => {
+    const { service } = setup({ RESUME_GRACE_MS: '5000' });
+    const { participant: alice } = await enter(service, request('Alice'));
+    expect(service.resumeTokenOf(alice.id)).toBeUndefined();
+    await service.suspend(alice.id);
+    expect(service.participantsOf('demo')).toEqual([]);
+  });
+});

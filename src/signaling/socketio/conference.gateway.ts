@@ -199,6 +199,7 @@ export class ConferenceGateway
       return { routerRtpCapabilities: this.media.routerRtpCapabilities };
     }
     if (method === 'join') return this.timedJoin(socket, data as Requests['join'][0]);
+    if (method === 'resume') return this.resume(socket, data as Requests['resume'][0]);
     if (method === 'leave') {
       const left = await this.leave(socket, 'left');
       if (!left) throw new DomainError('not_joined', 'join a room first');
@@ -295,6 +296,30 @@ export class ConferenceGateway
     }
   }
 
+  /**
+   * A client whose connection dropped comes back on a new one for the same participant;
+   * a connection still attached to it (half open) is dropped.
+   */
+  private async resume(socket: ConferenceSocket, data: Requests['resume'][0]) {
+    if (socket.data.participantId || socket.data.waitingId || socket.data.joining) {
+      throw new DomainError('conflict', 'already in a room');
+    }
+    const { participant, media } = await this.conference.resume(
+      data.participantId,
+      data.resumeToken,
+    );
+    const { grant } = socket.data;
+    if (grant && (grant.room !== participant.roomId || grant.identity !== participant.identity)) {
+      throw new DomainError('forbidden', 'this token is for someone else');
+    }
+    const stale = this.sockets.get(participant.id);
+    if (stale && stale !== socket) {
+      this.detach(stale);
+      stale.disconnect(true);
+    }
+    return this.enterRoom(socket, participant, media);
+  }
+
   /** Joins one at a time per connection (a second is refused meanwhile), each timed. */
   private async timedJoin(socket: ConferenceSocket, data: Requests['join'][0]) {
     if (socket.data.joining) throw new DomainError('conflict', 'already joining a room');
@@ -326,6 +351,7 @@ export class ConferenceGateway
       door: 'socketio',
       password: data.password,
       placement: socket.data.placement,
+      resumable: data.resumable,
     });
     if ('waiting' in outcome) {
       const { id, displayName } = outcome.waiting;
@@ -369,6 +395,7 @@ export class ConferenceGateway
       role: participant.role,
       routerRtpCapabilities: receive ? undefined : media.rtpCapabilities,
       participants: others.map((p) => this.view(p, media)),
+      resumeToken: this.conference.resumeTokenOf(participant.id),
       activeSpeakerId: media.activeSpeaker,
       hands: handsView(this.conference.handsOf(participant.roomId)),
       iceServers: this.turn.iceServersFor(participant.identity),
@@ -443,7 +470,9 @@ export class ConferenceGateway
     }
     if (!participantId) return false;
     this.detach(socket);
-    await this.conference.leave(participantId, reason);
+    // A lost connection may come back (resume): the participant stays for a while.
+    if (reason === 'disconnected') await this.conference.suspend(participantId);
+    else await this.conference.leave(participantId, reason);
     return true;
   }
 

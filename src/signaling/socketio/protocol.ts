@@ -67,6 +67,12 @@ export interface JoinResult {
    */
   routerRtpCapabilities?: MediasoupJson;
   participants: ParticipantView[];
+  /**
+   * With `resumable`: resumes this participant after the connection drops (the `resume`
+   * request), while the server keeps it for the resume grace period. A secret: it resumes
+   * only this participant.
+   */
+  resumeToken?: string;
   /** Who is talking right now, if anyone (later changes arrive as activeSpeaker). */
   activeSpeakerId?: string;
   iceServers: IceServer[];
@@ -114,6 +120,8 @@ export interface JoinRequest {
   room: string;
   displayName?: string;
   password?: string;
+  /** The client resumes after a dropped connection: it gets a resumeToken. */
+  resumable?: boolean;
   /** Set up receiving in the same round trip. Kept until admitted when there is a lobby. */
   receive?: ReceiveRequest;
 }
@@ -144,6 +152,11 @@ export interface Requests {
    */
   getRouterRtpCapabilities: [Record<string, never>, { routerRtpCapabilities: MediasoupJson }];
   join: [JoinRequest, JoinResult | WaitingInLobby];
+  /**
+   * After a dropped connection, on a new one: the same participant again, its media
+   * objects kept (restart ICE on its transports). Answers the room as it is now.
+   */
+  resume: [{ participantId: string; resumeToken: string }, JoinResult];
   createWebRtcTransport: [{ direction: 'send' | 'recv'; sctp?: boolean }, WebRtcTransportParams];
   connectWebRtcTransport: [{ transportId: string; dtlsParameters: MediasoupJson }, object];
   restartIce: [{ transportId: string }, { iceParameters: MediasoupJson }];

@@ -66,8 +66,10 @@ export const requestSchemas = {
     room: z.string().min(1).max(64),
     displayName: z.string().trim().min(1).max(100).optional(),
     password: z.string().min(1).max(128).optional(),
+    resumable: z.boolean().optional(),
     receive: z.object({ rtpCapabilities, dtlsParameters: dtlsParameters.optional() }).optional(),
   }),
+  resume: z.object({ participantId: id, resumeToken: z.string().min(1).max(128) }),
   createWebRtcTransport: z.object({
     direction: z.enum(['send', 'recv']),
     sctp: z.boolean().optional(),

@@ -162,6 +162,8 @@ class Session {
   recvTransport?: Promise<msc.Transport>;
   sendTransport?: Promise<msc.Transport>;
   readonly producers = new Map<Source, msc.Producer>();
+  /** Sources whose producer is being made (so that it is made once). */
+  readonly producing = new Set<Source>();
   iceServers: IceServer[] = [];
   readonly consumers = new Map<string, msc.Consumer>();
   /** Producers consumed or being consumed, so duplicates announcements are ignored. */
@@ -211,6 +213,8 @@ export class Call {
   /** Join answers and server events are handled one after the other, in arrival order. */
   private queue: Promise<unknown> = Promise.resolve();
   private connectedOnce = false;
+  /** What resumes this participant after a dropped connection (from the join answer). */
+  private resumeCredentials?: { participantId: string; resumeToken: string };
 
   constructor(
     readonly options: CallOptions,
@@ -247,16 +251,22 @@ export class Call {
     return this.session?.producers.get(source)?.id;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Joins with the devices the pre-join screen opened (and whether to start muted or with
+   * the camera off), or opens them now.
+   */
+  async start(prepared?: { media: LocalMedia; micOn: boolean; cameraOn: boolean }): Promise<void> {
     // Asked while the devices start, so that the join can set up receiving as well.
     this.routerCapabilities = this.signaling.request('getRouterRtpCapabilities', {}).then(
       ({ routerRtpCapabilities }) => routerRtpCapabilities as msc.RtpCapabilities,
       () => undefined,
     );
-    this.local = await acquireLocalMedia(this.options.devices);
+    this.local = prepared?.media ?? (await acquireLocalMedia(this.options.devices));
     if (this.local.problem) this.listener.notice(this.local.problem);
-    this.micOn = this.hasMic;
-    this.cameraOn = this.hasCamera;
+    this.micOn = this.hasMic && (prepared?.micOn ?? true);
+    this.cameraOn = this.hasCamera && (prepared?.cameraOn ?? true);
+    if (this.local.mic) this.local.mic.enabled = this.micOn;
+    if (this.local.camera) this.local.camera.enabled = this.cameraOn;
     this.listener.devices();
     await this.join();
   }
@@ -267,7 +277,7 @@ export class Call {
     this.local.mic.enabled = on;
     this.listener.devices();
     this.updateLocalMember();
-    await this.setProducerPaused('audio', !on);
+    await this.sendOrPause('mic', on);
   }
 
   async setCamera(on: boolean): Promise<void> {
@@ -276,7 +286,7 @@ export class Call {
     this.local.camera.enabled = on;
     this.listener.devices();
     this.updateLocalMember();
-    await this.setProducerPaused('video', !on);
+    await this.sendOrPause('camera', on);
   }
 
   /**
@@ -555,6 +565,9 @@ export class Call {
     }
     if (session.closed) return undefined;
     this.selfId = result.participantId;
+    this.resumeCredentials = result.resumeToken
+      ? { participantId: result.participantId, resumeToken: result.resumeToken }
+      : undefined;
     session.iceServers = result.iceServers;
     session.recvTransport = result.receive
       ? Promise.resolve(
@@ -598,6 +611,7 @@ export class Call {
           room,
           displayName,
           password: this.password,
+          resumable: true,
           receive,
         });
       } catch (error) {
@@ -705,11 +719,35 @@ export class Call {
     return session.sendTransport;
   }
 
+  /** Turning a device on starts its producer if it has none yet, else resumes it. */
+  private async sendOrPause(source: 'mic' | 'camera', on: boolean) {
+    const session = this.session;
+    if (on && session && !session.closed && this.phase === 'joined') {
+      await this.produceSource(session, source);
+    }
+    await this.setProducerPaused(source === 'mic' ? 'audio' : 'video', !on);
+  }
+
+  /**
+   * Starts sending a source. A microphone or camera that is off sends nothing until it
+   * is turned on: no producer, so not a frame of it leaves before then.
+   */
   private async produceSource(session: Session, source: Source) {
     const track = { mic: this.local?.mic, camera: this.local?.camera, screen: this.screen }[source];
     const { device } = session;
-    if (!track || session.producers.has(source) || !device.canProduce(track.kind as msc.MediaKind))
-      return;
+    const off = (source === 'mic' && !this.micOn) || (source === 'camera' && !this.cameraOn);
+    if (!track || off || session.producers.has(source) || session.producing.has(source)) return;
+    if (!device.canProduce(track.kind as msc.MediaKind)) return;
+    session.producing.add(source);
+    try {
+      await this.startProducer(session, source, track);
+    } finally {
+      session.producing.delete(source);
+    }
+  }
+
+  private async startProducer(session: Session, source: Source, track: MediaStreamTrack) {
+    const { device } = session;
     const transport = await this.sendTransport(session);
     if (session.closed) return;
     const vp8 = device.rtpCapabilities.codecs?.find(
@@ -731,6 +769,7 @@ export class Call {
     });
     if (session.closed) return producer.close();
     session.producers.set(source, producer);
+    // Turned off while the producer was being made.
     if (source === 'mic' && !this.micOn) await this.setProducerPaused('audio', true);
     if (source === 'camera' && !this.cameraOn) await this.setProducerPaused('video', true);
   }
@@ -964,12 +1003,16 @@ export class Call {
   private listenToSocket() {
     const { socket } = this.signaling;
     socket.on('connect', () => {
-      if (this.connectedOnce && this.phase === 'reconnecting')
-        void this.join(RETRY_DELAYS_MS.length);
+      if (this.connectedOnce && this.phase === 'reconnecting') {
+        if (this.session && this.resumeCredentials) void this.resume(this.session);
+        else void this.join(RETRY_DELAYS_MS.length);
+      }
       this.connectedOnce = true;
     });
     socket.on('disconnect', (reason) => {
       if (reason === 'io client disconnect') return;
+      // In the room, the server keeps us a while: keep everything and resume.
+      if (this.phase === 'joined' && this.resumeCredentials) return this.setPhase('reconnecting');
       if (this.phase === 'joined' || this.phase === 'joining' || this.phase === 'waiting') {
         this.teardown();
         this.setPhase('reconnecting');
@@ -981,6 +1024,63 @@ export class Call {
         this.end('failed', connectErrorBody(error)?.message ?? error.message);
       }
     });
+  }
+
+  /**
+   * Back on a new connection after the old one dropped: the same participant again, its
+   * transports, producers and consumers kept. What changed meanwhile is caught up from the
+   * answer, and ICE restarts (the network may have changed). When the server no longer
+   * has the participant, it joins anew.
+   */
+  private async resume(session: Session) {
+    try {
+      await this.serially(async () => {
+        const result = await this.signaling.request('resume', this.resumeCredentials!);
+        if (session.closed || this.session !== session) return;
+        this.catchUp(session, result);
+        this.setPhase('joined');
+      });
+      for (const transport of [session.sendTransport, session.recvTransport]) {
+        const ready = await transport?.catch(() => undefined);
+        if (ready && !session.closed) await this.restartIce(session, ready);
+      }
+    } catch (error) {
+      if (session.closed || this.session !== session) return;
+      console.warn('could not resume; joining again', error);
+      this.teardown();
+      this.setPhase('reconnecting');
+      await this.join(RETRY_DELAYS_MS.length);
+    }
+  }
+
+  /** Brings the members and their media up to the room as a resume answer shows it. */
+  private catchUp(session: Session, result: JoinResult) {
+    const present = new Map(result.participants.map((p) => [p.id, p]));
+    for (const member of [...this.members.values()]) {
+      if (!member.isLocal && !present.has(member.id)) this.removeRemote(session, member.id);
+    }
+    for (const participant of present.values()) {
+      const member = this.remote(participant.id);
+      if (!member) {
+        this.addRemote(session, participant);
+        continue;
+      }
+      const producers = new Map(participant.producers.map((p) => [p.id, p]));
+      for (const producerId of [...member.producers.keys()]) {
+        if (producers.has(producerId)) continue;
+        session.closedProducers.add(producerId);
+        member.producers.delete(producerId);
+        this.dropConsumer(session, member, producerId);
+      }
+      for (const producer of producers.values()) {
+        member.producers.set(producer.id, producer);
+        void this.consume(session, producer);
+      }
+      this.refreshMuted(member);
+    }
+    this.setWaiting(result.waiting ?? []);
+    this.setHands(result.hands);
+    this.setActiveSpeaker(result.activeSpeakerId);
   }
 
   // ---- bookkeeping --------------------------------------------------------------------
@@ -1032,6 +1132,7 @@ export class Call {
     for (const memberId of [...this.members.keys()]) this.listener.memberRemoved(memberId);
     this.members.clear();
     this.selfId = undefined;
+    this.resumeCredentials = undefined;
     this.setActiveSpeaker(undefined);
   }
 

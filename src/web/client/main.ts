@@ -1,23 +1,17 @@
 /**
  * Video Window browser client. `/` shows the landing form, `/r/<room>` joins the room
- * (`?name=` sets the display name, `?token=` passes a join token that names you; a host
- * who pressed Start in "My meetings" brings the meeting's token along), `/login` and
- * `/meetings` are the portal pages.
+ * after the pre-join screen (camera preview, microphone level, devices, name); `?name=`
+ * names the participant and joins at once, `?token=` passes a join token that names you
+ * (a host who pressed Start in "My meetings" brings the meeting's token along).
+ * `/login` and `/meetings` are the portal pages.
  */
 import { ROOM_ID_PATTERN } from '../../conference/room';
 import { Call, type ReceiveStats, type Source } from './call';
 import { type DeviceKind, listDevices } from './local-media';
 import { showLogin, showMeetings } from './meetings-page';
 import { preparedJoinToken } from './portal';
-import {
-  askDisplayName,
-  askPassword,
-  RoomView,
-  showEnded,
-  showLanding,
-  showScreen,
-  showWaiting,
-} from './ui';
+import { showPrejoin } from './prejoin';
+import { askPassword, RoomView, showEnded, showLanding, showScreen, showWaiting } from './ui';
 
 const NAME_KEY = 'videoWindow.displayName';
 /** The devices last chosen, by kind (and the speaker), remembered for the next call. */
@@ -68,12 +62,25 @@ function roomFromPath(pathname: string): string | undefined {
 
 async function enterRoom(room: string, params: URLSearchParams) {
   const token = params.get('token') ?? preparedJoinToken(room);
-  let displayName: string | undefined;
-  if (!token) {
-    displayName = params.get('name')?.trim() || undefined;
-    displayName ??= await askDisplayName(room, localStorage.getItem(NAME_KEY) ?? '');
-    localStorage.setItem(NAME_KEY, displayName);
-  }
+  const remembered = (kind: DeviceKind | 'audiooutput') =>
+    localStorage.getItem(DEVICE_KEY(kind)) ?? undefined;
+  // A link that names the participant (?name=) joins at once, with the devices as they are.
+  let displayName = token ? undefined : params.get('name')?.trim() || undefined;
+  const prepared =
+    token || !displayName
+      ? await showPrejoin(room, {
+          askName: !token,
+          initialName: localStorage.getItem(NAME_KEY) ?? '',
+          remembered: {
+            audioinput: remembered('audioinput'),
+            videoinput: remembered('videoinput'),
+            audiooutput: remembered('audiooutput'),
+          },
+          chosen: (kind, deviceId) => localStorage.setItem(DEVICE_KEY(kind), deviceId),
+        })
+      : undefined;
+  displayName ??= prepared?.displayName;
+  if (displayName) localStorage.setItem(NAME_KEY, displayName);
 
   const call: Call = new Call(
     {
@@ -81,10 +88,7 @@ async function enterRoom(room: string, params: URLSearchParams) {
       displayName,
       token,
       relayOnly: params.get('relay') === '1',
-      devices: {
-        audioinput: localStorage.getItem(DEVICE_KEY('audioinput')) ?? undefined,
-        videoinput: localStorage.getItem(DEVICE_KEY('videoinput')) ?? undefined,
-      },
+      devices: { audioinput: remembered('audioinput'), videoinput: remembered('videoinput') },
     },
     {
       phase: (phase, detail) => {
@@ -151,7 +155,7 @@ async function enterRoom(room: string, params: URLSearchParams) {
       kick: (participantId) => call.kickParticipant(participantId),
       lowerHand: (participantId) => call.lowerHand(participantId),
     },
-    localStorage.getItem(DEVICE_KEY('audiooutput')) ?? '',
+    remembered('audiooutput') ?? '',
   );
 
   window.videoWindow = {
@@ -184,7 +188,7 @@ async function enterRoom(room: string, params: URLSearchParams) {
   showScreen('room');
   view.setControls(call);
   window.addEventListener('pagehide', () => void call.leave());
-  await call.start();
+  await call.start(prepared);
 }
 
 function main() {

@@ -62,33 +62,49 @@ export function showError(id: string, text: string | undefined): void {
   line.hidden = !text;
 }
 
-/** The form before joining, asking for the name or for the meeting password. */
-function prejoin(room: string, ask: 'name' | 'password', initial: string, error?: string) {
+/** What the form before joining asks for: a name, the meeting password, or nothing more. */
+export type PrejoinAsk = 'name' | 'password' | 'nothing';
+
+/**
+ * The form before joining; resolves with the name or password given ('' when it asks
+ * for nothing). `withMedia` shows the camera preview and device choice above it.
+ */
+export function prejoinForm(
+  room: string,
+  ask: PrejoinAsk,
+  {
+    initial = '',
+    error,
+    withMedia = false,
+  }: { initial?: string; error?: string; withMedia?: boolean },
+): Promise<string> {
   showScreen('prejoin');
   element('prejoin-room').textContent = room;
+  element('prejoin-media').hidden = !withMedia;
   element('name-field').hidden = ask !== 'name';
   element('password-field').hidden = ask !== 'password';
   showError('prejoin-error', error);
-  const input = element<HTMLInputElement>(ask === 'name' ? 'name-input' : 'password-input');
-  input.required = true;
-  element<HTMLInputElement>(ask === 'name' ? 'password-input' : 'name-input').required = false;
-  input.value = initial;
-  input.focus();
+  const name = element<HTMLInputElement>('name-input');
+  const password = element<HTMLInputElement>('password-input');
+  name.required = ask === 'name';
+  password.required = ask === 'password';
+  const input = ask === 'name' ? name : ask === 'password' ? password : undefined;
+  if (input) {
+    input.value = initial;
+    input.focus();
+  }
   return new Promise<string>((resolve) => {
     element<HTMLFormElement>('name-form').onsubmit = (event) => {
       event.preventDefault();
-      const value = ask === 'name' ? input.value.trim() : input.value;
-      if (value) resolve(value);
+      const value = ask === 'name' ? name.value.trim() : ask === 'password' ? password.value : '';
+      if (value || ask === 'nothing') resolve(value);
     };
   });
 }
 
-/** Asks for a display name before joining. */
-export const askDisplayName = (room: string, initial: string) => prejoin(room, 'name', initial);
-
 /** Asks for the meeting password (again, after a wrong one). */
 export const askPassword = (room: string, wrong: boolean) =>
-  prejoin(room, 'password', '', wrong ? 'Wrong password: try again.' : undefined);
+  prejoinForm(room, 'password', { error: wrong ? 'Wrong password: try again.' : undefined });
 
 /** The lobby screen of someone waiting to be let in; `leave` gives up. */
 export function showWaiting(room: string, leave: () => void): void {
