@@ -17,13 +17,18 @@ const EU = (n: number) => ({ localAddress: `127.1.0.${n}` });
 const US = (n: number) => ({ localAddress: `127.2.0.${n}` });
 
 /**
- * Waits until every participant decodes video and hears audio from every other one;
- * the pairs that still do not ("receiver<sender"), none when all do.
+ * Waits until every participant decodes video and hears audio from every other one (and
+ * from `extra` senders: a page's participant, by id and name); the pairs that still do
+ * not ("receiver<sender", with the receiver's errors), none when all do.
  */
-async function undecodedPairs(people: RejoiningParticipant[]) {
+async function undecodedPairs(
+  people: RejoiningParticipant[],
+  extra: { participantId: string; displayName: string }[] = [],
+) {
   const missing = async (receiver: RejoiningParticipant) => {
     const stats = await receiver.current.participant.receiveStats().catch(() => ({}));
-    return people
+    const errors = receiver.current.participant.errors.map((error) => error.message);
+    return [...people, ...extra]
       .filter((sender) => sender !== receiver)
       .filter((sender) => {
         const from = (stats as Record<string, { audioPackets: number; framesDecoded: number }>)[
@@ -31,31 +36,13 @@ async function undecodedPairs(people: RejoiningParticipant[]) {
         ];
         return !((from?.framesDecoded ?? 0) > 10 && (from?.audioPackets ?? 0) > 20);
       })
-      .map((sender) => `${receiver.displayName}<${sender.displayName}`);
+      .map((sender) => `${receiver.displayName}<${sender.displayName} ${errors.join('; ')}`);
   };
   return eventually(
     async () => (await Promise.all(people.map(missing))).flat(),
     (pairs) => pairs.length === 0,
     30_000,
   );
-}
-
-/** Waits until each participant decodes the page's video and hears its audio. */
-async function everyoneDecodes(people: RejoiningParticipant[], pageId: string) {
-  return eventually(
-    async () =>
-      Promise.all(
-        people.map(async (person) => {
-          const stats = await person.current.participant.receiveStats().catch(() => ({}));
-          const from = (stats as Record<string, { audioPackets: number; framesDecoded: number }>)[
-            pageId
-          ];
-          return (from?.framesDecoded ?? 0) > 10 && (from?.audioPackets ?? 0) > 20;
-        }),
-      ),
-    (all) => all.every(Boolean),
-    30_000,
-  ).then((all) => all.every(Boolean));
 }
 
 async function pipes(cluster: TestCluster, shardId: string) {
@@ -72,6 +59,7 @@ describe('cluster: one room spanning three shards', () => {
   let browser: Browser;
   let page: Page;
   let pageShard: string;
+  let pageSender: { participantId: string; displayName: string };
   const people: RejoiningParticipant[] = [];
 
   beforeAll(async () => {
@@ -117,6 +105,9 @@ describe('cluster: one room spanning three shards', () => {
     page = await context.newPage();
     await page.goto(`${cluster.url}/r/spanning-room?name=Page`);
     await waitForJoined(page);
+    // Publishing (a Node client that joins meanwhile may miss an announcement it gets
+    // before its receive transport exists, on one shard as on many).
+    await page.waitForFunction(() => window.videoWindow!.stats().producers >= 2);
     const cid = await join('Cid', EU(12));
     const dee = await join('Dee', US(10));
     const eve = await join('Eve', US(11));
@@ -137,8 +128,8 @@ describe('cluster: one room spanning three shards', () => {
     const pageId = eve.current.joined.participants.find((p) => p.displayName === 'Page')!.id;
 
     const startedAt = Date.now();
-    expect(await undecodedPairs(people)).toEqual([]);
-    expect(await everyoneDecodes(people, pageId)).toBe(true);
+    pageSender = { participantId: pageId, displayName: 'Page' };
+    expect(await undecodedPairs(people, [pageSender])).toEqual([]);
     await waitForMediaFrom(page, ['Ann', 'Bea', 'Cid', 'Dee', 'Eve'], true, 30_000);
     console.log(
       `span: 5 participants on 3 shards decode each other ${Date.now() - startedAt} ms after the last join`,
@@ -196,7 +187,7 @@ describe('cluster: one room spanning three shards', () => {
     console.log(
       `span: kill -9 of ${dead}, its participants rejoined after ${rejoined.join(', ')} ms`,
     );
-    expect(await undecodedPairs(people)).toEqual([]);
+    expect(await undecodedPairs(people, [pageSender])).toEqual([]);
     await waitForMediaFrom(page, ['Dee', 'Eve'], true, 30_000);
     console.log(`span: everyone decodes everyone again ${Date.now() - killedAt} ms after the kill`);
 
@@ -218,3 +209,5 @@ describe('cluster: one room spanning three shards', () => {
     }
   });
 });
+
+declare const window: { videoWindow?: import('../../src/web/client/main').VideoWindowHook };
