@@ -132,7 +132,7 @@ describe('cluster: one room spanning three shards', () => {
     expect(await undecodedPairs(people, [pageSender])).toEqual([]);
     await waitForMediaFrom(page, ['Ann', 'Bea', 'Cid', 'Dee', 'Eve'], true, 30_000);
     console.log(
-      `span: 5 participants on 3 shards decode each other ${Date.now() - startedAt} ms after the last join`,
+      `span: 6 participants (5 Node, 1 Chromium) on 3 shards decode each other ${Date.now() - startedAt} ms after the last join`,
     );
 
     // Each of a shard's tracks (two per participant) crosses to each other shard once,
