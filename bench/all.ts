@@ -28,6 +28,7 @@ export const QUICK: Record<string, string[]> = {
   'join-burst': ['--participants', '500'],
   churn: ['--cycles', '6', '--checkpoints', '1'],
   cluster: ['--rooms', '50', '--joins', '50', '--kills', '2'],
+  cascade: ['--seconds', '3'],
 };
 
 /** A bench that has not answered by then is killed (with every process it started). */

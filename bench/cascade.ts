@@ -40,6 +40,8 @@ const round = (value: number, digits = 0) => Number(value.toFixed(digits));
 const SAMPLED_PER_SHARD = 5;
 /** Nobody listens here: what the consumers send is dropped by the kernel. */
 const SINK_PORT = 9;
+/** The payload type of Opus for the receivers (SUBSCRIBER_CAPABILITIES). */
+const PROBE_PAYLOAD_TYPE = 100;
 
 interface SimShard {
   id: string;
@@ -54,7 +56,12 @@ type Internals = {
 };
 
 /** Registers a plain transport with the participant, as createWebRtcTransport does. */
-async function plainTransport(shard: SimShard, participantId: string, comedia: boolean) {
+async function plainTransport(
+  shard: SimShard,
+  participantId: string,
+  comedia: boolean,
+  port = SINK_PORT,
+) {
   const internals = shard.media as unknown as Internals;
   const transport = await shard.media.home.createPlainTransport({
     listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
@@ -65,7 +72,7 @@ async function plainTransport(shard: SimShard, participantId: string, comedia: b
   const peer = internals.peers.get(participantId)!;
   peer.router = shard.media.home;
   peer.transports.set(transport.id, transport);
-  if (!comedia) await transport.connect({ ip: '127.0.0.1', port: SINK_PORT });
+  if (!comedia) await transport.connect({ ip: '127.0.0.1', port });
   return transport;
 }
 
@@ -218,7 +225,11 @@ async function run(
       await packetCount(piped, 'inbound-rtp'),
     ];
     stopProbe();
-    const scale = viewers / sampled.length;
+    const sampledViewers = [...perShard.values()].reduce(
+      (sum, n) => sum + Math.min(n, SAMPLED_PER_SHARD),
+      0,
+    );
+    const scale = viewers / sampledViewers;
     const forwardedPps = rate(forwarded0, forwarded1) * scale;
     const cpuPerShard = cpu0.map((c0, i) => (cpu1[i].ms - c0.ms) / (cpu1[i].at - c0.at));
     const totalCpu = cpuPerShard.reduce((sum, cpu) => sum + cpu, 0);
@@ -263,13 +274,12 @@ async function latencyProbe(shards: SimShard[]) {
     sockets.push(socket);
     delays[i] = [];
     socket.on('message', (packet) => {
-      if (packet.length >= 20 && (packet[1] & 0x7f) !== 72)
+      if (packet.length >= 20 && (packet[1] & 0x7f) === PROBE_PAYLOAD_TYPE)
         delays[i].push(performance.now() - packet.readDoubleBE(12));
     });
     const peerId = `probe-receiver-${i}`;
     shard.media.addPeer(peerId);
-    const recv = await plainTransport(shard, peerId, false);
-    await recv.connect({ ip: '127.0.0.1', port: (socket.address() as { port: number }).port });
+    const recv = await plainTransport(shard, peerId, false, socket.address().port);
     await shard.media.consume(peerId, recv.id, info.id, SUBSCRIBER_CAPABILITIES, false);
   }
   const sender = createSocket('udp4');
@@ -319,11 +329,12 @@ export const cascadeBench: Bench = {
         participants: { type: 'string', default: '300' },
         publishers: { type: 'string', default: '6' },
         seconds: { type: 'string', default: '5' },
+        tiny: { type: 'boolean' },
       },
     });
-    const participants = Number(values.participants);
-    const publishers = Number(values.publishers);
-    const seconds = Number(values.seconds);
+    const participants = values.tiny ? 12 : Number(values.participants);
+    const publishers = values.tiny ? 2 : Number(values.publishers);
+    const seconds = values.tiny ? 1 : Number(values.seconds);
     if (
       ![participants, publishers, seconds].every((n) => Number.isInteger(n) && n > 0) ||
       publishers >= participants

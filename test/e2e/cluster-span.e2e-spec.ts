@@ -2,17 +2,24 @@
  * One room across three shards in two regions (client networks on loopback: 127.0.x and
  * 127.1.x are "eu", 127.2.x "us"), Node clients and a Chromium page, with real HAProxy, Redis, PostgreSQL and mediasoup pipes between
  * the shard processes: everyone decodes everyone, each track crosses to each other shard
- * once, and kill -9 of a shard costs only its own participants a rejoin. Times are
- * printed, not asserted.
+ * once, and kill -9 of a shard costs only its own participants a rejoin; XMPP occupants
+ * on different shards meet in one spanning room. Times are printed, not asserted.
  */
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_FLAGS, CHROMIUM_PATH } from '../support/netns-shard';
 import { eventually } from '../support/node-participant';
-import { RejoiningParticipant, startCluster, TestCluster } from '../support/cluster';
+import {
+  RejoiningParticipant,
+  signalingJoinThroughProxy,
+  startCluster,
+  TestCluster,
+} from '../support/cluster';
+import { connectXmpp, loadXmpp, recordStanzas } from '../support/xmpp-client';
 import { waitForJoined, waitForMediaFrom } from '../support/web-client-page';
 
 jest.setTimeout(180_000);
 
+const MUC = 'http://jabber.org/protocol/muc';
 const EU = (n: number) => ({ localAddress: `127.1.0.${n}` });
 const US = (n: number) => ({ localAddress: `127.2.0.${n}` });
 
@@ -206,6 +213,68 @@ describe('cluster: one room spanning three shards', () => {
         10_000,
       );
       expect(counts).toMatchObject({ in: 12 - tracksOn(shard), out: tracksOn(shard) });
+    }
+  });
+
+  it('XMPP occupants served by different shards are in one spanning room with socket.io', async () => {
+    const { xml } = await loadXmpp();
+    const room = 'xmpp-span';
+    const roomJid = `${room}@conference.localhost`;
+    const before = await Promise.all(cluster.shards.map(({ id }) => pipes(cluster, id)));
+    const members = [];
+    for (const [i, shard] of ['shard1', 'shard2', 'shard3'].entries()) {
+      const xmpp = await connectXmpp({
+        service: `${cluster.url.replace('http', 'ws')}/xmpp-websocket?shard=${shard}`,
+        domain: 'localhost',
+        mechanism: 'ANONYMOUS',
+      });
+      const log = recordStanzas(xmpp);
+      const nick = `x${i + 1}`;
+      await xmpp.send(xml('presence', { to: `${roomJid}/${nick}` }, xml('x', { xmlns: MUC })));
+      await log.waitFor(
+        (st) => st.is('presence') && st.attrs.from === `${roomJid}/${nick}` && !st.attrs.type,
+        `self-presence of ${nick}`,
+      );
+      members.push({ xmpp, log, nick });
+    }
+    // An American on socket.io: the American shard joins the room.
+    const web = await signalingJoinThroughProxy(cluster.url, room, 'web', US(20));
+    try {
+      expect(web.joined.shard).toBe('shard3');
+      expect(web.joined.participants.map((p) => p.displayName).sort()).toEqual(['x1', 'x2', 'x3']);
+      // Two occupants on the home shard, the third spilled to another, the web one on a
+      // third: each shard serves its own.
+      const after = await Promise.all(cluster.shards.map(({ id }) => pipes(cluster, id)));
+      const added = after.map((counts, i) => counts.participants - before[i].participants);
+      expect(added.slice(0, 2).sort()).toEqual([1, 2]);
+      expect(added[2]).toBe(1);
+      for (const member of members) {
+        for (const nick of ['x1', 'x2', 'x3', 'web'].filter((n) => n !== member.nick)) {
+          await member.log.waitFor(
+            (st) => st.is('presence') && st.attrs.from === `${roomJid}/${nick}` && !st.attrs.type,
+            `presence of ${nick} for ${member.nick}`,
+          );
+        }
+      }
+      // Groupchat from an occupant of one shard reaches those of the others.
+      const chats: { text: string }[] = [];
+      web.socket.on('chat', (chat: { text: string }) => chats.push(chat));
+      await members[2].xmpp.send(
+        xml('message', { to: roomJid, type: 'groupchat', id: 'span-1' }, xml('body', {}, 'hi')),
+      );
+      for (const member of members.slice(0, 2)) {
+        const message = await member.log.waitFor((st) => st.attrs.id === 'span-1', 'groupchat');
+        expect(message.attrs.from).toBe(`${roomJid}/x3`);
+      }
+      await eventually(
+        () => chats.length,
+        (n) => n > 0,
+        5_000,
+      );
+      expect(chats[0].text).toBe('hi');
+    } finally {
+      web.socket.close();
+      await Promise.all(members.map(({ xmpp }) => xmpp.stop().catch(() => undefined)));
     }
   });
 });

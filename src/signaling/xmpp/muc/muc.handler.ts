@@ -617,9 +617,12 @@ export class MultiUserChat implements OnModuleInit {
     });
   }
 
-  /** XMPP joins render themselves (see enter); the other door's participants show up here. */
+  /**
+   * XMPP joins render themselves (see enter); the other door's participants show up here,
+   * and so do those of other shards of a spanning room, whatever their door.
+   */
   private otherDoorJoined(participant: Participant) {
-    if (participant.door === 'xmpp') return;
+    if (participant.door === 'xmpp' && !participant.shard) return;
     const room = this.rooms.get(participant.roomId.toLowerCase());
     if (!room) return;
     const pending = this.pending.get(room.jid.split('@')[0]);
