@@ -219,6 +219,13 @@ describe('cluster: one room spanning three shards', () => {
   it('XMPP occupants served by different shards are in one spanning room with socket.io', async () => {
     const { xml } = await loadXmpp();
     const room = 'xmpp-span';
+    // The American shard killed above comes back (empty) and takes part again.
+    await cluster.restart('shard3');
+    await eventually(
+      () => cluster.serverStates(),
+      (states) => states.shard3 === 'UP',
+      15_000,
+    );
     const roomJid = `${room}@conference.localhost`;
     const before = await Promise.all(cluster.shards.map(({ id }) => pipes(cluster, id)));
     const members = [];
