@@ -601,7 +601,12 @@ export class MultiUserChat implements OnModuleInit {
     const events = this.conference.events;
     events.on('roomOpened', (roomId) => {
       const key = roomId.toLowerCase();
-      if (!this.rooms.has(key)) this.rooms.set(key, new MucRoom(roomId, `${key}@${this.domain}`));
+      if (this.rooms.has(key)) return;
+      this.rooms.set(key, new MucRoom(roomId, `${key}@${this.domain}`));
+      // A room spanning shards opens here with the participants of the others in it.
+      for (const participant of this.conference.participantsOf(roomId)) {
+        this.otherDoorJoined(participant);
+      }
     });
     events.on('roomClosed', (roomId) => this.roomClosed(roomId));
     events.on('rejoinRequired', (roomId) => this.roomClosed(roomId));
