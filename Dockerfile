@@ -48,9 +48,10 @@ RUN npm prune --omit=dev --no-audit --no-fund \
 
 FROM node:20-bookworm-slim
 # What the mediasoup worker links (ldd): libuv, OpenSSL, usrsctp, abseil (libsrtp is
-# static inside it).
+# static inside it); ffmpeg records rooms.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends libuv1 libssl3 libusrsctp2 libabsl20220623 \
+    ffmpeg \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production

@@ -12,7 +12,13 @@
 #
 # Install mediasoup itself with MEDIASOUP_WORKER_BIN set to something non-empty
 # (e.g. `MEDIASOUP_WORKER_BIN=skip npm ci`) so its postinstall skips the
-# download/build, then run this script. Idempotent: a cached, runnable binary
+# download/build, then run this script.
+#
+# The patches: 0001 system libraries through pkg-config instead of meson
+# subprojects, 0002 the libsrtp 2 API, 0003 a DTLS BIO callback fix for
+# OpenSSL 3.0, 0004 success (not 487) for the checks of a peer that stays
+# ICE-controlled because it ignores a=ice-lite (lib-jitsi-meet: Jitsi Meet
+# clients could not connect at all). Idempotent: a cached, runnable binary
 # is reused (cache key: mediasoup version + sha256 of the patches).
 #
 # Environment:

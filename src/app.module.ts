@@ -8,6 +8,7 @@ import { LoggingModule } from './observability/logging.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { PortalModule } from './portal/portal.module';
 import { SocketIoModule } from './signaling/socketio/socketio.module';
+import { FocusModule } from './signaling/xmpp/focus/focus.module';
 import { MucModule } from './signaling/xmpp/muc/muc.module';
 import { XmppModule } from './signaling/xmpp/xmpp.module';
 import { WebModule } from './web/web.module';
@@ -29,6 +30,7 @@ export class AppModule {
         SocketIoModule,
         XmppModule,
         MucModule,
+        FocusModule,
         WebModule,
         WebhooksModule,
       ],

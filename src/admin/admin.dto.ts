@@ -168,3 +168,34 @@ export class ShardView {
   @ApiProperty({ type: ShardLoadView }) load!: ShardLoadView;
   @ApiProperty({ description: 'When it last announced itself (epoch ms)' }) seenAt!: number;
 }
+
+export class RecordedTrackView {
+  @ApiProperty({ description: "The file's name in its recording", example: '001-mic-3f2a9c1d.ogg' })
+  file!: string;
+  @ApiProperty({ enum: ['audio', 'video'] }) kind!: string;
+  @ApiProperty({ example: 'camera' }) source!: string;
+  @ApiProperty({ example: 'video/VP8' }) codec!: string;
+  @ApiProperty({ description: '{id, identity, displayName} of who published it' })
+  participant!: { id: string; identity?: string; displayName?: string };
+  @ApiProperty({ format: 'date-time' }) startedAt!: string;
+  @ApiPropertyOptional({ format: 'date-time' }) endedAt?: string;
+  @ApiPropertyOptional() durationSeconds?: number;
+  @ApiPropertyOptional() sizeBytes?: number;
+}
+
+export class RecordingView {
+  @ApiProperty() id!: string;
+  @ApiProperty() room!: string;
+  @ApiProperty() shard!: string;
+  @ApiProperty({ enum: ['recording', 'finished'] }) state!: string;
+  @ApiProperty({ description: "'admin', or the moderator's participant id" }) startedBy!: string;
+  @ApiProperty({ format: 'date-time' }) startedAt!: string;
+  @ApiPropertyOptional({ format: 'date-time' }) endedAt?: string;
+  @ApiPropertyOptional() durationSeconds?: number;
+  @ApiPropertyOptional() sizeBytes?: number;
+  @ApiPropertyOptional({
+    enum: ['stopped', 'room_closed', 'disk_full', 'media_lost', 'shutdown', 'interrupted'],
+  })
+  reason?: string;
+  @ApiProperty({ type: [RecordedTrackView] }) tracks!: RecordedTrackView[];
+}

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ConferenceModule } from '../conference/conference.module';
 import { PortalModule } from '../portal/portal.module';
+import { RecordingModule } from '../recording/recording.module';
+import { AdminRecordingsController } from './admin-recordings.controller';
 import { AdminGuard } from './admin-auth.guard';
 import { AdminRoomsController } from './admin-rooms.controller';
 import { AdminRoomsService } from './admin-rooms.service';
@@ -10,8 +12,13 @@ import { ForwardToRoomOwner, ShardForwarder } from './shard-forwarding';
 
 /** The admin REST API (/api/v1/admin): administrators' access tokens or API keys. */
 @Module({
-  imports: [ConferenceModule, PortalModule],
-  controllers: [ApiKeysController, JoinTokensController, AdminRoomsController],
+  imports: [ConferenceModule, PortalModule, RecordingModule],
+  controllers: [
+    ApiKeysController,
+    JoinTokensController,
+    AdminRoomsController,
+    AdminRecordingsController,
+  ],
   providers: [AdminGuard, AdminRoomsService, ShardForwarder, ForwardToRoomOwner],
 })
 export class AdminModule {}

@@ -1,6 +1,6 @@
 import type { MediaSession } from '../media/media-session';
 import { Participant } from './participant';
-import { ChatMessage, LobbyEntry } from './room';
+import { ChatMessage, LobbyEntry, RaisedHand, Reaction } from './room';
 
 /** Why a participant left: on its own, lost, removed by a moderator, or the room was ended. */
 export type LeaveReason = 'left' | 'disconnected' | 'kicked' | 'room_ended';
@@ -20,6 +20,10 @@ export interface ConferenceEvents {
   chatMessage: [message: ChatMessage];
   /** A moderator paused these producers of the participant's on the server. */
   participantMuted: [participant: Participant, kind: MediaKind, producerIds: string[]];
+  /** Someone raised or lowered a hand (or left with it raised): the room's queue now. */
+  handsChanged: [roomId: string, hands: RaisedHand[]];
+  /** A participant sent an emoji reaction to the room. */
+  reaction: [participant: Participant, emoji: Reaction];
   /** The room cannot go on here: these participants must join again. */
   rejoinRequired: [roomId: string, participants: Participant[], reason: RejoinReason];
   /** Someone waits in the lobby for a moderator. */

@@ -21,7 +21,15 @@ import {
 import { DomainError } from './domain-error';
 import { DomainEvents } from './domain-events';
 import { canModerate, Door, Participant, Role } from './participant';
-import { ChatMessage, LobbyEntry, Room, ROOM_ID_PATTERN } from './room';
+import {
+  ChatMessage,
+  LobbyEntry,
+  RaisedHand,
+  Reaction,
+  REACTIONS,
+  Room,
+  ROOM_ID_PATTERN,
+} from './room';
 import { OPEN_ROOM, RoomPolicy, RoomPolicyProvider } from './room-policy';
 import type { RoomSpan } from './room-span';
 
@@ -213,6 +221,7 @@ export class ConferenceService implements OnModuleDestroy {
     this.participants.delete(participantId);
     const room = this.rooms.get(participant.roomId);
     room?.participants.delete(participantId);
+    if (room?.hands.delete(participantId)) this.announceHands(room);
     const media = await this.media.room(participant.roomId).catch(() => undefined);
     media?.closePeer(participantId);
     this.logger.info({ roomId: participant.roomId, participantId, reason }, 'left');
@@ -237,6 +246,59 @@ export class ConferenceService implements OnModuleDestroy {
     this.rooms.get(from.roomId)?.remember(message);
     this.events.emit('chatMessage', message);
     return message;
+  }
+
+  /** Raises the participant's hand: it joins the end of the room's queue (once). */
+  raiseHand(participantId: string): RaisedHand[] {
+    const participant = this.participant(participantId);
+    const room = this.liveRoom(participant.roomId);
+    if (!room.hands.has(participantId)) {
+      room.hands.set(participantId, { participantId, raisedAt: new Date() });
+      this.announceHands(room);
+    }
+    return this.handsOf(room.id);
+  }
+
+  /**
+   * Lowers a raised hand: one's own, or anyone's in the room for a moderator. A hand
+   * that is not raised is no error (someone else lowered it first).
+   */
+  lowerHand(byId: string, participantId = byId): RaisedHand[] {
+    const by = this.participant(byId);
+    if (participantId !== byId && !canModerate(by)) {
+      throw new DomainError('forbidden', "only moderators lower someone else's hand");
+    }
+    const room = this.liveRoom(by.roomId);
+    this.participantIn(room.id, participantId);
+    if (room.hands.delete(participantId)) this.announceHands(room);
+    return this.handsOf(room.id);
+  }
+
+  /** The room's raised hands, first raised first. */
+  handsOf(roomId: string): RaisedHand[] {
+    return [...(this.rooms.get(roomId)?.hands.values() ?? [])];
+  }
+
+  /** Sends an emoji reaction to the participant's room. */
+  react(participantId: string, emoji: string): void {
+    const participant = this.participant(participantId);
+    if (!(REACTIONS as readonly string[]).includes(emoji)) {
+      throw new DomainError('bad_request', `reactions are ${REACTIONS.join(' ')}`);
+    }
+    this.events.emit('reaction', participant, emoji as Reaction);
+  }
+
+  /** A moderator of the room mutes one of its participants (see mute). */
+  async muteBy(moderatorId: string, participantId: string, kind: MediaKind): Promise<string[]> {
+    const moderator = this.moderator(moderatorId, 'mute others');
+    return this.mute(moderator.roomId, participantId, kind);
+  }
+
+  /** A moderator of the room removes one of its participants (see kick). */
+  async kickBy(moderatorId: string, participantId: string): Promise<void> {
+    const moderator = this.moderator(moderatorId, 'remove people');
+    if (participantId === moderatorId) throw new DomainError('bad_request', 'leave instead');
+    await this.kick(moderator.roomId, participantId);
   }
 
   /** The room's last chat messages, oldest first (for newcomers, whatever their door). */
@@ -381,6 +443,16 @@ export class ConferenceService implements OnModuleDestroy {
     this.logger.info({ roomId, participantId: entry.id, door }, 'waiting in the lobby');
     this.events.emit('lobbyKnock', entry);
     return entry;
+  }
+
+  private moderator(participantId: string, what: string): Participant {
+    const participant = this.participant(participantId);
+    if (!canModerate(participant)) throw new DomainError('forbidden', `only moderators ${what}`);
+    return participant;
+  }
+
+  private announceHands(room: Room) {
+    this.events.emit('handsChanged', room.id, this.handsOf(room.id));
   }
 
   private lobbyEntryFor(moderatorId: string, entryId: string): LobbyEntry {

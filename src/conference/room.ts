@@ -14,6 +14,16 @@ export interface ChatMessage {
 /** Someone waiting in a room's lobby; admitted, they become a participant with this id. */
 export type LobbyEntry = Omit<Participant, 'joinedAt'> & { readonly knockedAt: Date };
 
+/** Someone's raised hand; a room's hands are a queue, first raised first. */
+export interface RaisedHand {
+  participantId: string;
+  raisedAt: Date;
+}
+
+/** The emoji reactions a participant may send (anything else is bad input). */
+export const REACTIONS = ['👍', '👏', '😂', '❤️', '🎉', '😮'] as const;
+export type Reaction = (typeof REACTIONS)[number];
+
 /** How many chat messages a room keeps for people who join later. */
 export const CHAT_HISTORY_SIZE = 50;
 
@@ -24,6 +34,8 @@ export class Room {
   readonly lobby = new Map<string, LobbyEntry>();
   /** The last CHAT_HISTORY_SIZE chat messages, oldest first. */
   readonly history: ChatMessage[] = [];
+  /** Raised hands by participant id, in the order they were raised. */
+  readonly hands = new Map<string, RaisedHand>();
   readonly createdAt = new Date();
   /** A locked room refuses new participants, except moderators. */
   locked = false;

@@ -98,6 +98,15 @@ export const configSchema = z
       retryBaseMs: z.coerce.number().int().positive(),
       timeoutMs: z.coerce.number().int().positive(),
     }),
+    recording: z.object({
+      directory: z.string().min(1),
+      ffmpegPath: z.string().min(1),
+      ffprobePath: z.string().min(1),
+      maxConcurrent: z.coerce.number().int().min(0),
+      retentionDays: z.coerce.number().min(0),
+      minFreeMegabytes: z.coerce.number().int().min(0),
+      diskCheckSeconds: z.coerce.number().positive(),
+    }),
     cluster: z.object({
       redisUrl: z.union([
         z.literal(''),

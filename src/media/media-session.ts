@@ -30,6 +30,23 @@ export class MediaSession {
     return this.room.producersOf(participantId);
   }
 
+  /** Every producer of the room. */
+  roomProducers() {
+    return this.room.producers();
+  }
+
+  createPlainTransport(...args: AfterParticipant<RoomMedia['createPlainTransport']>) {
+    return this.room.createPlainTransport(this.participantId, ...args);
+  }
+
+  closePlainTransport(...args: AfterParticipant<RoomMedia['closePlainTransport']>) {
+    return this.room.closePlainTransport(this.participantId, ...args);
+  }
+
+  requestKeyFrame(...args: AfterParticipant<RoomMedia['requestKeyFrame']>) {
+    return this.room.requestKeyFrame(this.participantId, ...args);
+  }
+
   createWebRtcTransport(...args: AfterParticipant<RoomMedia['createWebRtcTransport']>) {
     return this.room.createWebRtcTransport(this.participantId, ...args);
   }

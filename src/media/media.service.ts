@@ -6,6 +6,7 @@ import { DomainEvents } from '../conference/domain-events';
 import { InjectLogger } from '../observability/logging.module';
 import type { Logger } from '../observability/logger';
 import { MediaEvents } from './media-events';
+import { MediaSession } from './media-session';
 import { RoomMedia, RouterSupply, TransportOptions } from './room-media';
 import { WorkerPool } from './worker-pool.service';
 
@@ -55,6 +56,21 @@ export class MediaService {
     const room = this.rooms.get(roomId);
     if (!room) throw new DomainError('not_joined', `no media for room ${roomId}`);
     return room;
+  }
+
+  /**
+   * A media peer of the live room that is no participant (a recorder): it consumes the
+   * room's producers like one. Closing the room closes its objects too.
+   */
+  async attach(roomId: string, peerId: string): Promise<MediaSession> {
+    const room = await this.room(roomId);
+    room.addPeer(peerId);
+    return new MediaSession(peerId, room);
+  }
+
+  /** Closes everything an attached peer made. */
+  async detach(roomId: string, peerId: string): Promise<void> {
+    (await this.rooms.get(roomId)?.catch(() => undefined))?.closePeer(peerId);
   }
 
   async closeRoom(roomId: string): Promise<void> {

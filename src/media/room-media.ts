@@ -3,7 +3,8 @@ import { DomainError } from '../conference/domain-error';
 import type { DomainEvents } from '../conference/domain-events';
 import { MediaEvents, ProducerInfo, RemoteProducer } from './media-events';
 
-export type TransportDirection = 'send' | 'recv';
+/** `sendrecv`: one transport carrying a client's producers and consumers (Jitsi clients). */
+export type TransportDirection = 'send' | 'recv' | 'sendrecv';
 
 export interface TransportOptions {
   initialAvailableOutgoingBitrate: number;
@@ -26,6 +27,13 @@ export interface WebRtcTransportParams {
   iceCandidates: types.IceCandidate[];
   dtlsParameters: types.DtlsParameters;
   sctpParameters?: types.SctpParameters;
+}
+
+/** Where a plain transport sends RTP, and RTCP (on the RTP port unless rtcpPort is named). */
+export interface RtpDestination {
+  ip: string;
+  port: number;
+  rtcpPort?: number;
 }
 
 export interface ConsumerParams {
@@ -54,11 +62,14 @@ class PeerMedia {
   router?: types.Router;
   placement?: Promise<types.Router>;
   readonly transports = new Map<string, types.WebRtcTransport<TransportAppData>>();
+  /** Transports that send RTP to a local process (a recorder), never to a client. */
+  readonly plainTransports = new Map<string, types.PlainTransport<TransportAppData>>();
   readonly producers = new Map<string, types.Producer<ProducerAppData>>();
   readonly consumers = new Map<string, types.Consumer>();
 
   close() {
     for (const transport of this.transports.values()) transport.close();
+    for (const transport of this.plainTransports.values()) transport.close();
   }
 }
 
@@ -238,6 +249,13 @@ export class RoomMedia {
     await this.pipe(producerId, owner.router!, this.home);
   }
 
+  /** Every producer of the room. */
+  producers(): ProducerInfo[] {
+    return [...this.peers.values()].flatMap((peer) =>
+      [...peer.producers.values()].map(producerInfo),
+    );
+  }
+
   /** The participant's producers with the bitrate (bits/s) mediasoup measures on each. */
   async producerBitrates(participantId: string): Promise<(ProducerInfo & { bitrate: number })[]> {
     const producers = [...(this.peers.get(participantId)?.producers.values() ?? [])];
@@ -271,7 +289,7 @@ export class RoomMedia {
     // Kept before the next wait, so that a participant leaving meanwhile closes it.
     peer.transports.set(transport.id, transport);
     transport.observer.once('close', () => peer.transports.delete(transport.id));
-    if (direction === 'send') await transport.setMaxIncomingBitrate(maxIncomingBitrate);
+    if (direction !== 'recv') await transport.setMaxIncomingBitrate(maxIncomingBitrate);
     return {
       id: transport.id,
       iceParameters: transport.iceParameters,
@@ -279,6 +297,37 @@ export class RoomMedia {
       dtlsParameters: transport.dtlsParameters,
       sctpParameters: transport.sctpParameters,
     };
+  }
+
+  /**
+   * A receive transport that sends plain RTP from listenIp to the destination (a local
+   * recorder process): no ICE, no DTLS, the destination fixed now.
+   */
+  async createPlainTransport(
+    participantId: string,
+    listenIp: string,
+    destination: RtpDestination,
+  ): Promise<{ id: string }> {
+    const peer = this.peer(participantId);
+    const router = await this.routerOf(peer);
+    const transport = await router.createPlainTransport<TransportAppData>({
+      listenInfo: { protocol: 'udp', ip: listenIp },
+      rtcpMux: destination.rtcpPort === undefined,
+      comedia: false,
+      appData: { participantId, direction: 'recv' },
+    });
+    if (this.closed || !this.peers.has(participantId)) {
+      transport.close();
+      throw new DomainError('not_joined', 'the peer left while the transport was created');
+    }
+    peer.plainTransports.set(transport.id, transport);
+    transport.observer.once('close', () => peer.plainTransports.delete(transport.id));
+    await transport.connect(destination);
+    return { id: transport.id };
+  }
+
+  closePlainTransport(participantId: string, transportId: string): void {
+    this.peers.get(participantId)?.plainTransports.get(transportId)?.close();
   }
 
   async connectTransport(
@@ -303,7 +352,7 @@ export class RoomMedia {
     source: string,
   ): Promise<ProducerInfo> {
     const transport = this.transport(participantId, transportId);
-    if (transport.appData.direction !== 'send') {
+    if (transport.appData.direction === 'recv') {
       throw new DomainError('bad_request', 'produce needs a send transport');
     }
     const peer = this.peer(participantId);
@@ -361,8 +410,8 @@ export class RoomMedia {
     rtpCapabilities: types.RtpCapabilities,
     paused = true,
   ): Promise<ConsumerParams> {
-    const transport = this.transport(participantId, transportId);
-    if (transport.appData.direction !== 'recv') {
+    const transport = this.anyTransport(participantId, transportId);
+    if (transport.appData.direction === 'send') {
       throw new DomainError('bad_request', 'consume needs a recv transport');
     }
     const producer = await this.findProducer(producerId);
@@ -436,6 +485,10 @@ export class RoomMedia {
     await (paused ? consumer.pause() : consumer.resume());
   }
 
+  async requestKeyFrame(participantId: string, consumerId: string) {
+    await this.consumer(participantId, consumerId).requestKeyFrame();
+  }
+
   async setPreferredLayers(
     participantId: string,
     consumerId: string,
@@ -476,7 +529,7 @@ export class RoomMedia {
     let producers = 0;
     let consumers = 0;
     for (const peer of this.peers.values()) {
-      transports += peer.transports.size;
+      transports += peer.transports.size + peer.plainTransports.size;
       producers += peer.producers.size;
       consumers += peer.consumers.size;
     }
@@ -588,6 +641,13 @@ export class RoomMedia {
 
   private transport(participantId: string, transportId: string) {
     const transport = this.peer(participantId).transports.get(transportId);
+    if (!transport) throw new DomainError('not_found', `no transport ${transportId} of yours`);
+    return transport;
+  }
+
+  private anyTransport(participantId: string, transportId: string) {
+    const peer = this.peer(participantId);
+    const transport = peer.transports.get(transportId) ?? peer.plainTransports.get(transportId);
     if (!transport) throw new DomainError('not_found', `no transport ${transportId} of yours`);
     return transport;
   }

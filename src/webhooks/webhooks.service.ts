@@ -9,10 +9,17 @@ import { Participant } from '../conference/participant';
 import { InjectLogger } from '../observability/logging.module';
 import type { Logger } from '../observability/logger';
 import { MetricsService } from '../observability/metrics.service';
+import { RecordingEndReason, RecordingInfo } from '../recording/recording-info';
+import { RecordingService } from '../recording/recording.service';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature';
 
 export type WebhookEventName =
-  'room_started' | 'room_finished' | 'participant_joined' | 'participant_left';
+  | 'room_started'
+  | 'room_finished'
+  | 'participant_joined'
+  | 'participant_left'
+  | 'recording_started'
+  | 'recording_finished';
 
 /** The JSON body of every webhook POST. */
 export interface WebhookEvent {
@@ -27,7 +34,9 @@ export interface WebhookEvent {
     role: string;
     door: string;
   };
-  reason?: LeaveReason;
+  reason?: LeaveReason | RecordingEndReason;
+  /** recording_started and recording_finished: the recording, its files once finished. */
+  recording?: RecordingInfo;
 }
 
 /** Deliveries waiting beyond this many (receivers down for long) are dropped, logged. */
@@ -48,6 +57,7 @@ export class WebhooksService implements OnModuleDestroy {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     conference: ConferenceService,
+    recordings: RecordingService,
     metrics: MetricsService,
     @InjectLogger() private readonly logger: Logger,
   ) {
@@ -67,6 +77,12 @@ export class WebhooksService implements OnModuleDestroy {
     events.on('participantLeft', (participant, reason) =>
       this.publish('participant_left', participant.roomId, participant, reason),
     );
+    recordings.events.on('recordingStarted', (recording) =>
+      this.publish('recording_started', recording.room, undefined, undefined, recording),
+    );
+    recordings.events.on('recordingFinished', (recording) =>
+      this.publish('recording_finished', recording.room, undefined, recording.reason, recording),
+    );
   }
 
   onModuleDestroy() {
@@ -79,7 +95,8 @@ export class WebhooksService implements OnModuleDestroy {
     event: WebhookEventName,
     roomId: string,
     participant?: Participant,
-    reason?: LeaveReason,
+    reason?: LeaveReason | RecordingEndReason,
+    recording?: RecordingInfo,
   ) {
     const body: WebhookEvent = {
       id: randomUUID(),
@@ -92,6 +109,7 @@ export class WebhooksService implements OnModuleDestroy {
       body.participant = { id, identity, displayName, role, door };
     }
     if (reason) body.reason = reason;
+    if (recording) body.recording = recording;
     const json = JSON.stringify(body);
     for (const url of this.config.webhooks.urls) {
       if (this.pending >= MAX_PENDING_DELIVERIES) {

@@ -15,7 +15,13 @@ import {
   type NetnsShard,
   startShardInNetns,
 } from '../support/netns-shard';
-import { waitForJoined, waitForMediaFrom } from '../support/web-client-page';
+import {
+  present,
+  until,
+  waitForJoined,
+  waitForMediaFrom,
+  withShardLog,
+} from '../support/web-client-page';
 
 declare const window: { videoWindow?: VideoWindowHook };
 
@@ -35,16 +41,6 @@ async function waitForSend(page: Page, done: (stats: SendStats) => boolean, time
     await sleep(250);
   }
 }
-
-/** Polls a condition in the page (a timer, not animation frames: busy pages skip those). */
-const until = (page: Page, condition: () => boolean, timeoutMs = 5_000) =>
-  page.waitForFunction(condition, undefined, { polling: 100, timeout: timeoutMs });
-
-const present = (page: Page, selector: string, timeoutMs = 5_000) =>
-  page.waitForFunction((s) => !!document.querySelector(s), selector, {
-    polling: 100,
-    timeout: timeoutMs,
-  });
 
 const tileNames = (page: Page) =>
   page.$$eval('#tiles .tile', (tiles) =>
@@ -70,26 +66,10 @@ describe('browser call (real Chromium through a real shard)', () => {
     await shard?.stop();
   });
 
-  /** Adds the shard's warnings and errors to a failure, where the cause usually is. */
-  const withShardLog = async (scenario: () => Promise<void>) => {
-    try {
-      await scenario();
-    } catch (error) {
-      const problems = (shard?.output() ?? '')
-        .split('\n')
-        .filter((line) => !/"level":(10|20|30),/.test(line))
-        .slice(-15);
-      if (error instanceof Error && problems.length) {
-        error.message += `\n--- shard warnings and errors ---\n${problems.join('\n')}`;
-      }
-      throw error;
-    }
-  };
-
   it(
     'three participants see, hear and chat with each other; a leaver disappears',
     () =>
-      withShardLog(async () => {
+      withShardLog(shard, async () => {
         const room = `e2e-${Date.now().toString(36)}`;
         const pages = {} as Record<Name, Page>;
         await Promise.all(

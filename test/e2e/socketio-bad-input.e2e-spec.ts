@@ -249,6 +249,60 @@ describe('socket.io door: bad input', () => {
     expect([...viewer.consumers.values()].map((c) => c.producerId)).toEqual([producerId]);
   });
 
+  it('keeps moderator actions to moderators of the room, and reactions to the known emoji', async () => {
+    const tokens = new JoinTokenService(shard.config);
+    const moderatorOf = (room: string) =>
+      tokens.mint({ room, identity: `host-${room}`, name: 'Host', role: 'moderator' });
+    const host = track(
+      await NodeParticipant.connect(shard.baseUrl, { token: moderatorOf('meeting-room') }),
+    );
+    await host.join('meeting-room', 'Host');
+    const alice = track(await NodeParticipant.connect(shard.baseUrl));
+    const { participantId: aliceId } = await alice.join('meeting-room', 'Alice');
+    const bob = track(await NodeParticipant.connect(shard.baseUrl));
+    const { participantId: bobId } = await bob.join('meeting-room', 'Bob');
+    const otherHost = track(
+      await NodeParticipant.connect(shard.baseUrl, { token: moderatorOf('other-meeting') }),
+    );
+    await otherHost.join('other-meeting', 'Other host');
+
+    await alice.request('raiseHand', {});
+    // A participant may lower only its own hand, mute and remove nobody.
+    for (const [method, data] of [
+      ['lowerHand', { participantId: aliceId }],
+      ['muteParticipant', { participantId: aliceId, kind: 'audio' }],
+      ['kickParticipant', { participantId: aliceId }],
+    ] as const) {
+      await expect(errorCode(bob.request(method, data as never))).resolves.toBe('forbidden');
+    }
+    // A moderator of another room reaches nobody here.
+    await expect(
+      errorCode(otherHost.request('kickParticipant', { participantId: aliceId })),
+    ).resolves.toBe('not_found');
+    await expect(
+      errorCode(otherHost.request('lowerHand', { participantId: aliceId })),
+    ).resolves.toBe('not_found');
+    await expect(
+      errorCode(host.request('muteParticipant', { participantId: 'nobody', kind: 'audio' })),
+    ).resolves.toBe('not_found');
+    await expect(
+      errorCode(
+        host.request('muteParticipant', { participantId: bobId, kind: 'screen' as 'audio' }),
+      ),
+    ).resolves.toBe('bad_request');
+    await expect(errorCode(bob.request('react', { emoji: '💩' as '👍' }))).resolves.toBe(
+      'bad_request',
+    );
+    // Nothing of that changed the room: Alice's hand is still up, everyone still there.
+    const { hands } = await bob.request('raiseHand', {});
+    expect(hands.map((hand) => hand.participantId)).toEqual([aliceId, bobId]);
+    await host.request('kickParticipant', { participantId: bobId });
+    await expect(bob.waitForEvent('removed')).resolves.toEqual({ reason: 'kicked' });
+    await expect(
+      alice.waitForEvent('hands', (e: { hands: unknown[] }) => e.hands.length === 1),
+    ).resolves.toEqual({ hands: [{ participantId: aliceId, raisedAt: expect.any(String) }] });
+  });
+
   describe('join tokens', () => {
     let closed: TestShard;
     let tokens: JoinTokenService;

@@ -13,6 +13,9 @@
 import { JwtService } from '@nestjs/jwt';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   backToBaseline,
   CanaryCall,
@@ -22,6 +25,7 @@ import {
   ObjectCounts,
   objectCounts,
 } from '../support/fuzz';
+import type { RecordingInfo } from '../../src/recording/recording-info';
 import { NodeParticipant } from '../support/node-participant';
 import { apiKeyAuthorization } from '../support/portal-api';
 import { ShardProcess, startShardProcess } from '../support/shard-process';
@@ -32,6 +36,39 @@ const ADMIN = { email: 'admin@example.org', password: 'admin-password-1' };
 const USER = { email: 'user@example.org', password: 'user-password', displayName: 'User' };
 const CANARY_ROOM = 'fuzz-canary';
 const TARGET_ROOM = 'fuzz-target';
+/** A finished recording in the shard's recordings folder, for its handlers to act on. */
+const SEEDED_RECORDING: RecordingInfo = {
+  id: 'fuzz-seeded-recording',
+  room: TARGET_ROOM,
+  shard: 'fuzz',
+  state: 'finished',
+  startedBy: 'admin',
+  startedAt: '2026-01-01T00:00:00.000Z',
+  endedAt: '2026-01-01T00:00:10.000Z',
+  durationSeconds: 10,
+  sizeBytes: 4,
+  tracks: [
+    {
+      file: '001-mic-fuzz.ogg',
+      kind: 'audio',
+      source: 'mic',
+      codec: 'audio/opus',
+      participant: { id: 'fuzz' },
+      startedAt: '2026-01-01T00:00:00.000Z',
+    },
+  ],
+};
+const recordingsDir = mkdtempSync(join(tmpdir(), 'vw-fuzz-recordings-'));
+/** (Again, after the fuzzing deleted it.) */
+function seedRecording() {
+  const folder = join(recordingsDir, SEEDED_RECORDING.id);
+  mkdirSync(folder, { recursive: true });
+  // Dated now: the shard deletes finished recordings past their retention.
+  const now = new Date().toISOString();
+  const recording = { ...SEEDED_RECORDING, startedAt: now, endedAt: now };
+  writeFileSync(join(folder, 'recording.json'), JSON.stringify(recording));
+  writeFileSync(join(folder, SEEDED_RECORDING.tracks[0].file), 'OggS');
+}
 
 /** The subset of JSON Schema that @nestjs/swagger emits for the DTOs. */
 interface Schema {
@@ -85,7 +122,15 @@ class Known {
   ) {}
 }
 type PoolName =
-  'meetingId' | 'keyId' | 'room' | 'participantId' | 'refreshToken' | 'email' | 'password';
+  | 'meetingId'
+  | 'keyId'
+  | 'room'
+  | 'participantId'
+  | 'refreshToken'
+  | 'email'
+  | 'password'
+  | 'recordingId'
+  | 'recordingFile';
 const pools: Record<PoolName, string[]> = {
   meetingId: [],
   keyId: [],
@@ -94,9 +139,12 @@ const pools: Record<PoolName, string[]> = {
   refreshToken: [],
   email: [ADMIN.email, USER.email],
   password: [ADMIN.password, USER.password],
+  recordingId: [SEEDED_RECORDING.id],
+  recordingFile: [SEEDED_RECORDING.tracks[0].file],
 };
 /** Path parameters and body fields that known values may fill. */
 const POOL_OF: Record<string, PoolName> = {
+  file: 'recordingFile',
   id: 'meetingId',
   keyId: 'keyId',
   room: 'room',
@@ -297,7 +345,7 @@ function bodyOf(
 }
 
 /** A path parameter, percent-encoded: known, hostile or malformed. */
-function paramOf(name: string): fc.Arbitrary<string | Known> {
+function paramOf(name: string, path: string): fc.Arbitrary<string | Known> {
   const hostile = fc
     .oneof(
       fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }),
@@ -308,7 +356,7 @@ function paramOf(name: string): fc.Arbitrary<string | Known> {
     .filter((value) => value !== '.' && value !== '..' && value !== CANARY_ROOM)
     .map(encodeURIComponent);
   const malformed = fc.constantFrom('%', '%E0%A4%A', '%00', '%ZZ', '%F0%9F%92%A9');
-  const pool = POOL_OF[name];
+  const pool = name === 'id' && path.includes('/recordings/') ? 'recordingId' : POOL_OF[name];
   return pool
     ? fc.oneof({ weight: 4, arbitrary: known(pool) }, hostile, malformed)
     : fc.oneof(hostile, malformed);
@@ -349,7 +397,7 @@ function requestOf(operations: Operation[], document: OpenApiDocument): fc.Arbit
         ? fc.oneof(fc.constantFrom(...operation.allowed), fc.constantFrom(...CALLERS))
         : fc.constantFrom(...CALLERS),
       garbage: garbageAuthorization,
-      params: fc.tuple(...operation.params.map(paramOf)),
+      params: fc.tuple(...operation.params.map((name) => paramOf(name, operation.path))),
       query: queryOf,
       body: bodyOf(operation, document),
     }),
@@ -450,9 +498,11 @@ describe('REST door fuzzing', () => {
   };
 
   beforeAll(async () => {
+    seedRecording();
     shard = await startShardProcess({
       env: {
         JWT_SECRET,
+        RECORDINGS_DIR: recordingsDir,
         ADMIN_EMAIL: ADMIN.email,
         ADMIN_PASSWORD: ADMIN.password,
         // Fuzzed logins, registrations and token requests must reach the handlers rather
@@ -496,12 +546,14 @@ describe('REST door fuzzing', () => {
     target?.close();
     canary?.close();
     await shard?.stop();
+    rmSync(recordingsDir, { recursive: true, force: true });
   });
 
-  /** What the fuzzing learns from a 2xx: new meetings, keys and refresh tokens. */
+  /** What the fuzzing learns from a 2xx: new meetings, keys and refresh tokens (and it puts back what it ended). */
   const learn = async ({ operation: { method, path } }: FuzzRequest, { text, type }: Answer) => {
     if (path.endsWith('/kick') || (method === 'DELETE' && path === '/api/v1/admin/rooms/{room}'))
       await joinTarget();
+    if (method === 'DELETE' && path === '/api/v1/admin/recordings/{id}') seedRecording();
     if (!type.startsWith('application/json') || !text) return;
     const answer = JSON.parse(text) as Record<string, unknown>;
     if (typeof answer.refreshToken === 'string') pools.refreshToken.push(answer.refreshToken);

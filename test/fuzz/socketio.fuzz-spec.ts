@@ -297,6 +297,16 @@ const requestData: Record<(typeof METHODS)[number], fc.Arbitrary<unknown>> = {
   leave: fc.constant({}),
   lobbyAdmit: fc.record({ participantId }),
   lobbyReject: fc.record({ participantId }),
+  startRecording: fc.constant({}),
+  stopRecording: fc.constant({}),
+  muteParticipant: fc.record({
+    participantId,
+    kind: field(fc.constantFrom('audio', 'video', 'screen')),
+  }),
+  kickParticipant: fc.record({ participantId }),
+  raiseHand: fc.constant({}),
+  lowerHand: fc.record({ participantId }, optional),
+  react: fc.record({ emoji: field(fc.constantFrom('👍', '🎉', '💩', 'x')) }),
 };
 
 /** A request body: mostly an envelope of a known method, else anything. */

@@ -2,6 +2,7 @@
 import type { Page } from 'playwright-core';
 import type { ReceiveStats } from '../../src/web/client/call';
 import type { VideoWindowHook } from '../../src/web/client/main';
+import type { ShardProcess } from './shard-process';
 
 declare const window: { videoWindow?: VideoWindowHook };
 
@@ -51,5 +52,35 @@ export async function waitForMediaFrom(
       );
     }
     await sleep(250);
+  }
+}
+
+/** Polls a condition in the page (a timer, not animation frames: busy pages skip those). */
+export const until = (page: Page, condition: () => unknown, timeoutMs = 5_000) =>
+  page.waitForFunction(condition, undefined, { polling: 100, timeout: timeoutMs });
+
+/** Waits until an element matching the selector is in the page. */
+export const present = (page: Page, selector: string, timeoutMs = 5_000) =>
+  page.waitForFunction((s) => !!document.querySelector(s), selector, {
+    polling: 100,
+    timeout: timeoutMs,
+  });
+
+/** Runs a browser scenario; a failure carries the shard's last warnings and errors. */
+export async function withShardLog(
+  shard: ShardProcess | undefined,
+  scenario: () => Promise<void>,
+): Promise<void> {
+  try {
+    await scenario();
+  } catch (error) {
+    const problems = (shard?.output() ?? '')
+      .split('\n')
+      .filter((line) => !/"level":(10|20|30),/.test(line))
+      .slice(-15);
+    if (error instanceof Error && problems.length) {
+      error.message += `\n--- shard warnings and errors ---\n${problems.join('\n')}`;
+    }
+    throw error;
   }
 }

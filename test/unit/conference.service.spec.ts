@@ -506,3 +506,87 @@ describe('ConferenceService moderation', () => {
     expect(service.recentChat('elsewhere')).toEqual([]);
   });
 });
+
+describe('ConferenceService in a meeting: hands, reactions, moderators', () => {
+  it('queues raised hands in order; a moderator may lower anyone’s, others only their own', async () => {
+    const { service } = setup();
+    const { participant: host } = await enter(service, { ...request('Host'), role: 'moderator' });
+    const { participant: alice } = await enter(service, request('Alice'));
+    const { participant: bob } = await enter(service, request('Bob'));
+    const { participant: stranger } = await enter(service, {
+      ...request('Stranger', 'elsewhere'),
+      role: 'moderator',
+    });
+    const announced: string[][] = [];
+    service.events.on('handsChanged', (roomId, hands) => {
+      expect(roomId).toBe('demo');
+      announced.push(hands.map((hand) => hand.participantId));
+    });
+
+    service.raiseHand(bob.id);
+    service.raiseHand(alice.id);
+    // Raising again keeps one's place (and announces nothing).
+    expect(service.raiseHand(bob.id).map((h) => h.participantId)).toEqual([bob.id, alice.id]);
+    expect(announced).toEqual([[bob.id], [bob.id, alice.id]]);
+
+    expect(() => service.lowerHand(alice.id, bob.id)).toThrow(
+      expect.objectContaining({ code: 'forbidden' }),
+    );
+    expect(() => service.lowerHand(stranger.id, bob.id)).toThrow(
+      expect.objectContaining({ code: 'not_found' }),
+    );
+    expect(service.lowerHand(host.id, bob.id).map((h) => h.participantId)).toEqual([alice.id]);
+    // Lowering a hand that is down is no error.
+    expect(service.lowerHand(bob.id)).toHaveLength(1);
+
+    // A participant who leaves takes its hand along.
+    await service.leave(alice.id, 'left');
+    expect(service.handsOf('demo')).toEqual([]);
+    expect(announced).toEqual([[bob.id], [bob.id, alice.id], [alice.id], []]);
+  });
+
+  it('sends the known reactions to the room and refuses anything else', async () => {
+    const { service } = setup();
+    const { participant: alice } = await enter(service, request('Alice'));
+    const reactions = jest.fn();
+    service.events.on('reaction', reactions);
+    service.react(alice.id, '🎉');
+    expect(reactions).toHaveBeenCalledWith(alice, '🎉');
+    expect(() => service.react(alice.id, '<script>')).toThrow(
+      expect.objectContaining({ code: 'bad_request' }),
+    );
+    expect(() => service.react('nobody', '🎉')).toThrow(
+      expect.objectContaining({ code: 'not_joined' }),
+    );
+    expect(reactions).toHaveBeenCalledTimes(1);
+  });
+
+  it('lets moderators mute and remove participants of their own room only', async () => {
+    const { service, roomMedia } = setup();
+    Object.assign(roomMedia, {
+      producersOf: jest.fn(() => [{ id: 'p1', kind: 'audio', paused: false }]),
+      setProducerPaused: jest.fn(async () => undefined),
+    });
+    const { participant: host } = await enter(service, { ...request('Host'), role: 'moderator' });
+    const { participant: alice } = await enter(service, request('Alice'));
+    const { participant: bob } = await enter(service, request('Bob'));
+    await enter(service, { ...request('Elsewhere', 'elsewhere'), role: 'moderator' });
+    const other = service.participantsOf('elsewhere')[0];
+
+    await expect(service.muteBy(alice.id, bob.id, 'audio')).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    await expect(service.kickBy(alice.id, bob.id)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(service.kickBy(other.id, bob.id)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(service.kickBy(host.id, host.id)).rejects.toMatchObject({
+      code: 'bad_request',
+    });
+
+    expect(await service.muteBy(host.id, bob.id, 'audio')).toEqual(['p1']);
+    const left = jest.fn();
+    service.events.on('participantLeft', left);
+    await service.kickBy(host.id, bob.id);
+    expect(left).toHaveBeenCalledWith(bob, 'kicked');
+    expect(service.participantsOf('demo').map((p) => p.id)).toEqual([host.id, alice.id]);
+  });
+});

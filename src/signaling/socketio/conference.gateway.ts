@@ -19,13 +19,15 @@ import { AppConfig } from '../../config/config.schema';
 import { ConferenceService } from '../../conference/conference.service';
 import { DomainError } from '../../conference/domain-error';
 import { canModerate, Participant } from '../../conference/participant';
-import { ChatMessage, LobbyEntry } from '../../conference/room';
+import { ChatMessage, LobbyEntry, RaisedHand } from '../../conference/room';
 import { MediaService } from '../../media/media.service';
 import { MediaSession } from '../../media/media-session';
 import { InjectLogger } from '../../observability/logging.module';
 import { MetricsService } from '../../observability/metrics.service';
 import type { Logger } from '../../observability/logger';
 import { JoinGrant, JoinTokenService } from '../../portal/join-token.service';
+import { RecordingInfo } from '../../recording/recording-info';
+import { RecordingService } from '../../recording/recording.service';
 import { TurnService } from '../../turn/turn.service';
 import { TokenBucket } from '../token-bucket';
 import { toErrorBody } from './error-body';
@@ -38,7 +40,9 @@ import {
   Method,
   ParticipantView,
   ProducerInfo,
+  RaisedHandView,
   ReceiveRequest,
+  RecordingStateView,
   ReceiveSetup,
   Requests,
   ServerEvents,
@@ -77,6 +81,11 @@ const lobbyView = ({ id, displayName, knockedAt }: LobbyEntry): LobbyEntryView =
   knockedAt: knockedAt.toISOString(),
 });
 
+const recordingView = ({ state, startedAt, reason }: RecordingInfo): RecordingStateView =>
+  state === 'recording' ? { active: true, startedAt } : { active: false, reason };
+const handsView = (hands: RaisedHand[]): RaisedHandView[] =>
+  hands.map(({ participantId, raisedAt }) => ({ participantId, raisedAt: raisedAt.toISOString() }));
+
 const chatView = ({ id, from, text, sentAt }: ChatMessage): ChatMessageView => ({
   id,
   from,
@@ -104,6 +113,7 @@ export class ConferenceGateway
     private readonly turn: TurnService,
     private readonly metrics: MetricsService,
     private readonly cluster: ClusterService,
+    private readonly recordings: RecordingService,
     @InjectLogger() private readonly logger: Logger,
   ) {
     this.joinAnnouncements = new JoinAnnouncements(
@@ -117,6 +127,7 @@ export class ConferenceGateway
     );
     this.renderConferenceEvents();
     this.renderMediaEvents();
+    this.renderRecordingEvents();
   }
 
   afterInit(server: Server<ClientEvents, ServerEvents>) {
@@ -257,6 +268,30 @@ export class ConferenceGateway
       case 'lobbyReject':
         this.conference.reject(participantId, (data as Requests['lobbyReject'][0]).participantId);
         return {};
+      case 'startRecording':
+        return recordingView(await this.recordings.startFor(participantId));
+      case 'stopRecording':
+        return recordingView(await this.recordings.stopFor(participantId));
+      case 'muteParticipant': {
+        const { participantId: target, kind } = data as Requests['muteParticipant'][0];
+        await this.conference.muteBy(participantId, target, kind);
+        return {};
+      }
+      case 'kickParticipant':
+        await this.conference.kickBy(
+          participantId,
+          (data as Requests['kickParticipant'][0]).participantId,
+        );
+        return {};
+      case 'raiseHand':
+        return { hands: handsView(this.conference.raiseHand(participantId)) };
+      case 'lowerHand': {
+        const target = (data as Requests['lowerHand'][0] | undefined)?.participantId;
+        return { hands: handsView(this.conference.lowerHand(participantId, target)) };
+      }
+      case 'react':
+        this.conference.react(participantId, (data as Requests['react'][0]).emoji);
+        return {};
     }
   }
 
@@ -335,11 +370,14 @@ export class ConferenceGateway
       routerRtpCapabilities: receive ? undefined : media.rtpCapabilities,
       participants: others.map((p) => this.view(p, media)),
       activeSpeakerId: media.activeSpeaker,
+      hands: handsView(this.conference.handsOf(participant.roomId)),
       iceServers: this.turn.iceServersFor(participant.identity),
     };
     if (canModerate(participant)) {
       result.waiting = this.conference.lobbyOf(participant.roomId).map(lobbyView);
     }
+    const recording = this.recordings.current(participant.roomId);
+    if (recording) result.recording = recordingView(recording);
     if (receive) {
       const producerIds = result.participants.flatMap((p) => p.producers.map(({ id }) => id));
       result.receive = await this.setUpReceiving(socket, participant, media, producerIds, receive);
@@ -373,6 +411,13 @@ export class ConferenceGateway
       .participantsOf(roomId)
       .filter(canModerate)
       .flatMap((moderator) => this.sockets.get(moderator.id) ?? []);
+  }
+
+  private renderRecordingEvents() {
+    const tell = (recording: RecordingInfo) =>
+      this.server?.to(roomChannel(recording.room)).emit('recording', recordingView(recording));
+    this.recordings.events.on('recordingStarted', tell);
+    this.recordings.events.on('recordingFinished', tell);
   }
 
   private view(participant: Participant, media?: MediaSession): ParticipantView {
@@ -445,6 +490,12 @@ export class ConferenceGateway
     );
     events.on('chatMessage', (message) =>
       this.toRoomExcept(message.roomId, message.from.participantId).emit('chat', chatView(message)),
+    );
+    events.on('handsChanged', (roomId, hands) =>
+      this.toRoom(roomId).emit('hands', { hands: handsView(hands) }),
+    );
+    events.on('reaction', (participant, emoji) =>
+      this.toRoom(participant.roomId).emit('reaction', { participantId: participant.id, emoji }),
     );
     events.on('lobbyKnock', (entry) => {
       const waiting = this.conference.lobbyOf(entry.roomId).map(lobbyView);

@@ -3,10 +3,11 @@
  * only). A client sends `socket.emit('request', { method, data }, ack)`; the ack gets
  * `{ data }` or `{ error: { code, message } }`. The server pushes the events below.
  */
+import type { Reaction } from '../../conference/room';
 import type { ProducerInfo } from '../../media/media-events';
 import type { IceServer } from '../../turn/turn.service';
 
-export type { IceServer, ProducerInfo };
+export type { IceServer, ProducerInfo, Reaction };
 
 /**
  * mediasoup's RTP, DTLS, ICE and SCTP structures as JSON. The server (mediasoup) and
@@ -41,6 +42,12 @@ export interface ParticipantView {
   producers: ProducerInfo[];
 }
 
+/** A raised hand; the room's hands come as a list, first raised first. */
+export interface RaisedHandView {
+  participantId: string;
+  raisedAt: string;
+}
+
 export interface ChatMessageView {
   id: string;
   from: { participantId: string; displayName: string };
@@ -63,10 +70,22 @@ export interface JoinResult {
   /** Who is talking right now, if anyone (later changes arrive as activeSpeaker). */
   activeSpeakerId?: string;
   iceServers: IceServer[];
+  /** Raised hands, first raised first (later changes arrive as `hands`). */
+  hands: RaisedHandView[];
   /** Moderators only: who waits in the lobby (later changes arrive as lobby events). */
   waiting?: LobbyEntryView[];
   /** Present when the join asked to receive (JoinRequest.receive). */
   receive?: ReceiveSetup;
+  /** Present while the room is being recorded (later changes arrive as recording). */
+  recording?: RecordingStateView;
+}
+
+/** Whether the room is being recorded: every client shows it. */
+export interface RecordingStateView {
+  active: boolean;
+  startedAt?: string;
+  /** Why a recording ended (stopped, room_closed, disk_full, media_lost, shutdown). */
+  reason?: string;
 }
 
 /**
@@ -156,6 +175,19 @@ export interface Requests {
   /** Moderators: let someone in from the lobby, or turn them away. */
   lobbyAdmit: [{ participantId: string }, object];
   lobbyReject: [{ participantId: string }, object];
+  /** Moderators: record every track of the room, or stop recording it. */
+  startRecording: [Record<string, never>, RecordingStateView];
+  stopRecording: [Record<string, never>, RecordingStateView];
+  /** Moderators: pause someone's microphone or camera on the server (they get `muted`). */
+  muteParticipant: [{ participantId: string; kind: 'audio' | 'video' }, object];
+  /** Moderators: remove someone from the room (they get `removed`, reason 'kicked'). */
+  kickParticipant: [{ participantId: string }, object];
+  /** Joins the end of the room's queue of raised hands; answers the queue. */
+  raiseHand: [Record<string, never>, { hands: RaisedHandView[] }];
+  /** Lowers one's own hand, or (moderators) someone else's; answers the queue. */
+  lowerHand: [{ participantId?: string }, { hands: RaisedHandView[] }];
+  /** An emoji reaction to everyone in the room (one of REACTIONS). */
+  react: [{ emoji: Reaction }, object];
 }
 
 export type Method = keyof Requests;
@@ -211,4 +243,10 @@ export interface ServerEvents {
    * resume the producers itself (resumeProducer).
    */
   muted: (event: { kind: 'audio' | 'video'; producerIds: string[] }) => void;
+  /** To everyone: the room's recording started or ended (by a moderator or the admin API). */
+  recording: (event: RecordingStateView) => void;
+  /** The room's raised hands changed: the whole queue, first raised first. */
+  hands: (event: { hands: RaisedHandView[] }) => void;
+  /** Someone reacted (the sender gets it too). */
+  reaction: (event: { participantId: string; emoji: Reaction }) => void;
 }

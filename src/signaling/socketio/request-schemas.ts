@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REACTIONS } from '../../conference/room';
 import { Method } from './protocol';
 
 /*
@@ -94,6 +95,13 @@ export const requestSchemas = {
   leave: z.object({}).optional(),
   lobbyAdmit: z.object({ participantId: id }),
   lobbyReject: z.object({ participantId: id }),
+  startRecording: z.object({}).optional(),
+  stopRecording: z.object({}).optional(),
+  muteParticipant: z.object({ participantId: id, kind: z.enum(['audio', 'video']) }),
+  kickParticipant: z.object({ participantId: id }),
+  raiseHand: z.object({}).optional(),
+  lowerHand: z.object({ participantId: id.optional() }).optional(),
+  react: z.object({ emoji: z.enum(REACTIONS) }),
 } satisfies Record<Method, z.ZodType>;
 
 export const isMethod = (method: string): method is Method =>

@@ -7,11 +7,21 @@ import type {
   LobbyEntryView,
   ParticipantView,
   ProducerInfo,
+  RaisedHandView,
+  Reaction,
   ReceiveRequest,
+  RecordingStateView,
   WaitingInLobby,
   WebRtcTransportParams,
 } from '../../signaling/socketio/protocol';
-import { acquireLocalMedia, type LocalMedia, stopLocalMedia } from './local-media';
+import {
+  acquireLocalMedia,
+  acquireScreen,
+  type DeviceKind,
+  type LocalMedia,
+  openDevice,
+  stopLocalMedia,
+} from './local-media';
 import { connectErrorBody, Signaling, SignalingError } from './signaling';
 
 export type Phase =
@@ -21,8 +31,11 @@ export type Phase =
 export interface Member {
   readonly id: string;
   readonly displayName: string;
+  readonly role: ParticipantView['role'];
   readonly isLocal: boolean;
   videoTrack?: MediaStreamTrack;
+  /** What the member shares of its screen, while it does. */
+  screenTrack?: MediaStreamTrack;
   /** Remote members only: the local microphone is never played back. */
   audioTrack?: MediaStreamTrack;
   audioMuted: boolean;
@@ -38,7 +51,7 @@ interface RemoteMember extends Member {
 /** What the call tells its view. */
 export interface CallListener {
   phase(phase: Phase, detail?: string): void;
-  /** Local devices were acquired, or the microphone or camera was switched. */
+  /** Local devices were acquired, switched, turned on or off, or screen sharing changed. */
   devices(): void;
   memberAdded(member: Member): void;
   memberChanged(member: Member): void;
@@ -50,7 +63,22 @@ export interface CallListener {
   passwordNeeded(wrong: boolean): Promise<string>;
   /** Moderators: who waits in the lobby now. */
   lobby(waiting: LobbyEntryView[]): void;
+  /** Whether the room is being recorded; `canControl` for moderators. */
+  recording(state: RecordingStateView, canControl: boolean): void;
+  /** The room's raised hands, first raised first. */
+  hands(hands: RaisedHandView[]): void;
+  reaction(memberId: string, emoji: Reaction): void;
 }
+
+/** How well media reaches us from a member (or, for ourselves, reaches the server). */
+export type ConnectionQuality = 'good' | 'fair' | 'poor' | 'unknown';
+
+/** Loss over the last interval at which a connection stops being good, then fair. */
+const FAIR_LOSS = 0.02;
+const POOR_LOSS = 0.08;
+/** Round trips at which a connection stops being good, then fair. */
+const FAIR_RTT_S = 0.3;
+const POOR_RTT_S = 0.8;
 
 export interface CallOptions {
   room: string;
@@ -60,17 +88,30 @@ export interface CallOptions {
   password?: string;
   /** Relay all media through the TURN servers handed out (iceTransportPolicy 'relay'). */
   relayOnly?: boolean;
+  /** The microphone and camera to use when they are there (device ids). */
+  devices?: Partial<Record<DeviceKind, string>>;
 }
 
 export interface ReceiveStats {
   displayName: string;
+  /** Camera video (screen sharing is counted apart). */
   framesDecoded: number;
   frameWidth: number;
   frameHeight: number;
   videoBytesReceived: number;
   audioPacketsReceived: number;
   audioBytesReceived: number;
+  screenFramesDecoded: number;
+  screenFrameWidth: number;
 }
+
+export type Source = 'mic' | 'camera' | 'screen';
+
+/**
+ * What each local producer sends, per RTP stream (one per simulcast layer), under
+ * 'audio' (microphone), 'video' (camera) and 'screen'.
+ */
+export type SendStats = Record<string, { rid?: string; bytesSent: number; frameWidth?: number }[]>;
 
 /** Camera simulcast: three VP8 layers at 1/4, 1/2 and full resolution. */
 const CAMERA_ENCODINGS: msc.RtpEncodingParameters[] = [
@@ -78,6 +119,16 @@ const CAMERA_ENCODINGS: msc.RtpEncodingParameters[] = [
   { scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
   { scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
 ];
+
+/** Screen content: one stream, sharp text rather than motion. */
+const SCREEN_ENCODINGS: msc.RtpEncodingParameters[] = [{ maxBitrate: 1_500_000 }];
+
+/** The keys of sendStats, by source (the camera's and microphone's predate screen sharing). */
+const SEND_STATS_KEY: Record<Source, string> = {
+  mic: 'audio',
+  camera: 'video',
+  screen: 'screen',
+};
 
 const LEAVE_TIMEOUT_MS = 2_000;
 /** Redirects to the room's shard a join follows before it gives up (a stale directory). */
@@ -97,7 +148,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isTransient = (error: unknown) =>
   error instanceof SignalingError && ['internal', 'unavailable', 'timeout'].includes(error.code);
 
-const isSource = (value: unknown): value is 'mic' | 'camera' | 'screen' =>
+const isSource = (value: unknown): value is Source =>
   value === 'mic' || value === 'camera' || value === 'screen';
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -109,22 +160,26 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 class Session {
   readonly device = new Device();
   recvTransport?: Promise<msc.Transport>;
-  sendTransport?: msc.Transport;
-  readonly producers = new Map<msc.MediaKind, msc.Producer>();
+  sendTransport?: Promise<msc.Transport>;
+  readonly producers = new Map<Source, msc.Producer>();
+  iceServers: IceServer[] = [];
   readonly consumers = new Map<string, msc.Consumer>();
   /** Producers consumed or being consumed, so duplicates announcements are ignored. */
   readonly consumedProducers = new Set<string>();
   readonly closedProducers = new Set<string>();
+  /** Statistics counters at the previous connectionQuality(), by consumer and counter. */
+  readonly lastCounts = new Map<string, number>();
   closed = false;
 
   close() {
     this.closed = true;
     // Closing a transport closes its producers and consumers.
-    this.sendTransport?.close();
-    void this.recvTransport?.then(
-      (transport) => transport.close(),
-      () => undefined,
-    );
+    for (const transport of [this.sendTransport, this.recvTransport]) {
+      void transport?.then(
+        (t) => t.close(),
+        () => undefined,
+      );
+    }
   }
 }
 
@@ -135,9 +190,15 @@ export class Call {
   activeSpeakerId?: string;
   micOn = false;
   cameraOn = false;
+  /** The screen being shared, while it is. */
+  screen?: MediaStreamTrack;
   readonly members = new Map<string, Member>();
   /** Moderators: who waits in the lobby. */
   waiting: LobbyEntryView[] = [];
+  recording: RecordingStateView = { active: false };
+  isModerator = false;
+  hands: RaisedHandView[] = [];
+  role?: ParticipantView['role'];
 
   private readonly signaling: Signaling;
   private password?: string;
@@ -169,13 +230,30 @@ export class Call {
     return !!this.local?.camera;
   }
 
+  get sharingScreen(): boolean {
+    return !!this.screen;
+  }
+
+  /** The devices in use, by kind (the browser's device ids). */
+  get deviceIds(): Partial<Record<DeviceKind, string>> {
+    return {
+      audioinput: this.local?.mic?.getSettings().deviceId,
+      videoinput: this.local?.camera?.getSettings().deviceId,
+    };
+  }
+
+  /** The producer sending a source, if any (its id stays the same across device switches). */
+  producerId(source: Source): string | undefined {
+    return this.session?.producers.get(source)?.id;
+  }
+
   async start(): Promise<void> {
     // Asked while the devices start, so that the join can set up receiving as well.
     this.routerCapabilities = this.signaling.request('getRouterRtpCapabilities', {}).then(
       ({ routerRtpCapabilities }) => routerRtpCapabilities as msc.RtpCapabilities,
       () => undefined,
     );
-    this.local = await acquireLocalMedia();
+    this.local = await acquireLocalMedia(this.options.devices);
     if (this.local.problem) this.listener.notice(this.local.problem);
     this.micOn = this.hasMic;
     this.cameraOn = this.hasCamera;
@@ -201,9 +279,103 @@ export class Call {
     await this.setProducerPaused('video', !on);
   }
 
+  /**
+   * Switches the microphone or camera in the call: the producer gets the new track
+   * (replaceTrack), so others keep their consumer and nothing is negotiated again.
+   */
+  async switchDevice(kind: DeviceKind, deviceId: string): Promise<void> {
+    if (!this.local || this.deviceIds[kind] === deviceId) return;
+    const track = await openDevice(kind, deviceId);
+    const source: Source = kind === 'audioinput' ? 'mic' : 'camera';
+    const old = source === 'mic' ? this.local.mic : this.local.camera;
+    track.enabled = old ? old.enabled : true;
+    if (source === 'mic') this.local.mic = track;
+    else this.local.camera = track;
+    if (!old) {
+      if (source === 'mic') this.micOn = true;
+      else this.cameraOn = true;
+    }
+    old?.stop();
+    this.listener.devices();
+    this.updateLocalMember();
+    const session = this.session;
+    if (!session || session.closed || this.phase !== 'joined') return;
+    const producer = session.producers.get(source);
+    if (producer && !producer.closed) await producer.replaceTrack({ track });
+    else await this.produceSource(session, source);
+  }
+
+  /**
+   * Shares a screen, window or tab as a second video producer (source 'screen'); it
+   * stops when the browser's own "Stop sharing" ends the track, or stopScreenShare.
+   */
+  async startScreenShare(): Promise<void> {
+    if (this.screen || this.phase !== 'joined') return;
+    const track = await acquireScreen();
+    this.screen = track;
+    track.addEventListener('ended', () => void this.stopScreenShare());
+    this.listener.devices();
+    this.updateLocalMember();
+    const session = this.session;
+    try {
+      if (session && !session.closed) await this.produceSource(session, 'screen');
+    } catch (error) {
+      await this.stopScreenShare();
+      throw error;
+    }
+  }
+
+  async stopScreenShare(): Promise<void> {
+    const track = this.screen;
+    if (!track) return;
+    this.screen = undefined;
+    track.stop();
+    this.listener.devices();
+    this.updateLocalMember();
+    const producer = this.session?.producers.get('screen');
+    if (!producer) return;
+    this.session?.producers.delete('screen');
+    producer.close();
+    await this.signaling.request('closeProducer', { producerId: producer.id }).catch(() => {
+      // The producer went with its session (left or rejoined): nothing to close.
+    });
+  }
+
   async sendChat(text: string): Promise<void> {
     const message = await this.signaling.request('chat', { text });
     this.listener.chat(message, true);
+  }
+
+  /** Moderators: starts recording the room, or stops it. */
+  async toggleRecording(): Promise<void> {
+    await this.signaling.request(this.recording.active ? 'stopRecording' : 'startRecording', {});
+  }
+
+  get handRaised(): boolean {
+    return this.hands.some((hand) => hand.participantId === this.selfId);
+  }
+
+  async raiseHand(): Promise<void> {
+    this.setHands((await this.signaling.request('raiseHand', {})).hands);
+  }
+
+  /** Lowers our hand, or (moderators) someone else's. */
+  async lowerHand(participantId?: string): Promise<void> {
+    this.setHands((await this.signaling.request('lowerHand', { participantId })).hands);
+  }
+
+  async react(emoji: Reaction): Promise<void> {
+    await this.signaling.request('react', { emoji });
+  }
+
+  /** Moderators: turn off someone's microphone or camera. */
+  async muteParticipant(participantId: string, kind: 'audio' | 'video'): Promise<void> {
+    await this.signaling.request('muteParticipant', { participantId, kind });
+  }
+
+  /** Moderators: remove someone from the room. */
+  async kickParticipant(participantId: string): Promise<void> {
+    await this.signaling.request('kickParticipant', { participantId });
   }
 
   async admit(participantId: string): Promise<void> {
@@ -235,12 +407,17 @@ export class Call {
         videoBytesReceived: 0,
         audioPacketsReceived: 0,
         audioBytesReceived: 0,
+        screenFramesDecoded: 0,
+        screenFrameWidth: 0,
       };
       for (const consumer of (member as RemoteMember).consumers.values()) {
         const report = await consumer.getStats();
         report.forEach((entry) => {
           if (entry.type !== 'inbound-rtp') return;
-          if (entry.kind === 'video') {
+          if (consumer.appData.source === 'screen') {
+            stats.screenFramesDecoded += entry.framesDecoded ?? 0;
+            stats.screenFrameWidth = Math.max(stats.screenFrameWidth, entry.frameWidth ?? 0);
+          } else if (entry.kind === 'video') {
             stats.framesDecoded += entry.framesDecoded ?? 0;
             stats.videoBytesReceived += entry.bytesReceived ?? 0;
             stats.frameWidth = Math.max(stats.frameWidth, entry.frameWidth ?? 0);
@@ -257,11 +434,9 @@ export class Call {
   }
 
   /** What each local producer sends, per RTP stream (one per simulcast layer). */
-  async sendStats(): Promise<
-    Record<string, { rid?: string; bytesSent: number; frameWidth?: number }[]>
-  > {
-    const result: Record<string, { rid?: string; bytesSent: number; frameWidth?: number }[]> = {};
-    for (const [kind, producer] of this.session?.producers ?? []) {
+  async sendStats(): Promise<SendStats> {
+    const result: SendStats = {};
+    for (const [source, producer] of this.session?.producers ?? []) {
       const streams: { rid?: string; bytesSent: number; frameWidth?: number }[] = [];
       (await producer.getStats()).forEach((entry) => {
         if (entry.type === 'outbound-rtp') {
@@ -272,8 +447,60 @@ export class Call {
           });
         }
       });
-      result[kind] = streams;
+      result[SEND_STATS_KEY[source]] = streams;
     }
+    return result;
+  }
+
+  /**
+   * Per member, how well media gets through, from the loss and round trip that WebRTC
+   * statistics report since the previous call: what we receive from each remote member,
+   * what the server receives from us for ourselves.
+   */
+  async connectionQuality(): Promise<Record<string, ConnectionQuality>> {
+    const result: Record<string, ConnectionQuality> = {};
+    const session = this.session;
+    if (!session || !this.selfId) return result;
+    /** From the share of packets lost and the round trip (seconds), when known. */
+    const grade = (loss?: number, rtt?: number): ConnectionQuality => {
+      if (loss === undefined && rtt === undefined) return 'unknown';
+      if ((loss ?? 0) >= POOR_LOSS || (rtt ?? 0) >= POOR_RTT_S) return 'poor';
+      if ((loss ?? 0) >= FAIR_LOSS || (rtt ?? 0) >= FAIR_RTT_S) return 'fair';
+      return 'good';
+    };
+    const since = (key: string, value: number) => {
+      const delta = value - (session.lastCounts.get(key) ?? 0);
+      session.lastCounts.set(key, value);
+      return Math.max(delta, 0);
+    };
+    for (const member of this.members.values()) {
+      if (member.isLocal) continue;
+      let lost = 0;
+      let received = 0;
+      let rtt: number | undefined;
+      for (const consumer of (member as RemoteMember).consumers.values()) {
+        (await consumer.getStats()).forEach((entry) => {
+          if (entry.type === 'inbound-rtp') {
+            lost += since(`${consumer.id}:lost`, entry.packetsLost ?? 0);
+            received += since(`${consumer.id}:received`, entry.packetsReceived ?? 0);
+          } else if (entry.type === 'candidate-pair' && entry.nominated) {
+            rtt = entry.currentRoundTripTime ?? rtt;
+          }
+        });
+      }
+      result[member.id] = grade(lost + received > 0 ? lost / (lost + received) : undefined, rtt);
+    }
+    // What the server's receiver reports say of our streams (fractionLost: per report).
+    let sentLoss: number | undefined;
+    let sentRtt: number | undefined;
+    for (const producer of session.producers.values()) {
+      (await producer.getStats()).forEach((entry) => {
+        if (entry.type !== 'remote-inbound-rtp') return;
+        sentLoss = Math.max(sentLoss ?? 0, entry.fractionLost ?? 0);
+        sentRtt = Math.max(sentRtt ?? 0, entry.roundTripTime ?? 0);
+      });
+    }
+    result[this.selfId] = grade(sentLoss, sentRtt);
     return result;
   }
 
@@ -296,7 +523,7 @@ export class Call {
     this.setPhase('joining');
     try {
       const joined = await this.serially(() => this.enter(session));
-      if (joined) await this.produce(session, joined.iceServers);
+      if (joined) await this.produce(session);
     } catch (error) {
       if (session.closed) return;
       if (retries > 0 && isTransient(error)) {
@@ -328,6 +555,7 @@ export class Call {
     }
     if (session.closed) return undefined;
     this.selfId = result.participantId;
+    session.iceServers = result.iceServers;
     session.recvTransport = result.receive
       ? Promise.resolve(
           this.transportFrom(session, 'recv', result.receive.transport, result.iceServers),
@@ -336,9 +564,11 @@ export class Call {
     session.recvTransport.catch((error: unknown) => {
       if (!session.closed) this.end('failed', `No media connection: ${messageOf(error)}`);
     });
+    this.role = result.role;
     this.addMember({
       id: result.participantId,
       displayName: result.displayName,
+      role: result.role,
       isLocal: true,
       audioMuted: true,
       videoMuted: true,
@@ -348,6 +578,9 @@ export class Call {
     const made = new Map(result.receive?.consumers.map((c) => [c.producerId, c]));
     for (const participant of result.participants) this.addRemote(session, participant, made);
     this.setWaiting(result.waiting ?? []);
+    this.isModerator = result.role === 'moderator';
+    this.setRecording(result.recording ?? { active: false });
+    this.setHands(result.hands ?? []);
     if (result.activeSpeakerId) this.setActiveSpeaker(result.activeSpeakerId);
     this.setPhase('joined');
     return result;
@@ -388,6 +621,16 @@ export class Call {
   private waitForAdmission(): Promise<JoinResult> {
     this.setPhase('waiting');
     return new Promise((resolve, reject) => (this.admission = { resolve, reject }));
+  }
+
+  private setRecording(state: RecordingStateView) {
+    this.recording = state;
+    this.listener.recording(state, this.isModerator);
+  }
+
+  private setHands(hands: RaisedHandView[]) {
+    this.hands = hands;
+    this.listener.hands(hands);
   }
 
   private setWaiting(waiting: LobbyEntryView[]) {
@@ -449,44 +692,51 @@ export class Call {
     }
   }
 
-  private async produce(session: Session, iceServers: IceServer[]) {
-    const { mic, camera } = this.local ?? {};
-    const { device } = session;
-    const canAudio = mic && device.canProduce('audio');
-    const canVideo = camera && device.canProduce('video');
-    if (!canAudio && !canVideo) return;
-    const transport = await this.createTransport(session, 'send', iceServers);
-    session.sendTransport = transport;
-    if (canAudio) {
-      const producer = await transport.produce({
-        track: mic,
-        stopTracks: false,
-        codecOptions: { opusStereo: false, opusFec: true, opusDtx: true },
-        appData: { source: 'mic' },
-      });
-      session.producers.set('audio', producer);
-      if (!this.micOn) await this.setProducerPaused('audio', true);
-    }
-    if (canVideo) {
-      const vp8 = device.rtpCapabilities.codecs?.find(
-        (codec) => codec.mimeType.toLowerCase() === 'video/vp8',
-      );
-      const producer = await transport.produce({
-        track: camera,
-        stopTracks: false,
-        codec: vp8,
-        // Simulcast is for VP8; another codec gets a single stream.
-        encodings: vp8 ? CAMERA_ENCODINGS : undefined,
-        codecOptions: { videoGoogleStartBitrate: 1000 },
-        appData: { source: 'camera' },
-      });
-      session.producers.set('video', producer);
-      if (!this.cameraOn) await this.setProducerPaused('video', true);
+  /** Starts sending whatever the participant has: microphone, camera, a shared screen. */
+  private async produce(session: Session) {
+    for (const source of ['mic', 'camera', 'screen'] as const) {
+      await this.produceSource(session, source);
     }
   }
 
+  /** The send transport, made when the first producer needs it. */
+  private sendTransport(session: Session): Promise<msc.Transport> {
+    session.sendTransport ??= this.createTransport(session, 'send', session.iceServers);
+    return session.sendTransport;
+  }
+
+  private async produceSource(session: Session, source: Source) {
+    const track = { mic: this.local?.mic, camera: this.local?.camera, screen: this.screen }[source];
+    const { device } = session;
+    if (!track || session.producers.has(source) || !device.canProduce(track.kind as msc.MediaKind))
+      return;
+    const transport = await this.sendTransport(session);
+    if (session.closed) return;
+    const vp8 = device.rtpCapabilities.codecs?.find(
+      (codec) => codec.mimeType.toLowerCase() === 'video/vp8',
+    );
+    const options: msc.ProducerOptions =
+      source === 'mic'
+        ? { codecOptions: { opusStereo: false, opusFec: true, opusDtx: true } }
+        : source === 'camera'
+          ? // Simulcast is for VP8; another codec gets a single stream.
+            { codec: vp8, encodings: vp8 ? CAMERA_ENCODINGS : undefined }
+          : { codec: vp8, encodings: SCREEN_ENCODINGS };
+    const producer = await transport.produce({
+      track,
+      stopTracks: false,
+      codecOptions: { videoGoogleStartBitrate: 1000 },
+      ...options,
+      appData: { source },
+    });
+    if (session.closed) return producer.close();
+    session.producers.set(source, producer);
+    if (source === 'mic' && !this.micOn) await this.setProducerPaused('audio', true);
+    if (source === 'camera' && !this.cameraOn) await this.setProducerPaused('video', true);
+  }
+
   private async setProducerPaused(kind: msc.MediaKind, paused: boolean) {
-    const producer = this.session?.producers.get(kind);
+    const producer = this.session?.producers.get(kind === 'audio' ? 'mic' : 'camera');
     if (!producer || producer.closed) return;
     if (paused) producer.pause();
     else producer.resume();
@@ -506,6 +756,7 @@ export class Call {
     const member: RemoteMember = {
       id: participant.id,
       displayName: participant.displayName,
+      role: participant.role,
       isLocal: false,
       audioMuted: true,
       videoMuted: true,
@@ -568,7 +819,9 @@ export class Call {
   /** Points the member at its newest live consumer tracks. */
   private showTracks(member: RemoteMember) {
     const live = [...member.consumers.values()].filter((consumer) => !consumer.closed);
-    member.videoTrack = live.filter((c) => c.kind === 'video').pop()?.track;
+    const isScreen = (consumer: msc.Consumer) => consumer.appData.source === 'screen';
+    member.videoTrack = live.filter((c) => c.kind === 'video' && !isScreen(c)).pop()?.track;
+    member.screenTrack = live.filter(isScreen).pop()?.track;
     member.audioTrack = live.filter((c) => c.kind === 'audio').pop()?.track;
     this.listener.memberChanged(member);
   }
@@ -576,7 +829,9 @@ export class Call {
   private refreshMuted(member: RemoteMember) {
     const producers = [...member.producers.values()];
     member.audioMuted = !producers.some((p) => p.kind === 'audio' && !p.paused);
-    member.videoMuted = !producers.some((p) => p.kind === 'video' && !p.paused);
+    member.videoMuted = !producers.some(
+      (p) => p.kind === 'video' && p.source !== 'screen' && !p.paused,
+    );
     this.listener.memberChanged(member);
   }
 
@@ -659,6 +914,14 @@ export class Call {
       'chat',
       inRoom((_session, message) => this.listener.chat(message, false)),
     );
+    this.signaling.on(
+      'hands',
+      inRoom((_session, { hands }) => this.setHands(hands)),
+    );
+    this.signaling.on(
+      'reaction',
+      inRoom((_session, { participantId, emoji }) => this.listener.reaction(participantId, emoji)),
+    );
     this.signaling.on('rejoin', () => {
       if (this.phase !== 'joined' && this.phase !== 'joining') return;
       this.listener.notice('The room restarted its media: joining again…');
@@ -680,6 +943,10 @@ export class Call {
       this.listener.notice(`${entry.displayName} is waiting in the lobby`);
     });
     this.signaling.on('lobbyLeft', ({ waiting }) => this.setWaiting(waiting));
+    this.signaling.on('recording', (state) => {
+      this.setRecording(state);
+      this.listener.notice(state.active ? 'This meeting is being recorded' : 'Recording stopped');
+    });
     // A moderator paused our producers on the server: show ourselves muted until we unmute.
     this.signaling.on('muted', ({ kind }) => {
       const track = kind === 'audio' ? this.local?.mic : this.local?.camera;
@@ -738,6 +1005,7 @@ export class Call {
     const member = this.selfId ? this.members.get(this.selfId) : undefined;
     if (!member) return;
     member.videoTrack = this.local?.camera;
+    member.screenTrack = this.screen;
     member.audioMuted = !this.micOn;
     member.videoMuted = !this.cameraOn;
     this.listener.memberChanged(member);
@@ -760,6 +1028,7 @@ export class Call {
     this.admission?.reject(new Error('left the lobby'));
     this.admission = undefined;
     this.setWaiting([]);
+    this.setHands([]);
     for (const memberId of [...this.members.keys()]) this.listener.memberRemoved(memberId);
     this.members.clear();
     this.selfId = undefined;
@@ -770,6 +1039,8 @@ export class Call {
     if (['left', 'removed', 'rejected', 'failed'].includes(this.phase)) return;
     this.teardown();
     stopLocalMedia(this.local);
+    this.screen?.stop();
+    this.screen = undefined;
     this.signaling.close();
     this.setPhase(phase, detail);
   }

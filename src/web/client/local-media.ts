@@ -18,6 +18,12 @@ const VIDEO: MediaTrackConstraints = {
   frameRate: { ideal: 30, max: 30 },
 };
 
+/** The devices a participant picks: microphone and camera (speakers are the view's). */
+export type DeviceKind = 'audioinput' | 'videoinput';
+
+/** Screens change slowly and must stay sharp: a low frame rate leaves bits for detail. */
+const SCREEN: MediaTrackConstraints = { frameRate: { ideal: 15, max: 15 } };
+
 const describe = (error: unknown) =>
   error instanceof DOMException && error.name === 'NotAllowedError'
     ? 'permission was denied'
@@ -29,12 +35,19 @@ const describe = (error: unknown) =>
  * Asks for camera and microphone, then for either alone, so a missing or refused device
  * still lets the participant in with whatever remains (or receive-only).
  */
-export async function acquireLocalMedia(): Promise<LocalMedia> {
+export async function acquireLocalMedia(
+  preferred: Partial<Record<DeviceKind, string>> = {},
+): Promise<LocalMedia> {
   if (!navigator.mediaDevices?.getUserMedia) {
     return { problem: 'Camera and microphone need a secure (https) page: joined receive-only.' };
   }
+  const exact = (kind: DeviceKind) => preferred[kind] && { deviceId: { exact: preferred[kind] } };
+  const audio = { ...AUDIO, ...exact('audioinput') };
+  const video = { ...VIDEO, ...exact('videoinput') };
   const attempts: MediaStreamConstraints[] = [
-    { audio: AUDIO, video: VIDEO },
+    { audio, video },
+    // A remembered device that is gone is no reason to have none.
+    ...(preferred.audioinput || preferred.videoinput ? [{ audio: AUDIO, video: VIDEO }] : []),
     { audio: AUDIO },
     { video: VIDEO },
   ];
@@ -57,4 +70,29 @@ export async function acquireLocalMedia(): Promise<LocalMedia> {
 export function stopLocalMedia(media: LocalMedia | undefined): void {
   media?.mic?.stop();
   media?.camera?.stop();
+}
+
+/** A track of the chosen microphone or camera. */
+export async function openDevice(kind: DeviceKind, deviceId: string): Promise<MediaStreamTrack> {
+  const constraints = { ...(kind === 'audioinput' ? AUDIO : VIDEO), deviceId: { exact: deviceId } };
+  const stream = await navigator.mediaDevices.getUserMedia(
+    kind === 'audioinput' ? { audio: constraints } : { video: constraints },
+  );
+  return stream.getTracks()[0];
+}
+
+/** What the participant picks to share (the browser asks); text-sharp, no audio. */
+export async function acquireScreen(): Promise<MediaStreamTrack> {
+  if (!navigator.mediaDevices?.getDisplayMedia) {
+    throw new Error('this browser cannot share a screen');
+  }
+  const stream = await navigator.mediaDevices.getDisplayMedia({ video: SCREEN, audio: false });
+  const track = stream.getVideoTracks()[0];
+  track.contentHint = 'detail';
+  return track;
+}
+
+/** The microphones, cameras and speakers the browser offers (labelled once permitted). */
+export async function listDevices(): Promise<MediaDeviceInfo[]> {
+  return (await navigator.mediaDevices?.enumerateDevices?.()) ?? [];
 }

@@ -5,7 +5,8 @@
  * `/meetings` are the portal pages.
  */
 import { ROOM_ID_PATTERN } from '../../conference/room';
-import { Call, type ReceiveStats } from './call';
+import { Call, type ReceiveStats, type Source } from './call';
+import { type DeviceKind, listDevices } from './local-media';
 import { showLogin, showMeetings } from './meetings-page';
 import { preparedJoinToken } from './portal';
 import {
@@ -19,6 +20,8 @@ import {
 } from './ui';
 
 const NAME_KEY = 'videoWindow.displayName';
+/** The devices last chosen, by kind (and the speaker), remembered for the next call. */
+const DEVICE_KEY = (kind: DeviceKind | 'audiooutput') => `videoWindow.device.${kind}`;
 
 /** A debugging and testing hook: `window.videoWindow`. */
 export interface VideoWindowHook {
@@ -29,7 +32,12 @@ export interface VideoWindowHook {
     activeSpeakerId?: string;
     micOn: boolean;
     cameraOn: boolean;
+    sharingScreen: boolean;
+    /** The devices in use, by kind. */
+    deviceIds: Partial<Record<DeviceKind, string>>;
   };
+  /** The id of the producer sending a source, if any. */
+  producerId(source: Source): string | undefined;
   participants(): {
     id: string;
     displayName: string;
@@ -68,7 +76,16 @@ async function enterRoom(room: string, params: URLSearchParams) {
   }
 
   const call: Call = new Call(
-    { room, displayName, token, relayOnly: params.get('relay') === '1' },
+    {
+      room,
+      displayName,
+      token,
+      relayOnly: params.get('relay') === '1',
+      devices: {
+        audioinput: localStorage.getItem(DEVICE_KEY('audioinput')) ?? undefined,
+        videoinput: localStorage.getItem(DEVICE_KEY('videoinput')) ?? undefined,
+      },
+    },
     {
       phase: (phase, detail) => {
         view.phase(phase);
@@ -82,6 +99,10 @@ async function enterRoom(room: string, params: URLSearchParams) {
         if (phase === 'failed') showEnded('Could not stay in the meeting', detail ?? '', again);
       },
       devices: () => view.setControls(call),
+      hands: (hands) => {
+        view.hands(hands);
+        view.setControls(call);
+      },
       memberAdded: (member) => view.memberAdded(member),
       memberChanged: (member) => view.memberChanged(member),
       memberRemoved: (memberId) => view.memberRemoved(memberId),
@@ -89,6 +110,8 @@ async function enterRoom(room: string, params: URLSearchParams) {
       chat: (message, own) => view.chat(message, own),
       notice: (text) => view.notice(text),
       lobby: (waiting) => view.lobby(waiting),
+      recording: (state, canControl) => view.recording(state, canControl),
+      reaction: (memberId, emoji) => view.reaction(memberId, emoji),
       passwordNeeded: async (wrong) => {
         const password = await askPassword(room, wrong);
         showScreen('room');
@@ -98,14 +121,38 @@ async function enterRoom(room: string, params: URLSearchParams) {
   );
   const report = (error: unknown) =>
     view.notice(error instanceof Error ? error.message : String(error));
-  const view = new RoomView(room, {
-    toggleMic: () => void call.setMic(!call.micOn).catch(report),
-    toggleCamera: () => void call.setCamera(!call.cameraOn).catch(report),
-    leave: () => void call.leave(),
-    sendChat: (text) => call.sendChat(text),
-    admit: (participantId) => call.admit(participantId),
-    reject: (participantId) => call.reject(participantId),
-  });
+  const view = new RoomView(
+    room,
+    {
+      toggleMic: () => void call.setMic(!call.micOn).catch(report),
+      toggleCamera: () => void call.setCamera(!call.cameraOn).catch(report),
+      leave: () => void call.leave(),
+      sendChat: (text) => call.sendChat(text),
+      admit: (participantId) => call.admit(participantId),
+      reject: (participantId) => call.reject(participantId),
+      toggleRecording: () => call.toggleRecording(),
+      toggleScreenShare: () =>
+        void (call.sharingScreen ? call.stopScreenShare() : call.startScreenShare()).catch(
+          (error: unknown) => {
+            // Choosing nothing in the browser's picker is no failure to report.
+            if (!(error instanceof DOMException && error.name === 'NotAllowedError')) report(error);
+          },
+        ),
+      devices: async () => ({ available: await listDevices(), inUse: call.deviceIds }),
+      switchDevice: async (kind, deviceId) => {
+        await call.switchDevice(kind, deviceId);
+        localStorage.setItem(DEVICE_KEY(kind), deviceId);
+      },
+      speakerChosen: (deviceId) => localStorage.setItem(DEVICE_KEY('audiooutput'), deviceId),
+      toggleHand: () => void (call.handRaised ? call.lowerHand() : call.raiseHand()).catch(report),
+      react: (emoji) => call.react(emoji),
+      quality: () => call.connectionQuality(),
+      mute: (participantId, kind) => call.muteParticipant(participantId, kind),
+      kick: (participantId) => call.kickParticipant(participantId),
+      lowerHand: (participantId) => call.lowerHand(participantId),
+    },
+    localStorage.getItem(DEVICE_KEY('audiooutput')) ?? '',
+  );
 
   window.videoWindow = {
     get state() {
@@ -116,8 +163,11 @@ async function enterRoom(room: string, params: URLSearchParams) {
         activeSpeakerId: call.activeSpeakerId,
         micOn: call.micOn,
         cameraOn: call.cameraOn,
+        sharingScreen: call.sharingScreen,
+        deviceIds: call.deviceIds,
       };
     },
+    producerId: (source) => call.producerId(source),
     participants: () =>
       [...call.members.values()].map(({ id, displayName, isLocal, audioMuted, videoMuted }) => ({
         id,

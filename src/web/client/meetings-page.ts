@@ -10,7 +10,8 @@ import {
   signIn,
   signOut,
 } from './portal';
-import { create, element, showError, showScreen, toast } from './ui';
+import { showError, showScreen } from './ui';
+import { create, element, toast } from './ui-elements';
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 

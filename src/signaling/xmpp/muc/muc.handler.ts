@@ -17,10 +17,12 @@ import { ProducerInfo } from '../../../media/media-events';
 import type { Logger } from '../../../observability/logger';
 import { InjectLogger } from '../../../observability/logging.module';
 import { Meeting } from '../../../portal/meetings/meeting.entity';
+import { RecordingInfo } from '../../../recording/recording-info';
+import { RecordingService } from '../../../recording/recording.service';
 import { RemoteSessions } from '../cluster/remote-sessions';
 import { Jid } from '../core/jid';
 import { NS } from '../core/namespaces';
-import { copyStanza } from '../core/stanza-copy';
+import { copyStanza, fanOutCopy } from '../core/stanza-copy';
 import { StanzaRouter } from '../core/stanza-router';
 import { XmppSession } from '../core/xmpp-session';
 import { ServiceDiscovery } from '../disco/service-discovery';
@@ -29,6 +31,7 @@ import { MUC } from './muc-namespaces';
 import { MucRoom, Occupant } from './muc-room';
 import { isModeratorOccupant, occupantPresence, PresenceOptions } from './occupant-presence';
 import { RemoteOccupancies } from './remote-occupancies';
+import { ServiceOccupant } from './service-occupant';
 
 const MAX_NICK_LENGTH = 64;
 /** Each room a session joins is a conference participant with media: keep it bounded. */
@@ -55,6 +58,7 @@ export class MultiUserChat implements OnModuleInit {
   private readonly kickReasons = new Map<string, string>();
   /** Rooms other shards run that sessions of this one are in. */
   private readonly elsewhere: RemoteOccupancies;
+  private service?: ServiceOccupant;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -65,6 +69,7 @@ export class MultiUserChat implements OnModuleInit {
     private readonly cluster: ClusterService,
     private readonly placement: RoomPlacement,
     private readonly sessions: RemoteSessions,
+    private readonly recordings: RecordingService,
     @InjectRepository(Meeting) private readonly meetings: Repository<Meeting>,
     @InjectLogger() private readonly logger: Logger,
   ) {
@@ -82,6 +87,17 @@ export class MultiUserChat implements OnModuleInit {
     this.sessions.onShardLost((shardId) => this.elsewhere.endOn(shardId));
     this.renderConferenceEvents();
     this.renderMediaEvents();
+    this.renderRecordingEvents();
+  }
+
+  /** Adds a service's occupant (the Jitsi focus) to every room, for the sessions it serves. */
+  useServiceOccupant(service: ServiceOccupant): void {
+    this.service = service;
+  }
+
+  /** The nick under which a participant of the room appears. */
+  nickOf(roomId: string, participantId: string): string | undefined {
+    return this.rooms.get(roomId.toLowerCase())?.ofParticipant(participantId)?.nick;
   }
 
   private async route(stanza: Element, origin: XmppSession, to: Jid): Promise<void> {
@@ -126,6 +142,8 @@ export class MultiUserChat implements OnModuleInit {
       if (type !== undefined) return this.router.bounce(stanza, origin, 'modify', 'bad-request');
       occupant.presence = copyStanza(stanza, {});
       this.presenceCache.delete(occupant);
+      if (this.service?.serves(origin))
+        this.service.updated(room!, { ...occupant, session: origin });
       return this.broadcastPresence(room!, occupant);
     }
     if (type === 'unavailable') return this.leaveLobby(origin, to.local);
@@ -143,7 +161,8 @@ export class MultiUserChat implements OnModuleInit {
         'jid-malformed',
         'a room nickname of 1-64 characters, without surrounding spaces, is required',
       );
-    if (this.rooms.get(to.local)?.isTaken(nick) || this.pending.get(to.local)?.has(nick))
+    const taken = this.rooms.get(to.local)?.isTaken(nick) || this.pending.get(to.local)?.has(nick);
+    if (taken || nick === this.service?.nick)
       return this.router.bounce(stanza, origin, 'cancel', 'conflict', 'this nickname is taken');
     if (this.roomsJoinedBy(origin) >= MAX_ROOMS_PER_SESSION)
       return this.router.bounce(
@@ -195,10 +214,12 @@ export class MultiUserChat implements OnModuleInit {
       const { roomId, role } = admission;
       const created = this.conference.participantsOf(roomId).length === 0;
       const password = stanza.getChild('x', MUC.base)?.getChildText('password') ?? undefined;
+      const displayName =
+        stanza.getChildText('nick', MUC.nick)?.trim().slice(0, MAX_NICK_LENGTH) || nick;
       const outcome = await this.conference.join({
         roomId,
         identity: origin.account.grant?.identity ?? origin.account.localpart,
-        displayName: nick,
+        displayName,
         role,
         door: 'xmpp',
         password,
@@ -298,6 +319,8 @@ export class MultiUserChat implements OnModuleInit {
     const moderator = isModeratorOccupant(occupant);
     for (const other of room.occupants)
       self.send(this.addressed(this.currentPresence(room, other, moderator), self));
+    const service = this.service?.serves(self) ? this.service : undefined;
+    if (service) self.send(this.addressed(service.presence(room), self));
     room.add(occupant);
     this.broadcastPresence(room, occupant, {}, created ? [201] : []);
     const history = stanza.getChild('x', MUC.base)?.getChild('history');
@@ -312,6 +335,7 @@ export class MultiUserChat implements OnModuleInit {
       self.send(this.addressed(groupchat, self));
     }
     self.send(this.addressed(this.subjectMessage(room), self));
+    service?.entered(room, occupant);
   }
 
   /**
@@ -461,6 +485,8 @@ export class MultiUserChat implements OnModuleInit {
   private async iq(stanza: Element, origin: XmppSession, to: Jid, room: MucRoom) {
     const type = stanza.attrs.type as string;
     const occupant = room.ofSession(origin);
+    if (to.resource && to.resource === this.service?.nick)
+      return this.service.iq(stanza, origin, room, occupant);
     if (to.resource) {
       const target = room.byNickname(to.resource);
       if (!occupant) {
@@ -623,6 +649,31 @@ export class MultiUserChat implements OnModuleInit {
   }
 
   /**
+   * A recording starting or ending, as XEP-0045 announces logging (status 170 and 171 in
+   * a groupchat message from the room), with a body for clients that show only those.
+   */
+  private renderRecordingEvents() {
+    const announce = (recording: RecordingInfo) => {
+      const room = this.rooms.get(recording.room.toLowerCase());
+      if (!room) return;
+      const active = recording.state === 'recording';
+      const message = new Element('message', {
+        xmlns: NS.client,
+        type: 'groupchat',
+        from: room.jid,
+      });
+      message
+        .c('body')
+        .t(active ? 'This room is being recorded.' : `Recording ended (${recording.reason}).`);
+      message.c('x', { xmlns: MUC.user }).c('status', { code: active ? '170' : '171' });
+      for (const viewer of room.xmppOccupants)
+        viewer.session.send(this.addressed(message, viewer.session));
+    };
+    this.recordings.events.on('recordingStarted', announce);
+    this.recordings.events.on('recordingFinished', announce);
+  }
+
+  /**
    * XMPP joins render themselves (see enter); the other door's participants show up here,
    * and so do those of other shards of a spanning room, whatever their door.
    */
@@ -748,6 +799,6 @@ export class MultiUserChat implements OnModuleInit {
   }
 
   private addressed(stanza: Element, session: XmppSession): Element {
-    return copyStanza(stanza, { to: session.full });
+    return fanOutCopy(stanza, { to: session.full });
   }
 }

@@ -43,6 +43,13 @@ export function occupantPresence(
   if (options.showRealJid && occupant.session) item.attrs.jid = occupant.session.full;
   if (options.reason) item.c('reason').t(options.reason);
   for (const code of options.codes ?? []) x.c('status', { code: String(code) });
+  // The other door's participants are named by their nick, and their mute state told as
+  // Jitsi Meet clients read it; XMPP occupants tell both themselves.
+  if (!occupant.session && !options.unavailable) {
+    presence.c('nick', { xmlns: MUC.nick }).t(occupant.participant.displayName);
+    presence.c('audiomuted').t(String(mediaState(occupant, 'audio') !== 'on'));
+    presence.c('videomuted').t(String(mediaState(occupant, 'video') !== 'on'));
+  }
   presence.c('media', {
     xmlns: MUC.media,
     audio: mediaState(occupant, 'audio'),

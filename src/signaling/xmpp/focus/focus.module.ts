@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { ConferenceModule } from '../../../conference/conference.module';
+import { ObservabilityModule } from '../../../observability/observability.module';
+import { MucModule } from '../muc/muc.module';
+import { XmppModule } from '../xmpp.module';
+import { JitsiFocus } from './jitsi-focus';
+
+/** focus.<domain> and the `<room>/focus` occupant: Jingle sessions for Jitsi Meet clients. */
+@Module({
+  imports: [XmppModule, MucModule, ConferenceModule, ObservabilityModule],
+  providers: [JitsiFocus],
+})
+export class FocusModule {}

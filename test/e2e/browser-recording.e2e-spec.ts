@@ -1,0 +1,159 @@
+/**
+ * The issue's main scenario: a 3-party Chromium call recorded for about ten seconds,
+ * started and stopped with the web client's button by the moderator, the indicator shown
+ * to everyone, a participant who joins mid-recording and one who mutes; the files checked
+ * with ffprobe (streams, durations within 10% of wall time) and decoded with ffmpeg.
+ * Shard and browsers share one loopback-only network namespace (test/support/netns-shard).
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { loadConfig } from '../../src/config/load-config';
+import { JoinTokenService } from '../../src/portal/join-token.service';
+import type { RecordingInfo } from '../../src/recording/recording-info';
+import {
+  launchChromiumInNetns,
+  type NetnsBrowser,
+  type NetnsShard,
+  REPO_ROOT,
+  startShardInNetns,
+} from '../support/netns-shard';
+import { eventually } from '../support/node-participant';
+import { inspectRecording } from '../support/recorded-media';
+import { waitForJoined, waitForMediaFrom } from '../support/web-client-page';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const indicatorShown = (page: Page) =>
+  page.$eval('#recording-indicator', (element) => !(element as HTMLElement).hidden);
+
+describe('recording a Chromium call from the web client', () => {
+  let shard: NetnsShard | undefined;
+  let chromium: NetnsBrowser | undefined;
+  let directory: string;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'vw-browser-recordings-'));
+    shard = await startShardInNetns({
+      env: { RECORDINGS_DIR: directory, RECORDING_MIN_FREE_MB: '1' },
+    });
+    chromium = await launchChromiumInNetns(shard.pid);
+  }, 30_000);
+
+  afterAll(async () => {
+    await chromium?.close().catch(() => undefined);
+    await shard?.stop();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('records every track, with a join and a mute mid-recording', async () => {
+    const config = loadConfig({ NODE_ENV: 'test' }, join(REPO_ROOT, 'config'));
+    const token = new JoinTokenService(config).mint({
+      room: 'taped',
+      identity: 'host',
+      name: 'A',
+      role: 'moderator',
+    });
+    const open = async (query: string) => {
+      const context = await chromium!.browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${shard!.url}/r/taped?${query}`);
+      await waitForJoined(page);
+      return page;
+    };
+    const a = await open(`token=${token}`);
+    const b = await open('name=B');
+    await waitForMediaFrom(a, ['B']);
+    await waitForMediaFrom(b, ['A']);
+    expect(await b.isHidden('#record-button')).toBe(true);
+    expect(await indicatorShown(b)).toBe(false);
+
+    await a.click('#record-button');
+    await eventually(
+      () => Promise.all([a, b].map(indicatorShown)),
+      (shown) => shown.every(Boolean),
+    );
+    const startedAt = Date.now();
+    expect(await Promise.all([a, b].map(indicatorShown))).toEqual([true, true]);
+
+    await sleep(3000);
+    const c = await open('name=C');
+    expect(await indicatorShown(c)).toBe(true);
+    await waitForMediaFrom(a, ['C']);
+    const cJoined = Date.now();
+    await sleep(2000);
+    await b.click('#mic-button');
+    const mutedAt = Date.now();
+    await sleep(2000);
+    await b.click('#mic-button');
+    const unmutedAt = Date.now();
+    await sleep(2000);
+    const stoppedAt = Date.now();
+    await a.click('#record-button');
+    await eventually(
+      () => Promise.all([a, b, c].map(indicatorShown)),
+      (shown) => shown.every((s) => !s),
+    );
+
+    const [id] = await readdir(directory);
+    const manifest = async () =>
+      JSON.parse(await readFile(join(directory, id, 'recording.json'), 'utf8')) as RecordingInfo;
+    const finished = await eventually(manifest, (info) => info.state === 'finished');
+    expect(finished).toMatchObject({ room: 'taped', reason: 'stopped' });
+
+    const wall = (stoppedAt - startedAt) / 1000;
+    const muted = (unmutedAt - mutedAt) / 1000;
+    const expected = [
+      ['A', 'audio', wall, 1],
+      ['A', 'video', wall, 1],
+      ['B', 'audio', wall - muted, 2],
+      ['B', 'video', wall, 1],
+      ['C', 'audio', (stoppedAt - cJoined) / 1000, 1],
+      ['C', 'video', (stoppedAt - cJoined) / 1000, 1],
+    ] as const;
+    const summary = [];
+    for (const [name, kind, seconds] of expected) {
+      const files = finished.tracks.filter(
+        (t) => t.participant.displayName === name && t.kind === kind,
+      );
+      let recorded = 0;
+      let decodeErrors = '';
+      const codecs = new Set<string>();
+      let framesPerSecond = Infinity;
+      for (const track of files) {
+        const media = await inspectRecording(join(directory, id, track.file));
+        recorded += media.durationSeconds;
+        decodeErrors += media.decodeErrors;
+        media.codecs.forEach((codec) => codecs.add(codec));
+        framesPerSecond = Math.min(framesPerSecond, media.decodedFrames / media.durationSeconds);
+      }
+      summary.push({
+        name,
+        kind,
+        files: files.length,
+        codecs: [...codecs],
+        decodeErrors,
+        // Within 10% of the time the track was in the recording (and not muted).
+        withinTenPercent: recorded > seconds * 0.9 && recorded < seconds * 1.1,
+        // Opus: 50 frames a second; Chromium's fake camera: about 30 (at least 10).
+        framesDecode: framesPerSecond > (kind === 'audio' ? 45 : 10),
+        recorded,
+        seconds,
+      });
+    }
+    expect(summary).toEqual(
+      expected.map(([name, kind, seconds, count]) => ({
+        name,
+        kind,
+        files: count,
+        codecs: [kind === 'audio' ? 'opus' : 'vp8'],
+        decodeErrors: '',
+        withinTenPercent: true,
+        framesDecode: true,
+        recorded: expect.any(Number),
+        seconds,
+      })),
+    );
+  }, 90_000);
+});
