@@ -30,6 +30,7 @@ export const QUICK: Record<string, string[]> = {
   cluster: ['--rooms', '50', '--joins', '50', '--kills', '2'],
   'jitsi-join': ['--rounds', '3'],
   recording: ['--rooms', '4', '--seconds', '10'],
+  cascade: ['--seconds', '3'],
 };
 
 /** A bench that has not answered by then is killed (with every process it started). */

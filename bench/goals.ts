@@ -227,4 +227,22 @@ export const GOALS: Goal[] = [
     source: 'issue 17, item 7',
     judge: () => notMeasured('composites are not implemented yet'),
   },
+  {
+    bench: 'cascade',
+    figure: '300-participant room over 3 shards vs 1: CPU per forwarded packet, hop latency',
+    goal: 'none (figures only)',
+    source: 'issue 18, item 6',
+    judge(rows) {
+      const one = rows.find((r) => r.variant === 'one shard');
+      const three = rows.find((r) => r.variant === 'three shards');
+      const overhead = rows.find((r) => r.variant === 'pipe overhead');
+      if (!one || !three) return notMeasured('no run of both variants');
+      return {
+        value:
+          `${one['µs/packet']} vs ${three['µs/packet']} µs/packet at ${one.participants} ` +
+          `(${overhead?.['µs/packet']}), hop ${three['hop ms']} ms, largest room ` +
+          `${three['largest room at 80%']} on 3 shards vs ${one['largest room at 80%']} on 1`,
+      };
+    },
+  },
 ];

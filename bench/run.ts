@@ -47,6 +47,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   cluster: async () => (await import('./cluster')).clusterBench,
   'jitsi-join': async () => (await import('./jitsi-join')).jitsiJoin,
   recording: async () => (await import('./recording')).recordingBench,
+  cascade: async () => (await import('./cascade')).cascadeBench,
   all: async () => (await import('./all')).all,
 };
 

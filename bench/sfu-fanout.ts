@@ -45,7 +45,7 @@ const LOAD_CODECS: types.RouterRtpCodecCapability[] = [
   { kind: 'video', ...VP8 },
 ];
 /** What a subscriber accepts: Opus and VP8, no RTX, no header extensions. */
-const SUBSCRIBER_CAPABILITIES: types.RtpCapabilities = {
+export const SUBSCRIBER_CAPABILITIES: types.RtpCapabilities = {
   codecs: [
     { kind: 'audio', ...OPUS, preferredPayloadType: 100, rtcpFeedback: [] },
     { kind: 'video', ...VP8, preferredPayloadType: 101, rtcpFeedback: [] },
@@ -61,15 +61,15 @@ const SRTP_PLAIN: types.PlainTransportOptions = {
 };
 
 /** One RTP stream a publisher sends: packets per second and payload size. */
-interface StreamSpec {
+export interface StreamSpec {
   kind: types.MediaKind;
   pps: number;
   payloadBytes: number;
 }
 /** Opus, 20 ms frames. */
-const AUDIO: StreamSpec = { kind: 'audio', pps: 50, payloadBytes: 100 };
+export const AUDIO: StreamSpec = { kind: 'audio', pps: 50, payloadBytes: 100 };
 /** VP8 at ~550 kbps in ~50 packets/s. */
-const VIDEO: StreamSpec = { kind: 'video', pps: 50, payloadBytes: 1350 };
+export const VIDEO: StreamSpec = { kind: 'video', pps: 50, payloadBytes: 1350 };
 /** 3-layer VP8 simulcast (~100, ~250, ~550 kbps); a subscriber gets the top layer. */
 const SIMULCAST: StreamSpec[] = [
   { kind: 'video', pps: 12.5, payloadBytes: 1000 },
@@ -172,7 +172,7 @@ async function videoWindowSfu(): Promise<Sfu> {
 }
 
 /** Connects two SRTP PlainTransports to each other. */
-async function pair(a: types.PlainTransport, b: types.PlainTransport) {
+export async function pair(a: types.PlainTransport, b: types.PlainTransport) {
   await a.connect({
     ip: b.tuple.localAddress,
     port: b.tuple.localPort,
@@ -186,7 +186,7 @@ async function pair(a: types.PlainTransport, b: types.PlainTransport) {
 }
 
 /** A publisher's RTP streams as sent by Node: SSRC, payload type and timing. */
-interface Outgoing {
+export interface Outgoing {
   spec: StreamSpec;
   ssrc: number;
   payloadType: number;
@@ -196,7 +196,7 @@ interface Outgoing {
 }
 
 /** Builds one RTP packet; VP8 packets carry a payload descriptor and a keyframe each second. */
-function rtpPacket(stream: Outgoing): Buffer {
+export function rtpPacket(stream: Outgoing): Buffer {
   const { spec } = stream;
   const packet = Buffer.alloc(12 + spec.payloadBytes);
   packet[0] = 0x80;
@@ -221,7 +221,7 @@ function rtpPacket(stream: Outgoing): Buffer {
 }
 
 /** Sends every stream at its rate; catches up after timer lateness instead of drifting. */
-function inject(socket: Socket, streams: Outgoing[]) {
+export function inject(socket: Socket, streams: Outgoing[]) {
   const started = performance.now();
   const timer = setInterval(() => {
     const elapsed = (performance.now() - started) / 1000;
@@ -241,13 +241,14 @@ interface Reading {
 }
 
 /** Per second between two readings. */
-const rate = (from: Reading, to: Reading) => ((to.count - from.count) * 1000) / (to.at - from.at);
+export const rate = (from: Reading, to: Reading) =>
+  ((to.count - from.count) * 1000) / (to.at - from.at);
 
 /**
  * Packets counted by the given consumers or producers. The requests go out in parallel;
  * the reading is timed at the middle of the answers' spread.
  */
-async function packetCount(
+export async function packetCount(
   objects: (types.Consumer | types.Producer)[],
   type: string,
 ): Promise<Reading> {
@@ -260,7 +261,7 @@ async function packetCount(
   return { count, at };
 }
 
-const cpuMs = async (worker: types.Worker): Promise<{ ms: number; at: number }> => {
+export const cpuMs = async (worker: types.Worker): Promise<{ ms: number; at: number }> => {
   const usage = await worker.getResourceUsage();
   return { ms: usage.ru_utime + usage.ru_stime, at: performance.now() };
 };

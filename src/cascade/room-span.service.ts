@@ -76,6 +76,8 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
   private readonly rooms = new Map<string, SpanningRoom>();
   private readonly listen: PipeListen;
   private stallTimer?: NodeJS.Timeout;
+  /** A check of the pipes is under way (a slow one is not overlapped by the next). */
+  private checking = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -375,8 +377,19 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
 
   /** Rebuilds every pipe to this shard that receives nothing while its producers send. */
   private async checkStalls() {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      await this.rebuildStalledPipes();
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async rebuildStalledPipes() {
+    const intervalMs = this.config.cluster.span.stallCheckMs;
     for (const [roomId, room] of this.rooms) {
-      const stalled = await room.pipes.stalledShards().catch(() => []);
+      const stalled = await room.pipes.stalledShards(intervalMs).catch(() => []);
       for (const shardId of stalled) {
         this.logger.warn({ roomId, shardId }, 'the pipe from the shard stalled: rebuilding it');
         room.pipes.stopReceiving(shardId);

@@ -47,8 +47,14 @@ export class ShardPipes {
   private readonly sending = new Map<string, types.PipeTransport>();
   /** What crosses to other shards, by `${producerId}>${shard}`. */
   private readonly table = new Map<string, types.Consumer>();
-  /** Per piped producer: its bytes at the last check and the checks since they grew. */
-  private readonly progress = new Map<string, { bytes: number; still: number }>();
+  /**
+   * Per pipe producer: its bytes at the last check and the checks since they grew. Keyed
+   * by the object: a rebuilt pipe's producer has the same id and starts from zero.
+   */
+  private readonly progress = new Map<
+    types.Producer,
+    { bytes: number; still: number; at: number }
+  >();
   private closed = false;
 
   constructor(
@@ -129,26 +135,29 @@ export class ShardPipes {
 
   /**
    * The shards whose pipe to this one stalled: a piped producer that is not paused
-   * received no byte for STALLED_CHECKS checks in a row.
+   * received no byte for STALLED_CHECKS checks in a row, about `intervalMs` apart (a
+   * check that comes much sooner, after a slow one, is not counted).
    */
-  async stalledShards(): Promise<string[]> {
+  async stalledShards(intervalMs: number): Promise<string[]> {
     const remote = new Map(this.media.remoteProducers().map((p) => [p.id, p]));
     const stalled = new Set<string>();
     const piped = await this.media.pipedProducers();
-    for (const id of this.progress.keys()) {
-      if (!piped.some((producer) => producer.id === id)) this.progress.delete(id);
+    for (const producer of this.progress.keys()) {
+      if (!piped.includes(producer)) this.progress.delete(producer);
     }
     for (const producer of piped) {
       const source = remote.get(producer.id);
       if (!source || producer.paused || source.paused) {
-        this.progress.delete(producer.id);
+        this.progress.delete(producer);
         continue;
       }
       const stats = await producer.getStats().catch(() => []);
       const bytes = stats.reduce((sum, stream) => sum + stream.byteCount, 0);
-      const last = this.progress.get(producer.id);
+      const last = this.progress.get(producer);
+      const at = Date.now();
+      if (last && at - last.at < intervalMs / 2) continue;
       const still = last && bytes <= last.bytes ? last.still + 1 : 0;
-      this.progress.set(producer.id, { bytes, still });
+      this.progress.set(producer, { bytes, still, at });
       if (still >= STALLED_CHECKS) stalled.add(source.shard);
     }
     return [...stalled];

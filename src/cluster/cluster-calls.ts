@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { ZodError } from 'zod';
 import { DomainError, ErrorCode } from '../conference/domain-error';
 import type { Logger } from '../observability/logger';
 import { InjectLogger } from '../observability/logging.module';
@@ -74,7 +75,10 @@ export class ClusterCalls {
       const handler = this.handlers.get(method);
       if (!handler) throw new DomainError('unknown_request', `no call ${String(method)}`);
       answer = { id, result: (await handler(payload, from)) ?? null };
-    } catch (error) {
+    } catch (caught) {
+      // A payload that fails its handler's schema is the caller's mistake.
+      const error =
+        caught instanceof ZodError ? new DomainError('bad_request', 'malformed call') : caught;
       const known = error instanceof DomainError;
       if (!known) this.logger.error({ err: error, method, from }, 'cluster call failed');
       answer = {

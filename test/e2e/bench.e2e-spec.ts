@@ -254,6 +254,27 @@ describe('npm run bench', () => {
     expect(progress).toContain('stopped; checking 2 files');
   });
 
+  it('cascade --tiny: one shard and three forward the same streams, three through pipes', async () => {
+    const { report } = await runTiny('cascade');
+    const [one, three, overhead] = report.rows;
+    expect([one.variant, three.variant, overhead.variant]).toEqual([
+      'one shard',
+      'three shards',
+      'pipe overhead',
+    ]);
+    // 10 viewers of 2 publishers' audio and video at 50 packets/s each: 2,000 pps.
+    for (const row of [one, three]) {
+      expect(Number(row['forwarded pps'])).toBeGreaterThan(1000);
+      expect(Number(row['µs/packet'])).toBeGreaterThan(0);
+    }
+    expect(one['pipe pps']).toBe(0);
+    // Each producer (4, and the latency probe) crosses to each other shard: ~500 pps.
+    expect(Number(three['pipe pps'])).toBeGreaterThan(200);
+    expect(typeof three['hop ms']).toBe('number');
+    const [goal] = GOALS.filter((g) => g.bench === 'cascade');
+    expect(goal.judge(report.rows).value).toMatch(/µs\/packet at 12/);
+  });
+
   it('churn --tiny, from the command line: every count returns to its baseline', async () => {
     // Its own process, like signaling-capacity: it forces garbage collections.
     const { stdout } = await run('npm', ['run', '--silent', 'bench', '--', 'churn', '--tiny'], {

@@ -92,6 +92,19 @@ describe.each(Object.keys(implementations))('cluster state (%s)', (name) => {
     expect(await b.claim('lapsed', 'shard-b')).toBe('shard-b');
   });
 
+  it('keeps the table of a spanning room’s hosts, each with its participants', async () => {
+    const [a, b] = (await make()).directories;
+    expect(await b.hostsOf('wide')).toEqual({});
+    await a.setHost('wide', 'shard-a', 0);
+    await b.setHost('wide', 'shard-b', 3);
+    await a.setHost('wide', 'shard-a', 2);
+    expect(await b.hostsOf('wide')).toEqual({ 'shard-a': 2, 'shard-b': 3 });
+    await b.removeHost('wide', 'shard-a');
+    expect(await a.hostsOf('wide')).toEqual({ 'shard-b': 3 });
+    await a.removeHost('wide', 'shard-b');
+    expect(await b.hostsOf('wide')).toEqual({});
+  });
+
   it('refuses a shard that claims, renews or releases a room it does not own', async () => {
     const [a, b] = (await make()).directories;
     await a.claim('owned', 'shard-a');

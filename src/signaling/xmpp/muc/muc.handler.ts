@@ -627,7 +627,12 @@ export class MultiUserChat implements OnModuleInit {
     const events = this.conference.events;
     events.on('roomOpened', (roomId) => {
       const key = roomId.toLowerCase();
-      if (!this.rooms.has(key)) this.rooms.set(key, new MucRoom(roomId, `${key}@${this.domain}`));
+      if (this.rooms.has(key)) return;
+      this.rooms.set(key, new MucRoom(roomId, `${key}@${this.domain}`));
+      // A room spanning shards opens here with the participants of the others in it.
+      for (const participant of this.conference.participantsOf(roomId)) {
+        this.otherDoorJoined(participant);
+      }
     });
     events.on('roomClosed', (roomId) => this.roomClosed(roomId));
     events.on('rejoinRequired', (roomId) => this.roomClosed(roomId));
@@ -668,9 +673,12 @@ export class MultiUserChat implements OnModuleInit {
     this.recordings.events.on('recordingFinished', announce);
   }
 
-  /** XMPP joins render themselves (see enter); the other door's participants show up here. */
+  /**
+   * XMPP joins render themselves (see enter); the other door's participants show up here,
+   * and so do those of other shards of a spanning room, whatever their door.
+   */
   private otherDoorJoined(participant: Participant) {
-    if (participant.door === 'xmpp') return;
+    if (participant.door === 'xmpp' && !participant.shard) return;
     const room = this.rooms.get(participant.roomId.toLowerCase());
     if (!room) return;
     const pending = this.pending.get(room.jid.split('@')[0]);
