@@ -185,9 +185,7 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
       return;
     }
     try {
-      const state = stateAnswer.parse(
-        await this.calls.call<StateAnswer>(shardId, SPAN_CALLS.state, { roomId }),
-      );
+      const state = stateAnswer.parse(await this.stateOf(shardId, roomId));
       if (this.rooms.get(roomId) !== room) return;
       room.peers.add(shardId);
       for (const participant of state.participants) this.addRemote(shardId, participant);
@@ -199,6 +197,17 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
       } else {
         this.logger.warn({ err: error, roomId, shardId }, 'could not meet a host of the room');
       }
+    }
+  }
+
+  /** Another host's half of the room, asked twice if the first call times out (a busy bus). */
+  private async stateOf(shardId: string, roomId: string): Promise<unknown> {
+    try {
+      return await this.calls.call(shardId, SPAN_CALLS.state, { roomId });
+    } catch (error) {
+      if (!(error instanceof DomainError && error.code === 'unavailable')) throw error;
+      this.logger.warn({ roomId, shardId }, 'a host of the room did not answer: asking again');
+      return this.calls.call(shardId, SPAN_CALLS.state, { roomId });
     }
   }
 

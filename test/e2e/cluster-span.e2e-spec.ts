@@ -112,8 +112,7 @@ describe('cluster: one room spanning three shards', () => {
     page = await context.newPage();
     await page.goto(`${cluster.url}/r/spanning-room?name=Page`);
     await waitForJoined(page);
-    // Publishing (a Node client that joins meanwhile may miss an announcement it gets
-    // before its receive transport exists, on one shard as on many).
+    // Publishing before the next ones join.
     await page.waitForFunction(() => window.videoWindow!.stats().producers >= 2);
     const cid = await join('Cid', EU(12));
     const dee = await join('Dee', US(10));

@@ -84,14 +84,20 @@ export class NodeParticipant {
   readonly errors: Error[] = [];
   private closed = false;
   private readonly stops: (() => void)[] = [];
+  private received!: () => void;
+  /** Settles once the receive transport exists. */
+  private readonly receiving = new Promise<void>((resolve) => (this.received = resolve));
 
   private constructor(readonly socket: Socket) {
     keptAlive.push(this);
     socket.onAny((event: string, payload: unknown) => this.events.push({ event, payload }));
     socket.on('newProducer', (producer: ProducerInfo) => {
-      this.consume(producer.id).catch((error: Error) => {
-        if (!this.closed) this.errors.push(error);
-      });
+      // One announced while the join's answer is being set up waits for the transport.
+      this.receiving
+        .then(() => this.consume(producer.id))
+        .catch((error: Error) => {
+          if (!this.closed) this.errors.push(error);
+        });
     });
     socket.on('consumerClosed', ({ consumerId }: { consumerId: string }) => {
       this.consumers.get(consumerId)?.close();
@@ -122,6 +128,7 @@ export class NodeParticipant {
     await this.device.load({ routerRtpCapabilities: this.joined.routerRtpCapabilities });
     this.sendTransport = await this.createTransport('send');
     this.recvTransport = await this.createTransport('recv');
+    this.received();
     const existing = this.joined.participants.flatMap((p) => p.producers);
     await Promise.all(existing.map((producer) => this.consume(producer.id)));
     return this.joined;
@@ -145,6 +152,7 @@ export class NodeParticipant {
     if ('lobby' in answer) throw new Error('joinReceiving does not wait in lobbies');
     this.joined = answer;
     this.recvTransport = this.transportOf('recv', answer.receive!.transport);
+    this.received();
     await Promise.all(answer.receive!.consumers.map((params) => this.receive(params)));
     return answer;
   }
