@@ -28,6 +28,7 @@ export const QUICK: Record<string, string[]> = {
   'join-burst': ['--participants', '500'],
   churn: ['--cycles', '6', '--checkpoints', '1'],
   cluster: ['--rooms', '50', '--joins', '50', '--kills', '2'],
+  resume: ['--trials', '10', '--cut-ms', '2000'],
 };
 
 /** A bench that has not answered by then is killed (with every process it started). */

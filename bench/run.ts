@@ -45,6 +45,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   'join-burst': async () => (await import('./join-burst')).joinBurst,
   churn: async () => (await import('./churn')).churn,
   cluster: async () => (await import('./cluster')).clusterBench,
+  resume: async () => (await import('./resume')).resumeBench,
   all: async () => (await import('./all')).all,
 };
 
