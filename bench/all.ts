@@ -31,6 +31,7 @@ export const QUICK: Record<string, string[]> = {
   'jitsi-join': ['--rounds', '3'],
   recording: ['--rooms', '4', '--seconds', '10'],
   cascade: ['--seconds', '3'],
+  resume: ['--trials', '10', '--cut-ms', '2000'],
 };
 
 /** A bench that has not answered by then is killed (with every process it started). */

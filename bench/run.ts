@@ -48,6 +48,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   'jitsi-join': async () => (await import('./jitsi-join')).jitsiJoin,
   recording: async () => (await import('./recording')).recordingBench,
   cascade: async () => (await import('./cascade')).cascadeBench,
+  resume: async () => (await import('./resume')).resumeBench,
   all: async () => (await import('./all')).all,
 };
 
