@@ -46,6 +46,9 @@ interface SpanningRoom {
   peers: Set<string>;
 }
 
+/** How often a host asks another for its half of the room before it gives up (3 s each). */
+const STATE_CALL_ATTEMPTS = 5;
+
 const wire = (p: Participant): ParticipantWire => ({
   id: p.id,
   roomId: p.roomId,
@@ -200,14 +203,23 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
     }
   }
 
-  /** Another host's half of the room, asked twice if the first call times out (a busy bus). */
+  /**
+   * Another host's half of the room. A call that times out (a busy bus, a busy shard) is
+   * made again while that shard is alive: giving up would leave this host blind to it.
+   */
   private async stateOf(shardId: string, roomId: string): Promise<unknown> {
-    try {
-      return await this.calls.call(shardId, SPAN_CALLS.state, { roomId });
-    } catch (error) {
-      if (!(error instanceof DomainError && error.code === 'unavailable')) throw error;
-      this.logger.warn({ roomId, shardId }, 'a host of the room did not answer: asking again');
-      return this.calls.call(shardId, SPAN_CALLS.state, { roomId });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.calls.call(shardId, SPAN_CALLS.state, { roomId });
+      } catch (error) {
+        const timedOut = error instanceof DomainError && error.code === 'unavailable';
+        if (!timedOut || attempt >= STATE_CALL_ATTEMPTS || !(await this.liveShard(shardId)))
+          throw error;
+        this.logger.warn(
+          { roomId, shardId, attempt },
+          'a host of the room did not answer: asking again',
+        );
+      }
     }
   }
 
