@@ -16,7 +16,7 @@ const STOP_TIMEOUT_MS = 5000;
  * ffmpeg ends its input (and finishes its file) after this long without a packet: that is
  * how a recorder stops, as a signal would not interrupt ffmpeg's wait for the next packet.
  */
-const IDLE_SECONDS = 2;
+const IDLE_SECONDS = 4;
 /** Keyframe requests after the start: the first ones can reach ffmpeg before it reads. */
 const KEYFRAME_RETRIES_MS = [200, 500, 1000, 2000];
 
