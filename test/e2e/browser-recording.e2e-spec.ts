@@ -22,7 +22,7 @@ import {
 } from '../support/netns-shard';
 import { eventually } from '../support/node-participant';
 import { inspectRecording } from '../support/recorded-media';
-import { waitForJoined, waitForMediaFrom } from '../support/web-client-page';
+import { joinFromPrejoin, waitForJoined, waitForMediaFrom } from '../support/web-client-page';
 
 declare const window: { videoWindow?: VideoWindowHook };
 
@@ -62,6 +62,8 @@ describe('recording a Chromium call from the web client', () => {
       const context = await chromium!.browser.newContext();
       const page = await context.newPage();
       await page.goto(`${shard!.url}/r/taped?${query}`);
+      // A token's holder passes the pre-join screen; a link with ?name= joins at once.
+      if (query.startsWith('token=')) await joinFromPrejoin(page);
       await waitForJoined(page);
       return page;
     };
