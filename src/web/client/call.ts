@@ -130,6 +130,9 @@ const SEND_STATS_KEY: Record<Source, string> = {
   screen: 'screen',
 };
 
+/** How long a transport may stay ICE-disconnected before the client restarts ICE. */
+const ICE_DISCONNECTED_RESTART_MS = 500;
+
 const LEAVE_TIMEOUT_MS = 2_000;
 /** Redirects to the room's shard a join follows before it gives up (a stale directory). */
 const MAX_SHARD_MOVES = 3;
@@ -691,6 +694,14 @@ export class Call {
     });
     transport.on('connectionstatechange', (state) => {
       if (state === 'failed' && !session.closed) void this.restartIce(session, transport);
+      // A path that went quiet and stays so: restart ICE rather than wait for 'failed'.
+      if (state === 'disconnected') {
+        setTimeout(() => {
+          if (transport.connectionState === 'disconnected' && !session.closed) {
+            void this.restartIce(session, transport);
+          }
+        }, ICE_DISCONNECTED_RESTART_MS);
+      }
     });
     return transport;
   }
