@@ -22,6 +22,22 @@ const ROLE_TAG: Record<Member['role'], string> = {
  * everyone else in the order they came; each with microphone and camera state, and for
  * moderators the buttons to mute, stop the video, remove, lower a hand and admit.
  */
+/** Someone waiting in the lobby, with Admit and Reject (the lobby panel and this list). */
+export function waitingItem(
+  entry: LobbyEntryView,
+  actions: Pick<PeopleActions, 'admit' | 'reject'>,
+  className?: string,
+): HTMLLIElement {
+  const item = create('li', className);
+  item.dataset.participantId = entry.id;
+  item.append(
+    create('span', 'name', entry.displayName),
+    actionButton('Admit', 'primary admit', entry.displayName, () => actions.admit(entry.id)),
+    actionButton('Reject', 'ghost reject', entry.displayName, () => actions.reject(entry.id)),
+  );
+  return item;
+}
+
 export class PeoplePanel {
   private readonly members = new Map<string, Member>();
   private hands: RaisedHandView[] = [];
@@ -61,20 +77,7 @@ export class PeoplePanel {
     const waiting = this.selfModerates ? this.waiting : [];
     element('people-waiting').hidden = waiting.length === 0;
     element('people-waiting-list').replaceChildren(
-      ...waiting.map((entry) => {
-        const item = create('li', 'person');
-        item.dataset.participantId = entry.id;
-        item.append(
-          create('span', 'name', entry.displayName),
-          actionButton('Admit', 'primary admit', entry.displayName, () =>
-            this.actions.admit(entry.id),
-          ),
-          actionButton('Reject', 'ghost reject', entry.displayName, () =>
-            this.actions.reject(entry.id),
-          ),
-        );
-        return item;
-      }),
+      ...waiting.map((entry) => waitingItem(entry, this.actions, 'person')),
     );
     const badge = element('hands-badge');
     badge.textContent = `✋${this.hands.length}`;

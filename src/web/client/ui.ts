@@ -8,8 +8,8 @@ import type {
 import { REACTIONS } from '../../conference/room';
 import type { CallListener, ConnectionQuality, Member, Phase } from './call';
 import type { DeviceKind } from './local-media';
-import { PeopleActions, PeoplePanel } from './people-panel';
-import { actionButton, create, element, toast } from './ui-elements';
+import { PeopleActions, PeoplePanel, waitingItem } from './people-panel';
+import { create, element, toast } from './ui-elements';
 
 const SCREENS = ['landing', 'login', 'meetings', 'prejoin', 'waiting', 'room', 'ended'] as const;
 type Screen = (typeof SCREENS)[number];
@@ -420,22 +420,7 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
   lobby(waiting: LobbyEntryView[]): void {
     this.people.setWaiting(waiting);
     const list = element('lobby-list');
-    list.replaceChildren(
-      ...waiting.map((entry) => {
-        const item = create('li');
-        item.dataset.participantId = entry.id;
-        item.append(
-          create('span', 'name', entry.displayName),
-          actionButton('Admit', 'primary admit', entry.displayName, () =>
-            this.actions.admit(entry.id),
-          ),
-          actionButton('Reject', 'ghost reject', entry.displayName, () =>
-            this.actions.reject(entry.id),
-          ),
-        );
-        return item;
-      }),
-    );
+    list.replaceChildren(...waiting.map((entry) => waitingItem(entry, this.actions)));
     element('lobby-panel').hidden = waiting.length === 0;
   }
 
