@@ -73,8 +73,9 @@ describe('a shard killed mid-recording', () => {
       expect({ file, codecs: media.codecs.length }).toEqual({ file, codecs: 1 });
       expect(media.decodeErrors).toBe('');
       if (file.endsWith('.webm')) {
-        // Five seconds recorded, of which at most the last second (cluster) is lost.
-        expect(media.durationSeconds).toBeGreaterThan(4);
+        // Five seconds recorded, less at most the last second (cluster) lost and the wait
+        // for wrtc's first keyframe (up to a second on a busy machine; recording.e2e-spec).
+        expect(media.durationSeconds).toBeGreaterThan(3);
       } else {
         // wrtc's audio clock lags wall time on a busy machine (see recording.e2e-spec):
         // every 20 ms Opus frame up to the kill is there.

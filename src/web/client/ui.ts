@@ -507,7 +507,8 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     );
     const speaker = this.activeSpeakerId;
     if (speaker && remote.some(([id]) => id === speaker)) this.featuredId = speaker;
-    if (!this.featuredId || !this.tiles.has(this.featuredId)) {
+    // Ourselves only while alone: a remote tile takes over as soon as there is one.
+    if (!remote.some(([id]) => id === this.featuredId)) {
       this.featuredId = (remote[0] ?? [...this.tiles.entries()][0])?.[0];
     }
     for (const [id, tile] of this.tiles) {
