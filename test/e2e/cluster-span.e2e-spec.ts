@@ -254,25 +254,56 @@ describe('cluster: one room spanning three shards', () => {
           );
         }
       }
-      // Groupchat from an occupant of one shard reaches those of the others.
+      // Groupchat from each occupant reaches all the others, whichever shard serves it and
+      // whichever shard its session is on (the one of them whose session's shard hosts
+      // the room too but serves it elsewhere sends its stanzas to where it is served).
       const chats: { text: string }[] = [];
       web.socket.on('chat', (chat: { text: string }) => chats.push(chat));
-      await members[2].xmpp.send(
-        xml('message', { to: roomJid, type: 'groupchat', id: 'span-1' }, xml('body', {}, 'hi')),
-      );
-      for (const member of members.slice(0, 2)) {
-        const message = await member.log.waitFor(
-          (st) => st.is('message') && st.getChildText('body') === 'hi',
-          'groupchat',
+      for (const sender of members) {
+        const text = `hi from ${sender.nick}`;
+        await sender.xmpp.send(
+          xml('message', { to: roomJid, type: 'groupchat', id: text }, xml('body', {}, text)),
         );
-        expect(message.attrs.from).toBe(`${roomJid}/x3`);
+        for (const member of members) {
+          const message = await member.log.waitFor(
+            (st) => st.is('message') && st.getChildText('body') === text,
+            `groupchat "${text}" for ${member.nick}`,
+          );
+          expect(message.attrs.from).toBe(`${roomJid}/${sender.nick}`);
+          expect(message.attrs.type).toBe('groupchat');
+        }
       }
       await eventually(
-        () => chats.length,
-        (n) => n > 0,
+        () => chats.map((chat) => chat.text),
+        (texts) => texts.length === members.length,
         5_000,
       );
-      expect(chats[0].text).toBe('hi');
+      expect(chats.map((chat) => chat.text)).toEqual(members.map((m) => `hi from ${m.nick}`));
+      // And each one's leave takes it out of the room for everyone.
+      const left: string[] = [];
+      web.socket.on('participantLeft', (p: { participantId: string }) =>
+        left.push(p.participantId),
+      );
+      for (const [i, leaver] of members.entries()) {
+        await leaver.xmpp.send(
+          xml('presence', { to: `${roomJid}/${leaver.nick}`, type: 'unavailable' }),
+        );
+        for (const member of members.slice(i)) {
+          await member.log.waitFor(
+            (st) =>
+              st.is('presence') &&
+              st.attrs.from === `${roomJid}/${leaver.nick}` &&
+              st.attrs.type === 'unavailable',
+            `unavailable presence of ${leaver.nick} for ${member.nick}`,
+          );
+        }
+      }
+      await eventually(
+        () => left.length,
+        (n) => n === members.length,
+        10_000,
+      );
+      expect(left).toHaveLength(members.length);
     } finally {
       web.socket.close();
       await Promise.all(members.map(({ xmpp }) => xmpp.stop().catch(() => undefined)));

@@ -103,12 +103,16 @@ export class MultiUserChat implements OnModuleInit {
   private async route(stanza: Element, origin: XmppSession, to: Jid): Promise<void> {
     if (!to.local) return this.toService(stanza, origin);
     const room = this.rooms.get(to.local);
-    // A room another shard runs: its occupants' stanzas go there, and other stanzas once
-    // the directory names it; a join finds it as it enters the conference.
-    if (!room && !origin.remote) {
+    // A session in a room on another shard sends its stanzas for the room there, even when
+    // this shard hosts the room too (it spans shards, and serves that session elsewhere).
+    // Other stanzas for a room not open here go where the directory names it; a join finds
+    // its shard as it enters the conference.
+    if (!origin.remote) {
       const shard =
         this.elsewhere.shardOf(origin, to.local) ??
-        (stanza.name === 'presence' ? undefined : await this.ownerElsewhere(origin, to.local));
+        (room || stanza.name === 'presence'
+          ? undefined
+          : await this.ownerElsewhere(origin, to.local));
       if (shard) return this.forward(shard, stanza, origin, to);
     }
     if (stanza.name === 'presence') return this.presence(stanza, origin, to, room);
