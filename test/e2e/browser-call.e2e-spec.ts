@@ -9,12 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { VideoWindowHook } from '../../src/web/client/main';
-import {
-  launchChromiumInNetns,
-  type NetnsBrowser,
-  type NetnsShard,
-  startShardInNetns,
-} from '../support/netns-shard';
+import { useShardWithChromium } from '../support/netns-shard';
 import {
   present,
   until,
@@ -52,24 +47,12 @@ const tileNames = (page: Page) =>
   );
 
 describe('browser call (real Chromium through a real shard)', () => {
-  let shard: NetnsShard | undefined;
-  let chromium: NetnsBrowser | undefined;
-  const pageErrors: string[] = [];
-
-  beforeAll(async () => {
-    shard = await startShardInNetns();
-    chromium = await launchChromiumInNetns(shard.pid);
-  }, 30_000);
-
-  afterAll(async () => {
-    await chromium?.close().catch(() => undefined);
-    await shard?.stop();
-  });
+  const suite = useShardWithChromium();
 
   it(
     'three participants see, hear and chat with each other; a leaver disappears',
     () =>
-      withShardLog(shard, async () => {
+      withShardLog(suite.shard, async () => {
         const room = `e2e-${Date.now().toString(36)}`;
         const pages = {} as Record<Name, Page>;
         await Promise.all(
@@ -78,9 +61,7 @@ describe('browser call (real Chromium through a real shard)', () => {
             // narrow layout, with the chat folded away, in B and C).
             const viewport =
               name === 'A' ? { width: 1280, height: 720 } : { width: 800, height: 450 };
-            const context = await chromium!.browser.newContext({ viewport });
-            const page = await context.newPage();
-            page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+            const page = await suite.newPage(name, viewport);
             pages[name] = page;
           }),
         );
@@ -91,7 +72,7 @@ describe('browser call (real Chromium through a real shard)', () => {
         // Join one after the other, like people do, so both paths are exercised:
         // producers listed in the join answer and producers announced later.
         for (const name of NAMES) {
-          await pages[name].goto(`${shard!.url}/r/${room}?name=${name}`);
+          await pages[name].goto(`${suite.shard.url}/r/${room}?name=${name}`);
           await waitForJoined(pages[name]);
         }
 
@@ -174,7 +155,7 @@ describe('browser call (real Chromium through a real shard)', () => {
 
         // The media worker dies: the shard replaces it and tells the room to rejoin; A and
         // B join again on their own and see each other anew.
-        const workers = shard!.children();
+        const workers = suite.shard.children();
         expect(workers).toHaveLength(1);
         const selfIds = await Promise.all(
           [pages.A, pages.B].map((page) => page.evaluate(() => window.videoWindow!.state.selfId)),
@@ -198,7 +179,7 @@ describe('browser call (real Chromium through a real shard)', () => {
         expect((await tileNames(pages.A)).map((t) => t.name).sort()).toEqual(['A', 'B']);
         await present(pages.A, '.tile[data-name="B"].audio-muted');
 
-        expect(pageErrors).toEqual([]);
+        expect(suite.pageErrors).toEqual([]);
       }),
     // Three browsers encoding video on a 2-core machine: generous when the machine is busy.
     120_000,

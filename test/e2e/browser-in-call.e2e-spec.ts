@@ -9,12 +9,7 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { VideoWindowHook } from '../../src/web/client/main';
-import {
-  launchChromiumInNetns,
-  type NetnsBrowser,
-  type NetnsShard,
-  startShardInNetns,
-} from '../support/netns-shard';
+import { useShardWithChromium } from '../support/netns-shard';
 import {
   FAKE_CAMERAS,
   present,
@@ -45,29 +40,14 @@ const cameraFramesBeyond = (page: Page, from: string, after: number) =>
   );
 
 describe('in a call (real Chromium through a real shard)', () => {
-  let shard: NetnsShard | undefined;
-  let chromium: NetnsBrowser | undefined;
-  const pageErrors: string[] = [];
-
-  beforeAll(async () => {
-    shard = await startShardInNetns();
+  const suite = useShardWithChromium({
     // Fake cameras to switch between; the fake screen is what getDisplayMedia captures.
-    chromium = await launchChromiumInNetns(shard.pid, [
-      FAKE_CAMERAS,
-      '--auto-select-desktop-capture-source=Entire screen',
-    ]);
-  }, 30_000);
-
-  afterAll(async () => {
-    await chromium?.close().catch(() => undefined);
-    await shard?.stop();
+    chromiumArgs: [FAKE_CAMERAS, '--auto-select-desktop-capture-source=Entire screen'],
   });
 
   const join = async (room: string, name: string) => {
-    const context = await chromium!.browser.newContext({ viewport: { width: 960, height: 540 } });
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
-    await page.goto(`${shard!.url}/r/${room}?name=${name}`);
+    const page = await suite.newPage(name, { width: 960, height: 540 });
+    await page.goto(`${suite.shard.url}/r/${room}?name=${name}`);
     await waitForJoined(page);
     return page;
   };
@@ -75,7 +55,7 @@ describe('in a call (real Chromium through a real shard)', () => {
   it(
     'a shared screen is shown large to the others and stops from the browser bar',
     () =>
-      withShardLog(shard, async () => {
+      withShardLog(suite.shard, async () => {
         const room = `share-${Date.now().toString(36)}`;
         const a = await join(room, 'A');
         const b = await join(room, 'B');
@@ -130,7 +110,7 @@ describe('in a call (real Chromium through a real shard)', () => {
         // The camera goes on.
         await cameraFramesBeyond(b, 'A', (await framesFrom(b, 'A')).camera);
 
-        expect(pageErrors).toEqual([]);
+        expect(suite.pageErrors).toEqual([]);
       }),
     90_000,
   );
@@ -138,7 +118,7 @@ describe('in a call (real Chromium through a real shard)', () => {
   it(
     'switching the camera keeps the producer; the others keep decoding; the choice is remembered',
     () =>
-      withShardLog(shard, async () => {
+      withShardLog(suite.shard, async () => {
         const room = `devices-${Date.now().toString(36)}`;
         const a = await join(room, 'A');
         const b = await join(room, 'B');
@@ -176,7 +156,7 @@ describe('in a call (real Chromium through a real shard)', () => {
         await waitForJoined(a);
         expect(await a.evaluate(() => window.videoWindow!.state.deviceIds.videoinput)).toBe(other);
 
-        expect(pageErrors).toEqual([]);
+        expect(suite.pageErrors).toEqual([]);
       }),
     90_000,
   );

@@ -10,14 +10,9 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { VideoWindowHook } from '../../src/web/client/main';
-import {
-  launchChromiumInNetns,
-  type NetnsBrowser,
-  type NetnsShard,
-  startShardInNetns,
-} from '../support/netns-shard';
+import { useShardWithChromium } from '../support/netns-shard';
 import { joinFromPrejoin, waitForJoined } from '../support/web-client-page';
 
 declare const window: { videoWindow?: VideoWindowHook };
@@ -44,37 +39,19 @@ const decodesVideoFrom = (page: Page, from: string) =>
   );
 
 describe('meetings in the browser: sign in, create, start, lobby, moderation', () => {
-  let shard: NetnsShard | undefined;
-  let chromium: NetnsBrowser | undefined;
-  const pageErrors: string[] = [];
-
-  beforeAll(async () => {
-    shard = await startShardInNetns({
-      env: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
-    });
-    chromium = await launchChromiumInNetns(shard.pid);
-  }, 30_000);
-
-  afterAll(async () => {
-    await chromium?.close().catch(() => undefined);
-    await shard?.stop();
+  const suite = useShardWithChromium({
+    env: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
   });
 
-  const newPage = async (browser: Browser, name: string) => {
-    const context = await browser.newContext({ viewport: { width: 1024, height: 640 } });
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
-    return page;
-  };
+  const newPage = (name: string) => suite.newPage(name, { width: 1024, height: 640 });
 
   it('lets a guest in from the lobby; an administrator mutes and kicks them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vw-browser-lobby-'));
     const shot = (page: Page, name: string) => page.screenshot({ path: join(dir, `${name}.png`) });
-    const browser = chromium!.browser;
-    const host = await newPage(browser, 'host');
+    const host = await newPage('host');
 
     // An account to sign in with (registration is open in test mode).
-    await host.goto(`${shard!.url}/login`);
+    await host.goto(`${suite.shard.url}/login`);
     const registered = await host.evaluate(
       (account) =>
         fetch('/api/v1/auth/register', {
@@ -122,7 +99,7 @@ describe('meetings in the browser: sign in, create, start, lobby, moderation', (
     const item = `.meeting[data-room="${room}"]`;
     await visible(host, item);
     expect(await host.textContent(`${item} .details`)).toBe(
-      `${shard!.url}/r/${room} · password · lobby`,
+      `${suite.shard.url}/r/${room} · password · lobby`,
     );
     await shot(host, 'my-meetings');
 
@@ -133,8 +110,8 @@ describe('meetings in the browser: sign in, create, start, lobby, moderation', (
     await waitForJoined(host, 15_000);
 
     // The guest opens the link, gives a name and (after a wrong one) the password.
-    const guest = await newPage(browser, 'guest');
-    await guest.goto(`${shard!.url}/r/${room}`);
+    const guest = await newPage('guest');
+    await guest.goto(`${suite.shard.url}/r/${room}`);
     await guest.fill('#name-input', 'Guest Gina');
     await guest.press('#name-input', 'Enter');
     await visible(guest, '#password-input');
@@ -165,8 +142,8 @@ describe('meetings in the browser: sign in, create, start, lobby, moderation', (
     await shot(guest, 'guest-admitted');
 
     // Another guest is turned away, and told so.
-    const other = await newPage(browser, 'other');
-    await other.goto(`${shard!.url}/r/${room}?name=Otto`);
+    const other = await newPage('other');
+    await other.goto(`${suite.shard.url}/r/${room}?name=Otto`);
     await other.fill('#password-input', 'letmein');
     await other.press('#password-input', 'Enter');
     await visible(other, '#waiting');
@@ -177,8 +154,8 @@ describe('meetings in the browser: sign in, create, start, lobby, moderation', (
 
     // An administrator mutes the guest through the admin API (called from a browser page:
     // the shard is reachable only inside its namespace).
-    const admin = await newPage(browser, 'admin');
-    await admin.goto(`${shard!.url}/login`);
+    const admin = await newPage('admin');
+    await admin.goto(`${suite.shard.url}/login`);
     const adminApi = (method: string, path: string, body?: unknown) =>
       admin.evaluate(
         async ({ method, path, body, account }) => {
@@ -231,6 +208,6 @@ describe('meetings in the browser: sign in, create, start, lobby, moderation', (
     await shot(host, 'host-after-kick');
     console.log(`browser-lobby screenshots in ${dir}`);
 
-    expect(pageErrors).toEqual([]);
+    expect(suite.pageErrors).toEqual([]);
   }, 90_000);
 });

@@ -11,13 +11,7 @@ import type { Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/load-config';
 import { JoinTokenService } from '../../src/portal/join-token.service';
 import type { VideoWindowHook } from '../../src/web/client/main';
-import {
-  launchChromiumInNetns,
-  type NetnsBrowser,
-  type NetnsShard,
-  REPO_ROOT,
-  startShardInNetns,
-} from '../support/netns-shard';
+import { REPO_ROOT, useShardWithChromium } from '../support/netns-shard';
 import {
   joinFromPrejoin,
   present,
@@ -43,24 +37,10 @@ const handBadges = (page: Page) =>
   );
 
 describe('meeting tools in the browser (real Chromium through a real shard)', () => {
-  let shard: NetnsShard | undefined;
-  let chromium: NetnsBrowser | undefined;
-  const pageErrors: string[] = [];
-
-  beforeAll(async () => {
-    shard = await startShardInNetns();
-    chromium = await launchChromiumInNetns(shard.pid);
-  }, 30_000);
-
-  afterAll(async () => {
-    await chromium?.close().catch(() => undefined);
-    await shard?.stop();
-  });
+  const suite = useShardWithChromium();
 
   const open = async (url: string, name: string, viewport = { width: 1000, height: 600 }) => {
-    const context = await chromium!.browser.newContext({ viewport });
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+    const page = await suite.newPage(name, viewport);
     await page.goto(url);
     // A token does not name the participant in the link: the pre-join screen comes first.
     if (url.includes('token=')) await joinFromPrejoin(page);
@@ -71,7 +51,7 @@ describe('meeting tools in the browser (real Chromium through a real shard)', ()
   it(
     'hands queue in order, reactions, people list with host actions, speaker view, quality, phone',
     () =>
-      withShardLog(shard, async () => {
+      withShardLog(suite.shard, async () => {
         const room = `tools-${Date.now().toString(36)}`;
         const config = loadConfig({ NODE_ENV: 'test' }, join(REPO_ROOT, 'config'));
         const token = new JoinTokenService(config).mint({
@@ -80,9 +60,9 @@ describe('meeting tools in the browser (real Chromium through a real shard)', ()
           name: 'Host',
           role: 'moderator',
         });
-        const host = await open(`${shard!.url}/r/${room}?token=${token}`, 'Host');
-        const a = await open(`${shard!.url}/r/${room}?name=A`, 'A');
-        const b = await open(`${shard!.url}/r/${room}?name=B`, 'B', PHONE);
+        const host = await open(`${suite.shard.url}/r/${room}?token=${token}`, 'Host');
+        const a = await open(`${suite.shard.url}/r/${room}?name=A`, 'A');
+        const b = await open(`${suite.shard.url}/r/${room}?name=B`, 'B', PHONE);
         const pages = [host, a, b];
         await waitForMediaFrom(host, ['A', 'B']);
 
@@ -185,7 +165,7 @@ describe('meeting tools in the browser (real Chromium through a real shard)', ()
         expect(await b.textContent('#ended-detail')).toBe('A moderator removed you.');
         await until(a, () => !document.querySelector('.tile[data-name="B"]'));
 
-        expect(pageErrors).toEqual([]);
+        expect(suite.pageErrors).toEqual([]);
       }),
     120_000,
   );

@@ -7,12 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VideoWindowHook } from '../../src/web/client/main';
-import {
-  launchChromiumInNetns,
-  type NetnsBrowser,
-  type NetnsShard,
-  startShardInNetns,
-} from '../support/netns-shard';
+import { useShardWithChromium } from '../support/netns-shard';
 import {
   FAKE_CAMERAS,
   joinFromPrejoin,
@@ -26,31 +21,15 @@ import {
 declare const window: { videoWindow?: VideoWindowHook };
 
 describe('pre-join screen (real Chromium through a real shard)', () => {
-  let shard: NetnsShard | undefined;
-  let chromium: NetnsBrowser | undefined;
-  const pageErrors: string[] = [];
-
-  beforeAll(async () => {
-    shard = await startShardInNetns();
-    chromium = await launchChromiumInNetns(shard.pid, [FAKE_CAMERAS]);
-  }, 30_000);
-
-  afterAll(async () => {
-    await chromium?.close().catch(() => undefined);
-    await shard?.stop();
-  });
+  const suite = useShardWithChromium({ chromiumArgs: [FAKE_CAMERAS] });
 
   it(
     'previews camera and microphone, remembers the devices, joins muted with the camera off',
     () =>
-      withShardLog(shard, async () => {
+      withShardLog(suite.shard, async () => {
         const room = `prejoin-${Date.now().toString(36)}`;
-        const context = await chromium!.browser.newContext({
-          viewport: { width: 1000, height: 760 },
-        });
-        const page = await context.newPage();
-        page.on('pageerror', (error) => pageErrors.push(`Pat: ${error.message}`));
-        await page.goto(`${shard!.url}/r/${room}`);
+        const page = await suite.newPage('Pat', { width: 1000, height: 760 });
+        await page.goto(`${suite.shard.url}/r/${room}`);
 
         // The preview plays the camera and the meter moves with the (beeping) fake microphone.
         await page.waitForFunction(
@@ -102,12 +81,8 @@ describe('pre-join screen (real Chromium through a real shard)', () => {
         await present(page, '.tile.local.audio-muted.video-off');
 
         // Others see Pat muted, without video; Pat's camera on shows the chosen camera.
-        const bContext = await chromium!.browser.newContext({
-          viewport: { width: 640, height: 360 },
-        });
-        const b = await bContext.newPage();
-        b.on('pageerror', (error) => pageErrors.push(`B: ${error.message}`));
-        await b.goto(`${shard!.url}/r/${room}?name=B`);
+        const b = await suite.newPage('B', { width: 640, height: 360 });
+        await b.goto(`${suite.shard.url}/r/${room}?name=B`);
         await waitForJoined(b);
         await present(b, '.tile[data-name="Pat"].audio-muted.video-off');
         await page.click('#camera-button');
@@ -126,7 +101,7 @@ describe('pre-join screen (real Chromium through a real shard)', () => {
         );
         console.log(`pre-join screenshot in ${dir}`);
 
-        expect(pageErrors).toEqual([]);
+        expect(suite.pageErrors).toEqual([]);
       }),
     90_000,
   );

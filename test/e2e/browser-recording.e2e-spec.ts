@@ -5,7 +5,8 @@
  * with ffprobe (streams, durations within 10% of wall time) and decoded with ffmpeg.
  * Shard and browsers share one loopback-only network namespace (test/support/netns-shard).
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -13,13 +14,7 @@ import { loadConfig } from '../../src/config/load-config';
 import { JoinTokenService } from '../../src/portal/join-token.service';
 import type { RecordingInfo } from '../../src/recording/recording-info';
 import type { VideoWindowHook } from '../../src/web/client/main';
-import {
-  launchChromiumInNetns,
-  type NetnsBrowser,
-  type NetnsShard,
-  REPO_ROOT,
-  startShardInNetns,
-} from '../support/netns-shard';
+import { REPO_ROOT, useShardWithChromium } from '../support/netns-shard';
 import { eventually } from '../support/node-participant';
 import { inspectRecording } from '../support/recorded-media';
 import { joinFromPrejoin, waitForJoined, waitForMediaFrom } from '../support/web-client-page';
@@ -32,21 +27,12 @@ const indicatorShown = (page: Page) =>
   page.$eval('#recording-indicator', (element) => !(element as HTMLElement).hidden);
 
 describe('recording a Chromium call from the web client', () => {
-  let shard: NetnsShard | undefined;
-  let chromium: NetnsBrowser | undefined;
-  let directory: string;
-
-  beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'vw-browser-recordings-'));
-    shard = await startShardInNetns({
-      env: { RECORDINGS_DIR: directory, RECORDING_MIN_FREE_MB: '1' },
-    });
-    chromium = await launchChromiumInNetns(shard.pid);
-  }, 30_000);
+  const directory = mkdtempSync(join(tmpdir(), 'vw-browser-recordings-'));
+  const suite = useShardWithChromium({
+    env: { RECORDINGS_DIR: directory, RECORDING_MIN_FREE_MB: '1' },
+  });
 
   afterAll(async () => {
-    await chromium?.close().catch(() => undefined);
-    await shard?.stop();
     await rm(directory, { recursive: true, force: true });
   });
 
@@ -59,9 +45,8 @@ describe('recording a Chromium call from the web client', () => {
       role: 'moderator',
     });
     const open = async (query: string) => {
-      const context = await chromium!.browser.newContext();
-      const page = await context.newPage();
-      await page.goto(`${shard!.url}/r/taped?${query}`);
+      const page = await suite.newPage(query);
+      await page.goto(`${suite.shard.url}/r/taped?${query}`);
       // A token's holder passes the pre-join screen; a link with ?name= joins at once.
       if (query.startsWith('token=')) await joinFromPrejoin(page);
       await waitForJoined(page);

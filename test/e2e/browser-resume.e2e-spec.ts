@@ -9,12 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import type { VideoWindowHook } from '../../src/web/client/main';
-import {
-  launchChromiumInNetns,
-  type NetnsBrowser,
-  type NetnsShard,
-  startShardInNetns,
-} from '../support/netns-shard';
+import { useShardWithChromium } from '../support/netns-shard';
 import { waitForJoined, waitForMediaFrom, withShardLog } from '../support/web-client-page';
 
 declare const window: { videoWindow?: VideoWindowHook; tilesRemoved?: string[] };
@@ -35,25 +30,11 @@ const framesFrom = async (page: Page, from: string) =>
   )?.framesDecoded ?? 0;
 
 describe('seamless resume (real Chromium through a real shard)', () => {
-  let shard: NetnsShard | undefined;
-  let chromium: NetnsBrowser | undefined;
-  const pageErrors: string[] = [];
-
-  beforeAll(async () => {
-    shard = await startShardInNetns();
-    chromium = await launchChromiumInNetns(shard.pid);
-  }, 30_000);
-
-  afterAll(async () => {
-    await chromium?.close().catch(() => undefined);
-    await shard?.stop();
-  });
+  const suite = useShardWithChromium();
 
   const join = async (room: string, name: string) => {
-    const context = await chromium!.browser.newContext({ viewport: { width: 640, height: 360 } });
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
-    await page.goto(`${shard!.url}/r/${room}?name=${name}`);
+    const page = await suite.newPage(name, { width: 640, height: 360 });
+    await page.goto(`${suite.shard.url}/r/${room}?name=${name}`);
     await waitForJoined(page);
     // Remembers every tile that leaves the grid, however briefly.
     await page.evaluate(() => {
@@ -72,7 +53,7 @@ describe('seamless resume (real Chromium through a real shard)', () => {
   it(
     'resumes the same participants after their connections drop; nobody sees a leave',
     () =>
-      withShardLog(shard, async () => {
+      withShardLog(suite.shard, async () => {
         const room = `resume-${Date.now().toString(36)}`;
         const a = await join(room, 'A');
         const b = await join(room, 'B');
@@ -84,13 +65,13 @@ describe('seamless resume (real Chromium through a real shard)', () => {
         // Destroy every established TCP connection to the shard (socket.io's included).
         await run('nsenter', [
           '-t',
-          String(shard!.pid),
+          String(suite.shard.pid),
           '-n',
           'ss',
           '-K',
           'state',
           'established',
-          `( sport = :${shard!.port} )`,
+          `( sport = :${suite.shard.port} )`,
         ]);
         // Each client notices, reconnects and resumes.
         for (const page of [a, b]) {
@@ -133,7 +114,7 @@ describe('seamless resume (real Chromium through a real shard)', () => {
         await a.click('#mic-button');
         await b.waitForSelector('.tile[data-name="A"].audio-muted', { timeout: 5_000 });
 
-        expect(pageErrors).toEqual([]);
+        expect(suite.pageErrors).toEqual([]);
       }),
     90_000,
   );

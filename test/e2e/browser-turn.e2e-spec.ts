@@ -8,12 +8,7 @@
 import type { Page } from 'playwright-core';
 import type { ReceiveStats } from '../../src/web/client/call';
 import type { VideoWindowHook } from '../../src/web/client/main';
-import {
-  launchChromiumInNetns,
-  type NetnsBrowser,
-  type NetnsShard,
-  startShardInNetns,
-} from '../support/netns-shard';
+import { useShardWithChromium } from '../support/netns-shard';
 
 declare const window: { videoWindow?: VideoWindowHook };
 
@@ -50,26 +45,15 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, wha
 }
 
 describe('browser call relayed through the embedded TURN server', () => {
-  let shard: NetnsShard | undefined;
-  let chromium: NetnsBrowser | undefined;
-
-  beforeAll(async () => {
-    shard = await startShardInNetns({
-      env: {
-        TURN_MODE: 'embedded',
-        // The media server is the only peer, on loopback, which is refused by default.
-        TURN_ALLOWED_PEER_RANGES: '127.0.0.1/32',
-        TURN_DEFAULT_LIFETIME_SECONDS: String(LIFETIME_SECONDS),
-        TURN_MAX_LIFETIME_SECONDS: String(LIFETIME_SECONDS),
-        TURN_NONCE_LIFETIME_SECONDS: '3',
-      },
-    });
-    chromium = await launchChromiumInNetns(shard.pid);
-  }, 30_000);
-
-  afterAll(async () => {
-    await chromium?.close().catch(() => undefined);
-    await shard?.stop();
+  const suite = useShardWithChromium({
+    env: {
+      TURN_MODE: 'embedded',
+      // The media server is the only peer, on loopback, which is refused by default.
+      TURN_ALLOWED_PEER_RANGES: '127.0.0.1/32',
+      TURN_DEFAULT_LIFETIME_SECONDS: String(LIFETIME_SECONDS),
+      TURN_MAX_LIFETIME_SECONDS: String(LIFETIME_SECONDS),
+      TURN_NONCE_LIFETIME_SECONDS: '3',
+    },
   });
 
   it('decodes video both ways across repeated allocation refreshes', async () => {
@@ -77,11 +61,8 @@ describe('browser call relayed through the embedded TURN server', () => {
       const room = `relay-${Date.now().toString(36)}`;
       const pages: Record<'A' | 'B', Page> = {} as never;
       for (const name of ['A', 'B'] as const) {
-        const context = await chromium!.browser.newContext({
-          viewport: { width: 640, height: 360 },
-        });
-        pages[name] = await context.newPage();
-        await pages[name].goto(`${shard!.url}/r/${room}?name=${name}&relay=1`);
+        pages[name] = await suite.newPage(name, { width: 640, height: 360 });
+        await pages[name].goto(`${suite.shard.url}/r/${room}?name=${name}&relay=1`);
       }
       const { A, B } = pages;
       await until(
@@ -119,7 +100,7 @@ describe('browser call relayed through the embedded TURN server', () => {
       expect(await metric(A, 'videowindow_turn_allocations')).toBeGreaterThanOrEqual(4);
     } catch (error) {
       if (error instanceof Error)
-        error.message += `\n--- shard ---\n${shard?.output().slice(-4000)}`;
+        error.message += `\n--- shard ---\n${suite.shard.output().slice(-4000)}`;
       throw error;
     }
   }, 120_000);

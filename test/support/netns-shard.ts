@@ -9,7 +9,7 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { ShardProcess, startShardProcess } from './shard-process';
 
 export { REPO_ROOT } from './shard-process';
@@ -75,4 +75,49 @@ export async function launchChromiumInNetns(
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+export interface ShardWithChromium {
+  /** The shard (its namespace holds Chromium), once the describe block's beforeAll ran. */
+  readonly shard: NetnsShard;
+  /** Uncaught errors of the pages opened with newPage, as "<name>: <message>". */
+  readonly pageErrors: string[];
+  /** A page in a context of its own, its uncaught errors kept under `name`. */
+  newPage(name: string, viewport?: { width: number; height: number }): Promise<Page>;
+}
+
+/**
+ * A describe block's shard in its own network namespace and Chromium inside it, started
+ * before its tests and stopped after them.
+ */
+export function useShardWithChromium(
+  options: StartShardOptions & { chromiumArgs?: string[] } = {},
+): ShardWithChromium {
+  let shard: NetnsShard | undefined;
+  let netnsBrowser: NetnsBrowser | undefined;
+  const pageErrors: string[] = [];
+  beforeAll(async () => {
+    shard = await startShardInNetns(options);
+    netnsBrowser = await launchChromiumInNetns(shard.pid, options.chromiumArgs);
+  }, 30_000);
+  afterAll(async () => {
+    await netnsBrowser?.close().catch(() => undefined);
+    await shard?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (!value) throw new Error('the shard and Chromium start in beforeAll');
+    return value;
+  };
+  return {
+    get shard() {
+      return started(shard);
+    },
+    pageErrors,
+    async newPage(name, viewport) {
+      const context = await started(netnsBrowser).browser.newContext({ viewport });
+      const page = await context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+      return page;
+    },
+  };
 }
