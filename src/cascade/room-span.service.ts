@@ -14,6 +14,7 @@ import { MediaKind } from '../conference/conference-events';
 import { ConferenceService } from '../conference/conference.service';
 import { DomainError } from '../conference/domain-error';
 import { Participant } from '../conference/participant';
+import { LobbyEntry } from '../conference/room';
 import { RoomSpan } from '../conference/room-span';
 import { MediaService } from '../media/media.service';
 import { ProducerInfo } from '../media/media-events';
@@ -24,7 +25,9 @@ import { MetricsService } from '../observability/metrics.service';
 import { PipedProducerParams, PipeEnd, PipeListen, ShardPipes } from './shard-pipes';
 import {
   consumeRequest,
+  decideRequest,
   kickRequest,
+  LobbyEntryWire,
   muteRequest,
   openRequest,
   ParticipantWire,
@@ -57,6 +60,16 @@ const wire = (p: Participant): ParticipantWire => ({
   role: p.role,
   door: p.door,
   joinedAt: p.joinedAt.toISOString(),
+});
+
+const lobbyWire = ({
+  knockedAt,
+  shard: _shard,
+  resumable: _resumable,
+  ...entry
+}: LobbyEntry): LobbyEntryWire => ({
+  ...entry,
+  knockedAt: knockedAt.toISOString(),
 });
 
 const producerWire = ({ id, participantId, kind, source, paused }: ProducerInfo) => ({
@@ -181,6 +194,14 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
     });
   }
 
+  async decide(entry: LobbyEntry, admit: boolean): Promise<void> {
+    await this.calls.call(entry.shard!, SPAN_CALLS.decide, {
+      roomId: entry.roomId,
+      entryId: entry.id,
+      admit,
+    });
+  }
+
   /** Asks another host for its half of the room; it knows this shard as a host from then on. */
   private async meet(roomId: string, room: SpanningRoom, shardId: string) {
     if (!(await this.liveShard(shardId))) {
@@ -194,6 +215,8 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
       for (const participant of state.participants) this.addRemote(shardId, participant);
       for (const producer of state.producers)
         room.media.addRemoteProducer({ ...producer, shard: shardId });
+      for (const entry of state.lobby) this.addRemoteLobbyEntry(shardId, entry);
+      if (state.locked) this.conference.setLocked(roomId, true, shardId);
     } catch (error) {
       if (error instanceof DomainError && error.code === 'not_found') {
         await this.directory.removeHost(roomId, shardId);
@@ -233,6 +256,11 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
       return {
         participants: participants.map(wire),
         producers: participants.flatMap((p) => room.media.producersOf(p.id).map(producerWire)),
+        lobby: this.conference
+          .lobbyOf(roomId)
+          .filter((entry) => !entry.shard)
+          .map(lobbyWire),
+        locked: this.conference.roomInfo(roomId).locked,
       } satisfies StateAnswer;
     });
     this.calls.handle(SPAN_CALLS.open, async (payload, from) => {
@@ -253,6 +281,10 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
       this.ownParticipant(roomId, participantId);
       await this.conference.kick(roomId, participantId);
     });
+    this.calls.handle(SPAN_CALLS.decide, async (payload) => {
+      const { roomId, entryId, admit } = decideRequest.parse(payload);
+      await this.conference.decideWaiting(roomId, entryId, admit);
+    });
     this.logger.info({ shardId: self }, 'rooms may span shards');
   }
 
@@ -272,6 +304,22 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
     conference.on('chatMessage', (message) => {
       if (this.isRemote(message.roomId, message.from.participantId)) return;
       this.tell(message.roomId, { type: 'chat', roomId: message.roomId, message });
+    });
+    conference.on('lobbyKnock', (entry) => {
+      if (entry.shard) return;
+      this.tell(entry.roomId, { type: 'knock', roomId: entry.roomId, entry: lobbyWire(entry) });
+    });
+    conference.on('lobbyLeft', (entry, reason) => {
+      if (entry.shard) return;
+      this.tell(entry.roomId, {
+        type: 'lobbyLeft',
+        roomId: entry.roomId,
+        entryId: entry.id,
+        reason,
+      });
+    });
+    conference.on('roomLocked', (roomId, locked) => {
+      this.tell(roomId, { type: 'locked', roomId, locked });
     });
     conference.on('roomClosed', (roomId) => void this.leaveRoom(roomId));
     const media = this.media.events;
@@ -333,6 +381,12 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
         return;
       case 'chat':
         return this.conference.receiveChat(message.message);
+      case 'knock':
+        return this.addRemoteLobbyEntry(from, message.entry);
+      case 'lobbyLeft':
+        return this.conference.removeRemoteLobbyEntry(roomId, message.entryId, message.reason);
+      case 'locked':
+        return this.conference.setLocked(roomId, message.locked, from);
       case 'unpipe':
         return room.pipes.stopSending(from);
       case 'leaving':
@@ -348,7 +402,15 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
     });
   }
 
-  /** The room's participants, producers and pipes of a shard that left it or died. */
+  private addRemoteLobbyEntry(shard: string, entry: LobbyEntryWire) {
+    this.conference.addRemoteLobbyEntry({
+      ...entry,
+      knockedAt: new Date(entry.knockedAt),
+      shard,
+    });
+  }
+
+  /** The room's participants, lobby, producers and pipes of a shard that left it or died. */
   private dropShard(
     roomId: string,
     room: SpanningRoom,
@@ -363,6 +425,11 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
     for (const participant of this.conference.participantsOf(roomId)) {
       if (participant.shard === shardId) {
         this.conference.removeRemoteParticipant(participant.id, roomId, reason);
+      }
+    }
+    for (const entry of this.conference.lobbyOf(roomId)) {
+      if (entry.shard === shardId) {
+        this.conference.removeRemoteLobbyEntry(roomId, entry.id, 'disconnected');
       }
     }
   }

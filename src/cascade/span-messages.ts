@@ -11,9 +11,10 @@ export const SPAN_CALLS = {
   open: 'pipe.open',
   /** Sends a producer over the called shard's pipe to the caller. */
   consume: 'pipe.consume',
-  /** Moderation of a participant of the called shard. */
+  /** Moderation of a participant of the called shard, and of its lobby. */
   mute: 'span.mute',
   kick: 'span.kick',
+  decide: 'span.lobby.decide',
 } as const;
 
 const id = z.string().min(1).max(100);
@@ -29,6 +30,13 @@ export const participantWire = z.object({
   joinedAt: z.string(),
 });
 export type ParticipantWire = z.infer<typeof participantWire>;
+
+export const lobbyEntryWire = participantWire.omit({ joinedAt: true }).extend({
+  knockedAt: z.string(),
+});
+export type LobbyEntryWire = z.infer<typeof lobbyEntryWire>;
+
+const lobbyLeaveReason = z.enum(['admitted', 'rejected', 'left', 'disconnected', 'closed']);
 
 export const producerWire = z.object({
   id,
@@ -59,6 +67,9 @@ export const spanMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('producerClosed'), roomId, producerId: id }),
   z.object({ type: z.literal('producerPaused'), roomId, producerId: id, paused: z.boolean() }),
   z.object({ type: z.literal('chat'), roomId, message: chatWire }),
+  z.object({ type: z.literal('knock'), roomId, entry: lobbyEntryWire }),
+  z.object({ type: z.literal('lobbyLeft'), roomId, entryId: id, reason: lobbyLeaveReason }),
+  z.object({ type: z.literal('locked'), roomId, locked: z.boolean() }),
   /** Close your pipe sending to me (mine from you stalled, or I leave the room). */
   z.object({ type: z.literal('unpipe'), roomId }),
   /** I host the room no more. */
@@ -70,6 +81,8 @@ export const stateRequest = z.object({ roomId });
 export const stateAnswer = z.object({
   participants: z.array(participantWire),
   producers: z.array(producerWire),
+  lobby: z.array(lobbyEntryWire),
+  locked: z.boolean(),
 });
 export type StateAnswer = z.infer<typeof stateAnswer>;
 
@@ -91,3 +104,4 @@ export const muteRequest = z.object({
   kind: z.enum(['audio', 'video']),
 });
 export const kickRequest = z.object({ roomId, participantId: id });
+export const decideRequest = z.object({ roomId, entryId: id, admit: z.boolean() });

@@ -30,6 +30,8 @@ export interface ConferenceEvents {
   lobbyKnock: [entry: LobbyEntry];
   /** Someone no longer waits in the lobby. */
   lobbyLeft: [entry: LobbyEntry, reason: LobbyLeaveReason];
+  /** The room was locked or unlocked here (not told by another host of a spanning room). */
+  roomLocked: [roomId: string, locked: boolean];
   /** A moderator let a waiting participant in (announced before participantJoined). */
   admitted: [participant: Participant, media: MediaSession];
 }

@@ -165,9 +165,34 @@ export class ConferenceService implements OnModuleDestroy {
     }
   }
 
-  /** A moderator lets someone in from the lobby of the moderator's room. */
-  async admit(moderatorId: string, entryId: string): Promise<Participant> {
+  /**
+   * A moderator lets someone in from the lobby of the moderator's room (on the shard it
+   * waits on, in a room spanning shards).
+   */
+  async admit(moderatorId: string, entryId: string): Promise<void> {
     const entry = this.lobbyEntryFor(moderatorId, entryId);
+    if (entry.shard) return this.span!.decide(entry, true);
+    await this.admitWaiting(entry.roomId, entryId);
+  }
+
+  /** A moderator turns someone in the lobby of the moderator's room away. */
+  async reject(moderatorId: string, entryId: string): Promise<void> {
+    const entry = this.lobbyEntryFor(moderatorId, entryId);
+    if (entry.shard) return this.span!.decide(entry, false);
+    this.removeFromLobby(entry, 'rejected');
+  }
+
+  /**
+   * Lets in, or turns away, someone waiting in the room's lobby on this shard: a
+   * moderator's decision, here or on another host of the room.
+   */
+  async decideWaiting(roomId: string, entryId: string, admit: boolean): Promise<void> {
+    if (admit) await this.admitWaiting(roomId, entryId);
+    else this.removeFromLobby(this.waitingIn(roomId, entryId), 'rejected');
+  }
+
+  private async admitWaiting(roomId: string, entryId: string): Promise<void> {
+    const entry = this.waitingIn(roomId, entryId);
     const room = this.rooms.get(entry.roomId)!;
     const media = await this.media.openRoom(room.id);
     const policy = await room.policy;
@@ -180,12 +205,6 @@ export class ConferenceService implements OnModuleDestroy {
     const participant = this.enter(room, media, entry);
     this.events.emit('admitted', participant, new MediaSession(participant.id, media));
     this.events.emit('participantJoined', participant);
-    return participant;
-  }
-
-  /** A moderator turns someone in the lobby of the moderator's room away. */
-  reject(moderatorId: string, entryId: string): void {
-    this.removeFromLobby(this.lobbyEntryFor(moderatorId, entryId), 'rejected');
   }
 
   /** Someone waiting in a lobby gave up or went away. */
@@ -215,6 +234,22 @@ export class ConferenceService implements OnModuleDestroy {
       this.events.on('admitted', onAdmitted);
       this.events.on('lobbyLeft', onLeft);
     });
+  }
+
+  /** Someone waits in the lobby of another host of this spanning room (`entry.shard`). */
+  addRemoteLobbyEntry(entry: LobbyEntry): void {
+    const room = this.rooms.get(entry.roomId);
+    if (!room || !entry.shard || room.lobby.has(entry.id)) return;
+    room.lobby.set(entry.id, entry);
+    this.events.emit('lobbyKnock', entry);
+  }
+
+  removeRemoteLobbyEntry(roomId: string, entryId: string, reason: LobbyLeaveReason): void {
+    const room = this.rooms.get(roomId);
+    const entry = room?.lobby.get(entryId);
+    if (!room || !entry?.shard) return;
+    room.lobby.delete(entryId);
+    this.events.emit('lobbyLeft', entry, reason);
   }
 
   lobbyOf(roomId: string): LobbyEntry[] {
@@ -437,9 +472,11 @@ export class ConferenceService implements OnModuleDestroy {
     if (this.rooms.get(roomId) === room) await this.closeRoom(room);
   }
 
-  setLocked(roomId: string, locked: boolean): void {
+  /** `byShard`: another host of the spanning room did it (and tells the others itself). */
+  setLocked(roomId: string, locked: boolean, byShard?: string): void {
     this.liveRoom(roomId).locked = locked;
-    this.logger.info({ roomId, locked }, locked ? 'room locked' : 'room unlocked');
+    this.logger.info({ roomId, locked, byShard }, locked ? 'room locked' : 'room unlocked');
+    if (!byShard) this.events.emit('roomLocked', roomId, locked);
   }
 
   async onModuleDestroy() {
@@ -527,6 +564,14 @@ export class ConferenceService implements OnModuleDestroy {
     }
     const entry = this.rooms.get(moderator.roomId)?.lobby.get(entryId);
     if (!entry) throw new DomainError('not_found', 'nobody with this id waits in the lobby');
+    return entry;
+  }
+
+  private waitingIn(roomId: string, entryId: string): LobbyEntry {
+    const entry = this.waiting.get(entryId);
+    if (entry?.roomId !== roomId) {
+      throw new DomainError('not_found', 'nobody with this id waits in the lobby');
+    }
     return entry;
   }
 

@@ -30,7 +30,7 @@ export const CHAT_HISTORY_SIZE = 50;
 export class Room {
   /** Everyone in the room: this shard's participants, and other shards' (tagged). */
   readonly participants = new Map<string, Participant>();
-  /** Who waits to be admitted, in order of arrival. */
+  /** Who waits to be admitted, in order of arrival (on other shards too: tagged). */
   readonly lobby = new Map<string, LobbyEntry>();
   /** The last CHAT_HISTORY_SIZE chat messages, oldest first. */
   readonly history: ChatMessage[] = [];
@@ -64,8 +64,10 @@ export class Room {
     return count;
   }
 
-  /** Nobody inside (on this shard) and nobody waiting. */
+  /** Nobody inside and nobody waiting, on this shard. */
   get isEmpty(): boolean {
-    return this.localCount === 0 && this.lobby.size === 0;
+    if (this.localCount > 0) return false;
+    for (const entry of this.lobby.values()) if (!entry.shard) return false;
+    return true;
   }
 }

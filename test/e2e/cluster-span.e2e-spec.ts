@@ -14,12 +14,15 @@ import {
   startCluster,
   TestCluster,
 } from '../support/cluster';
+import { portalApi } from '../support/portal-api';
+import { errorCode, request } from '../support/signaling-client';
 import { connectXmpp, loadXmpp, recordStanzas } from '../support/xmpp-client';
 import { waitForJoined, waitForMediaFrom } from '../support/web-client-page';
 
 jest.setTimeout(180_000);
 
 const MUC = 'http://jabber.org/protocol/muc';
+const ADMIN = { email: 'admin@example.com', password: 'span-admin-password' };
 const EU = (n: number) => ({ localAddress: `127.1.0.${n}` });
 const US = (n: number) => ({ localAddress: `127.2.0.${n}` });
 
@@ -79,6 +82,8 @@ describe('cluster: one room spanning three shards', () => {
         // Generous: the test machine is busy, and the policy is not about CPU here.
         SPAN_MAX_SHARD_CPU: '8',
         PIPE_LISTEN_IP: '127.0.0.1',
+        ADMIN_EMAIL: ADMIN.email,
+        ADMIN_PASSWORD: ADMIN.password,
         CLUSTER_HEARTBEAT_MS: '300',
         CLUSTER_SHARD_TTL_MS: '1000',
       },
@@ -307,6 +312,72 @@ describe('cluster: one room spanning three shards', () => {
     } finally {
       web.socket.close();
       await Promise.all(members.map(({ xmpp }) => xmpp.stop().catch(() => undefined)));
+    }
+  });
+
+  it("keeps a meeting's lobby and lock on every shard of a spanning room", async () => {
+    const room = 'span-guarded';
+    const http = portalApi(() => ({ baseUrl: cluster.url }));
+    const owner = { email: 'owner@example.com', password: 'owner-password-1' };
+    expect((await http.register({ ...owner, displayName: 'Owner' })).status).toBe(201);
+    const access = (await http.login(owner)).body.accessToken as string;
+    const meeting = await http.call('POST', '/meetings', { title: 'G', room, lobby: true }, access);
+    expect(meeting.status).toBe(201);
+    const hostToken = async () =>
+      (await http.call('POST', `/meetings/${meeting.body.id}/join-token`, {}, access)).body
+        .token as string;
+    const sockets: { close(): unknown }[] = [];
+    const joinAs = async (name: string, n: number, options: object = {}) => {
+      const joined = await signalingJoinThroughProxy(cluster.url, room, name, {
+        ...EU(n),
+        ...options,
+      });
+      sockets.push(joined.socket);
+      return joined;
+    };
+    try {
+      // Two moderators fill the room's home shard (SPAN_SHARD_ROOM_SIZE 2): guests spill
+      // over to another shard and knock on its lobby.
+      const host = await joinAs('Host', 30, { token: await hostToken() });
+      await joinAs('Cohost', 31, { token: await hostToken() });
+      const knocks: { id: string; displayName: string }[] = [];
+      host.socket.on('lobbyKnock', ({ entry }: { entry: (typeof knocks)[number] }) =>
+        knocks.push(entry),
+      );
+      const guest = joinAs('Guest', 32, { waitInLobby: true });
+      await eventually(
+        () => knocks.length,
+        (n) => n === 1,
+        10_000,
+      );
+      expect(knocks[0].displayName).toBe('Guest');
+      await request(host.socket, 'lobbyAdmit', { participantId: knocks[0].id });
+      const admitted = await guest;
+      expect(admitted.joined.shard).not.toBe(host.joined.shard);
+      // The hosts' join tokens name them as the meeting's owner.
+      expect(admitted.joined.participants.map((p) => p.displayName)).toEqual(['Owner', 'Owner']);
+      const turnedAway = joinAs('Second', 33, { waitInLobby: true });
+      await eventually(
+        () => knocks.length,
+        (n) => n === 2,
+        10_000,
+      );
+      await request(host.socket, 'lobbyReject', { participantId: knocks[1].id });
+      await expect(turnedAway).rejects.toThrow(/turned away/);
+
+      // Locked through the admin API (answered by the home shard): every host refuses.
+      const admin = (await http.login(ADMIN)).body.accessToken as string;
+      expect((await http.call('POST', `/admin/rooms/${room}/lock`, undefined, admin)).status).toBe(
+        204,
+      );
+      // The home shard tells the others of the lock before this chat (one ordered bus):
+      // once the guest has the chat, its shard knows the room is locked.
+      const chat = new Promise((resolve) => admitted.socket.once('chat', resolve));
+      await request(host.socket, 'chat', { text: 'locked now' });
+      await chat;
+      expect(await errorCode(joinAs('Late', 34))).toBe('room_locked');
+    } finally {
+      sockets.forEach((socket) => socket.close());
     }
   });
 });

@@ -247,14 +247,25 @@ export function signalingJoinThroughProxy(
     const socket = await connectSocket(url, { ...options, query });
     const joined = async () => {
       const answer = await request(socket, 'join', { room, displayName });
-      if ('lobby' in answer) throw new Error('signalingJoinThroughProxy does not wait in lobbies');
-      return answer;
+      if (!('lobby' in answer)) return answer;
+      if (!options.waitInLobby) throw new Error('in the lobby (waitInLobby not set)');
+      return new Promise<JoinResult>((resolve, reject) => {
+        socket.once('admitted', resolve);
+        socket.once('rejected', ({ reason }: { reason: string }) =>
+          reject(new Error(`turned away from the lobby: ${reason}`)),
+        );
+      });
     };
     return { client: socket, joined };
   }).then(({ client, joined, moves }) => ({ socket: client, joined, moves }));
 }
 
-type JoinOptions = ConnectOptions & { maxMoves?: number; roomInQuery?: boolean };
+type JoinOptions = ConnectOptions & {
+  maxMoves?: number;
+  roomInQuery?: boolean;
+  /** Wait in the room's lobby until admitted (rejects when turned away). */
+  waitInLobby?: boolean;
+};
 
 async function followingRedirects<C extends { close(): unknown }>(
   room: string,

@@ -352,10 +352,14 @@ describe('ConferenceService', () => {
       expect(service.lobbyOf('meeting').map((e) => e.displayName)).toEqual(['Guest', 'Other']);
       expect(roomMedia.addPeer).toHaveBeenCalledTimes(1);
 
-      const admitted = await service.admit(host.id, guest.waiting.id);
-      expect(admitted).toMatchObject({ id: guest.waiting.id, displayName: 'Guest', role: 'guest' });
+      await service.admit(host.id, guest.waiting.id);
+      expect(service.participantsOf('meeting')[1]).toMatchObject({
+        id: guest.waiting.id,
+        displayName: 'Guest',
+        role: 'guest',
+      });
       expect(roomMedia.addPeer).toHaveBeenLastCalledWith(guest.waiting.id);
-      service.reject(host.id, other.waiting.id);
+      await service.reject(host.id, other.waiting.id);
 
       expect(service.participantsOf('meeting').map((p) => p.displayName)).toEqual([
         'Host',
@@ -391,7 +395,9 @@ describe('ConferenceService', () => {
         code: 'not_found',
       });
       await service.admit(host.id, first.waiting.id);
-      expect(() => service.reject(first.waiting.id, second.waiting.id)).toThrow(/only moderators/);
+      await expect(service.reject(first.waiting.id, second.waiting.id)).rejects.toThrow(
+        /only moderators/,
+      );
       await expect(service.admit(host.id, second.waiting.id)).rejects.toMatchObject({
         code: 'room_full',
       });

@@ -267,7 +267,10 @@ export class ConferenceGateway
         );
         return {};
       case 'lobbyReject':
-        this.conference.reject(participantId, (data as Requests['lobbyReject'][0]).participantId);
+        await this.conference.reject(
+          participantId,
+          (data as Requests['lobbyReject'][0]).participantId,
+        );
         return {};
       case 'startRecording':
         return recordingView(await this.recordings.startFor(participantId));
