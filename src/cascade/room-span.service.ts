@@ -168,6 +168,7 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
       owner = await this.directory.takeOver(roomId, owner, self);
     }
     if (owner === self) this.cluster.hold(roomId);
+    this.cluster.hostSpanning(roomId);
     await this.directory.setHost(roomId, self, 0);
     const media = await this.media.openRoom(roomId);
     const pipes = new ShardPipes(media, this.pipeSignaling(roomId), this.listen);
@@ -456,6 +457,7 @@ export class RoomSpanService implements RoomSpan, OnModuleInit, OnModuleDestroy 
     const room = this.rooms.get(roomId);
     if (!room) return;
     this.rooms.delete(roomId);
+    this.cluster.leaveSpanning(roomId);
     this.tell(roomId, { type: 'leaving', roomId }, room);
     room.pipes.close();
     await this.directory.removeHost(roomId, this.cluster.id).catch((error: unknown) => {

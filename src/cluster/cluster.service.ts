@@ -53,6 +53,8 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
   private state: ShardState = 'active';
   private loadSource: () => Promise<ShardLoad> = async () => NO_LOAD;
   private readonly held = new Set<string>();
+  /** Rooms spanning shards that this shard hosts a part of (whoever holds the lease). */
+  private readonly hosted = new Set<string>();
   private peers = new Map<string, ShardEntry>();
   /** The shards the registry listed at its last reading. */
   private listed = new Set<string>();
@@ -93,6 +95,11 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
   /** The rooms whose leases this shard renews. */
   get heldRooms(): string[] {
     return [...this.held];
+  }
+
+  /** The rooms with participants here: those it holds, and its parts of spanning rooms. */
+  get roomsHere(): string[] {
+    return [...new Set([...this.held, ...this.hosted])];
   }
 
   /** How the heartbeat measures this shard's load (the conference provides it). */
@@ -159,6 +166,15 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
     void this.beat();
   }
 
+  /** This shard hosts a part of a room spanning shards (drain waits for it too). */
+  hostSpanning(roomId: string): void {
+    this.hosted.add(roomId);
+  }
+
+  leaveSpanning(roomId: string): void {
+    this.hosted.delete(roomId);
+  }
+
   /** Stops taking new rooms; live rooms go on. Announced at once. */
   async drain(): Promise<void> {
     if (this.state === 'draining') return;
@@ -168,10 +184,11 @@ export class ClusterService implements OnApplicationBootstrap, BeforeApplication
     await this.beat();
   }
 
-  /** Gives up every room this shard runs, so that their participants move elsewhere. */
+  /** Gives up every room with participants here, so that they move elsewhere. */
   evacuate(): void {
-    for (const roomId of this.heldRooms) {
+    for (const roomId of this.roomsHere) {
       this.held.delete(roomId);
+      this.hosted.delete(roomId);
       this.events.emit('roomLost', roomId);
     }
   }

@@ -45,7 +45,7 @@ export class ShardDrain implements OnModuleDestroy {
   status(): DrainStatus {
     return {
       state: this.cluster.isDraining ? 'draining' : 'active',
-      rooms: this.cluster.heldRooms.length,
+      rooms: this.cluster.roomsHere.length,
       deadline: this.deadline?.toISOString(),
     };
   }
@@ -57,13 +57,13 @@ export class ShardDrain implements OnModuleDestroy {
     this.deadline = new Date(Date.now() + timeoutMs);
     await this.cluster.drain();
     const watch = setInterval(() => {
-      if (this.cluster.heldRooms.length > 0) return;
+      if (this.cluster.roomsHere.length > 0) return;
       if (this.evacuatedAt && Date.now() - this.evacuatedAt < EVACUATION_GRACE_MS) return;
       this.logger.info('shard drained: no room left');
       this.stop();
     }, CHECK_MS);
     const deadline = setTimeout(() => {
-      this.logger.warn({ rooms: this.cluster.heldRooms.length }, 'drain deadline: moving rooms');
+      this.logger.warn({ rooms: this.cluster.roomsHere.length }, 'drain deadline: moving rooms');
       this.evacuatedAt = Date.now();
       this.cluster.evacuate();
     }, timeoutMs);

@@ -17,7 +17,8 @@ export interface RoomHost {
 /**
  * Which shard serves a joiner of a live room: a host of the joiner's region with room to
  * spare; else a shard of its region that joins the room; else any host with room to
- * spare; else the least loaded shard that can take more; else the emptiest host.
+ * spare; else the least loaded shard that can take more; else the emptiest host (one
+ * that is not draining if there is one).
  *
  * Hosts are filled in their order (the home first) rather than evened out: a room on
  * fewer shards pipes fewer streams, and a shard whose participants leave is not refilled
@@ -42,8 +43,14 @@ export function servingShard(
     leastLoaded(newcomers.filter(inRegion)) ??
     roomy[0]?.shard ??
     leastLoaded(newcomers) ??
-    hosts.reduce((best, host) => (host.participants < best.participants ? host : best)).shard;
+    emptiest(hosts.filter((host) => host.shard.state === 'active')) ??
+    emptiest(hosts)!;
   return choice;
+}
+
+function emptiest(hosts: RoomHost[]): ShardEntry | undefined {
+  if (!hosts.length) return undefined;
+  return hosts.reduce((best, host) => (host.participants < best.participants ? host : best)).shard;
 }
 
 function leastLoaded(shards: ShardEntry[]): ShardEntry | undefined {

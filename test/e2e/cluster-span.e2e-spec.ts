@@ -84,6 +84,7 @@ describe('cluster: one room spanning three shards', () => {
         PIPE_LISTEN_IP: '127.0.0.1',
         ADMIN_EMAIL: ADMIN.email,
         ADMIN_PASSWORD: ADMIN.password,
+        DRAIN_TIMEOUT_SECONDS: '3',
         CLUSTER_HEARTBEAT_MS: '300',
         CLUSTER_SHARD_TTL_MS: '1000',
       },
@@ -379,6 +380,45 @@ describe('cluster: one room spanning three shards', () => {
     } finally {
       sockets.forEach((socket) => socket.close());
     }
+  });
+
+  it('drains a host of a spanning room: its people stay until the deadline, then move to the other', async () => {
+    const home = people[0].shard;
+    const draining = pageShard;
+    const movers = people.filter((p) => p.shard === draining);
+    const stayers = people.filter((p) => p.shard === home);
+    expect(movers.length).toBeGreaterThan(0);
+    const interruptionsBefore = stayers.map((p) => p.interruptions.length);
+    const admin = (await portalApi(() => ({ baseUrl: cluster.url })).login(ADMIN)).body
+      .accessToken as string;
+    const shardApi = portalApi(() => ({ baseUrl: cluster.shard(draining).process!.url }));
+    const answer = await shardApi.call('POST', '/admin/shard/drain', undefined, admin);
+    expect(answer.body.state).toBe('draining');
+    expect(answer.body.rooms).toBeGreaterThanOrEqual(1);
+    const deadline = Date.parse(answer.body.deadline as string);
+
+    await eventually(
+      () => movers.map((p) => p.shard),
+      (shards) => shards.every((shard) => shard === home),
+      20_000,
+    );
+    // Kept until the deadline (not cut when the drain began), then told to move.
+    for (const mover of movers) expect(mover.interruptions.at(-1)!).toBeGreaterThan(deadline - 500);
+    expect(stayers.map((p) => p.interruptions.length)).toEqual(interruptionsBefore);
+    // The page rejoined by itself (as after any move) and decodes everyone: its new id.
+    await waitForMediaFrom(page, ['Ann', 'Bea', 'Cid', 'Dee', 'Eve'], true, 30_000);
+    const pageId = (await page.evaluate(() => window.videoWindow!.state.selfId))!;
+    expect(await undecodedPairs(people, [{ participantId: pageId, displayName: 'Page' }])).toEqual(
+      [],
+    );
+    // One shard serves the whole room now: nothing is piped.
+    expect(await pipes(cluster, home)).toMatchObject({ in: 0, out: 0, participants: 6 });
+    const exited = await eventually(
+      () => cluster.shard(draining).process!.exited(),
+      (code) => code !== undefined,
+      15_000,
+    );
+    expect(exited).toBe('0');
   });
 });
 

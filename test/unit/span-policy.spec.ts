@@ -49,5 +49,8 @@ describe('servingShard (where a joiner of a live room is served)', () => {
     const draining = { ...shard('us3', 'us'), state: 'draining' as const };
     expect(serving([host(eu1, 1)], 'us', [eu1, busy, draining])).toBe('eu1');
     expect(serving([host(eu1, 3), host(us1, 4)], 'us', [eu1, us1])).toBe('eu1');
+    // A draining host is overfilled only when every host drains.
+    expect(serving([host(draining, 0), host(eu1, 3)], 'us', [eu1, draining])).toBe('eu1');
+    expect(serving([host(draining, 0)], 'us', [draining])).toBe('us3');
   });
 });
