@@ -69,6 +69,18 @@ export interface JitsiClient {
   wasKicked(): Promise<boolean>;
   /** Mutes or unmutes its local track of `kind`. */
   setMuted(kind: 'audio' | 'video', muted: boolean): Promise<void>;
+  /** The bridge channel's URL (from the session-initiate) and whether it is open. */
+  bridgeChannel(): Promise<{ url?: string; open: boolean }>;
+  /** The endpoint ids DOMINANT_SPEAKER_CHANGED named, in order. */
+  dominantSpeakers(): Promise<string[]>;
+  /** Sends an endpoint message over the bridge channel (`''`: to everyone). */
+  sendEndpointMessage(to: string, payload: object): Promise<void>;
+  /** The ENDPOINT_MESSAGE_RECEIVED events: sender's endpoint id and payload. */
+  endpointMessages(): Promise<{ from: string; payload: unknown }[]>;
+  /** Sends ReceiverVideoConstraints (lib-jitsi-meet's setReceiverConstraints). */
+  setReceiverConstraints(constraints: object): Promise<void>;
+  /** The endpoint ids lib-jitsi-meet takes as forwarded (LAST_N_ENDPOINTS_CHANGED), if told. */
+  forwardedEndpoints(): Promise<string[] | null>;
   leave(): Promise<void>;
 }
 
@@ -158,6 +170,20 @@ export async function joinWithJitsi(
           document.body.appendChild(element);
           track.attach(element);
         });
+        const speakers: string[] = [];
+        conference.on(events.conference.DOMINANT_SPEAKER_CHANGED, (id: string) =>
+          speakers.push(id),
+        );
+        const endpointMessages: { from: string; payload: unknown }[] = [];
+        conference.on(
+          events.conference.ENDPOINT_MESSAGE_RECEIVED,
+          (participant: Untyped, payload: unknown) =>
+            endpointMessages.push({ from: participant.getId(), payload }),
+        );
+        let forwarded: string[] | null = null;
+        conference.on(events.conference.LAST_N_ENDPOINTS_CHANGED, () => {
+          forwarded = [...(conference.rtc._lastNEndpoints ?? [])];
+        });
         const failures: string[] = [];
         conference.on(events.conference.CONFERENCE_FAILED, (e: unknown) =>
           failures.push(String(e)),
@@ -239,6 +265,25 @@ export async function joinWithJitsi(
             const track = tracks.find((t: Untyped) => t.getType() === kind);
             await (muted ? track.mute() : track.unmute());
           },
+          bridgeChannel() {
+            const channel = conference.rtc._channel;
+            return { url: channel?._wsUrl as string | undefined, open: !!channel?.isOpen() };
+          },
+          dominantSpeakers() {
+            return speakers;
+          },
+          async sendEndpointMessage(to: string, payload: object) {
+            conference.sendEndpointMessage(to, payload);
+          },
+          endpointMessages() {
+            return endpointMessages;
+          },
+          async setReceiverConstraints(constraints: object) {
+            conference.setReceiverConstraints(constraints);
+          },
+          forwardedEndpoints() {
+            return forwarded;
+          },
           async leave() {
             await conference.leave();
             await connection.disconnect();
@@ -270,6 +315,12 @@ export async function joinWithJitsi(
     | 'kick'
     | 'wasKicked'
     | 'setMuted'
+    | 'bridgeChannel'
+    | 'dominantSpeakers'
+    | 'sendEndpointMessage'
+    | 'endpointMessages'
+    | 'setReceiverConstraints'
+    | 'forwardedEndpoints'
     | 'leave'
   >;
   const receiveStats = () =>
@@ -321,6 +372,24 @@ export async function joinWithJitsi(
         kind,
         muted,
       ] as const),
+    bridgeChannel: () =>
+      page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.bridgeChannel()),
+    dominantSpeakers: () =>
+      page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.dominantSpeakers()),
+    sendEndpointMessage: (to, payload) =>
+      page.evaluate(
+        ([t, p]) => (window as unknown as { jitsi: Hook }).jitsi.sendEndpointMessage(t, p),
+        [to, payload] as const,
+      ),
+    endpointMessages: () =>
+      page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.endpointMessages()),
+    setReceiverConstraints: (constraints) =>
+      page.evaluate(
+        (c) => (window as unknown as { jitsi: Hook }).jitsi.setReceiverConstraints(c),
+        constraints,
+      ),
+    forwardedEndpoints: () =>
+      page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.forwardedEndpoints()),
     leave: () => page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.leave()),
   };
 }

@@ -72,6 +72,11 @@ export class XmppSession {
     readonly placement: LocateOptions = {},
     /** The shard carrying the session when that is another one (a remote session). */
     readonly home: string | null = null,
+    /**
+     * Where the client reached the XMPP WebSocket (`wss://host`, through any proxy): the
+     * base of other URLs it is given (the bridge channel's). Null when unknown.
+     */
+    readonly origin: string | null = null,
   ) {}
 
   get remote(): boolean {

@@ -39,6 +39,7 @@ import {
   transportElement,
 } from './jingle-media';
 import { JINGLE } from './jingle-namespaces';
+import { ColibriBridge } from './colibri-bridge';
 
 const FOCUS_NICK = 'focus';
 /** How long the focus waits for a client's answer to its Jingle requests. */
@@ -49,6 +50,14 @@ interface Signalled {
   kind: MediaKind;
   sources: JingleSource[];
   groups: JingleSsrcGroup[];
+}
+
+/** A stream of another participant an endpoint receives. */
+interface Received extends Signalled {
+  producerId: string;
+  /** The sender's endpoint id (its occupant nick) and the source name signalled. */
+  owner: string;
+  name: string;
 }
 
 /** One Jitsi client in one room: its Jingle session and its sendrecv transport. */
@@ -64,7 +73,7 @@ interface Endpoint {
   table?: types.RtpCapabilities;
   transportId?: string;
   /** Others' streams it receives, by consumer id. */
-  consumers: Map<string, Signalled & { producerId: string }>;
+  consumers: Map<string, Received>;
   /** What its presence last said of its microphone and camera. */
   muted: Partial<Record<MediaKind, boolean>>;
   /** Its own streams, by the SSRC of their first layer. */
@@ -104,6 +113,7 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
     private readonly muc: MultiUserChat,
     private readonly conference: ConferenceService,
     private readonly mediaService: MediaService,
+    private readonly bridge: ColibriBridge,
     @InjectLogger() private readonly logger: Logger,
   ) {
     this.domain = `focus.${router.domain}`;
@@ -276,7 +286,9 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
     const received = await Promise.all(others.map((producer) => this.consume(endpoint, producer)));
     const jingle = this.jingle(endpoint, 'session-initiate');
     jingle.attrs.initiator = this.occupantJid(endpoint);
-    const transportXml = transportElement(transport);
+    const { origin } = endpoint.session;
+    const bridgeChannelUrl = origin ? this.openBridgeChannel(endpoint, media, origin) : undefined;
+    const transportXml = transportElement(transport, bridgeChannelUrl);
     for (const kind of MEDIA_KINDS) {
       const mine = received.filter((s): s is Signalled => s?.kind === kind);
       const description = offeredDescription(
@@ -382,7 +394,7 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
             (producer.kind === 'video' ? (index ? 'desktop' : 'camera') : undefined),
         }),
       };
-      endpoint.consumers.set(consumer.id, { ...signalled, producerId: producer.id });
+      endpoint.consumers.set(consumer.id, { ...signalled, producerId: producer.id, owner, name });
       return signalled;
     } catch (error) {
       if (this.refusal(error) === undefined) throw error;
@@ -398,7 +410,9 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
         const known = [...endpoint.consumers.values()].some((c) => c.producerId === producer.id);
         if (known || !endpoint.media) return;
         const signalled = await this.consume(endpoint, producer);
-        if (signalled) await this.sendSources(endpoint, 'source-add', signalled);
+        if (!signalled) return;
+        this.bridge.refresh(endpoint.participantId);
+        await this.sendSources(endpoint, 'source-add', signalled);
       });
     }
   }
@@ -408,6 +422,7 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
     const signalled = endpoint?.consumers.get(consumerId);
     if (!endpoint || !signalled) return;
     endpoint.consumers.delete(consumerId);
+    this.bridge.refresh(participantId);
     this.enqueue(endpoint, () => this.sendSources(endpoint, 'source-remove', signalled));
   }
 
@@ -423,12 +438,28 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
   private left(participant: Participant) {
     const endpoint = this.endpoints.get(participant.id);
     if (endpoint) this.endpoints.delete(participant.id);
+    this.bridge.close(participant.id);
   }
 
   /** The client ended its session: its transport goes, with its producers and consumers. */
   private async terminated(endpoint: Endpoint) {
     this.endpoints.delete(endpoint.participantId);
+    this.bridge.close(endpoint.participantId);
     if (endpoint.transportId) endpoint.media?.closeTransport(endpoint.transportId);
+  }
+
+  /** The endpoint's bridge channel, told the videos it receives. */
+  private openBridgeChannel(endpoint: Endpoint, media: MediaSession, origin: string): string {
+    const videos = () =>
+      [...endpoint.consumers.entries()]
+        .filter(([, received]) => received.kind === 'video')
+        .map(([consumerId, { owner, name }]) => ({
+          consumerId,
+          endpoint: owner,
+          sourceName: name,
+        }));
+    const { roomId, participantId } = endpoint;
+    return this.bridge.open({ roomId, participantId, media, videos }, origin);
   }
 
   // --- plumbing ---
