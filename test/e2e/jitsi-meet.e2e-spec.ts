@@ -56,7 +56,10 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
       timeoutMs: 45_000,
       env: { XMPP_RESUME_SECONDS: '2', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
     });
-    chromium = await launchChromiumInNetns(shard.pid);
+    // Screen sharing captures the whole (virtual) screen without asking.
+    chromium = await launchChromiumInNetns(shard.pid, [
+      '--auto-select-desktop-capture-source=Entire screen',
+    ]);
   }, 70_000);
 
   afterAll(async () => {
@@ -78,11 +81,12 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
     }
   };
 
-  const join = async (room: string, displayName?: string, token?: string) => {
+  const join = async (room: string, displayName?: string, token?: string, password?: string) => {
     const client = await joinWithJitsi(chromium!.browser, shard!.url, {
       room,
       displayName,
       token,
+      password,
     });
     clients.push(client);
     return client;
@@ -109,8 +113,8 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
   };
 
   let adminToken: string | undefined;
-  /** A participant of `room` by display name, as the admin API shows it. */
-  const participantView = async (room: string, displayName: string) => {
+  /** The administrator's access token. */
+  const signIn = async () => {
     const page = await shardPage();
     adminToken ??= await page.evaluate(async (admin) => {
       const response = await fetch('/api/v1/auth/login', {
@@ -120,12 +124,19 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
       });
       return ((await response.json()) as { accessToken: string }).accessToken;
     }, ADMIN);
+    return adminToken;
+  };
+
+  /** A participant of `room` by display name, as the admin API shows it. */
+  const participantView = async (room: string, displayName: string) => {
+    const page = await shardPage();
+    const token = await signIn();
     const view = await page.evaluate(
       async ([room, token]) =>
         (await fetch(`/api/v1/admin/rooms/${room}`, {
           headers: { authorization: `Bearer ${token}` },
         }).then((r) => r.json())) as { participants: ParticipantView[] },
-      [room, adminToken] as const,
+      [room, token] as const,
     );
     const participant = view.participants.find((p) => p.displayName === displayName);
     if (!participant) throw new Error(`no ${displayName} in ${room}: ${JSON.stringify(view)}`);
@@ -523,6 +534,98 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         );
         expect(received).toContainEqual({ from: a.id, payload: { still: 'here' } });
         await Promise.all([a.waitForMediaFrom([b.id]), b.waitForMediaFrom([a.id])]);
+      }),
+    120_000,
+  );
+  it(
+    "a Jitsi client's shared screen is a screen for the web client, and the web client's a desktop for it",
+    () =>
+      withShardLog(async () => {
+        const room = 'jitsi-screen';
+        const web = await chromium!.browser.newPage();
+        await web.goto(`${shard!.url}/r/${room}?name=Wendy`);
+        await waitForJoined(web);
+        const jitsi = await join(room, 'Jo');
+        await Promise.all([waitForMediaFrom(web, ['Jo']), jitsi.waitForMediaFrom(['Wendy'])]);
+        const screenFrames = async () =>
+          Object.values(await web.evaluate(() => window.videoWindow!.receiveStats())).find(
+            (s) => s.displayName === 'Jo',
+          )?.screenFramesDecoded ?? 0;
+        expect(await screenFrames()).toBe(0);
+
+        // Jo shares the screen (in place of the camera): the web client decodes Jo's screen.
+        await jitsi.shareScreen(true);
+        expect(await eventually(screenFrames, (n) => n > 0, 20_000)).toBeGreaterThan(0);
+        expect((await participantView(room, 'Jo')).tracks.map((t) => t.source).sort()).toEqual([
+          'mic',
+          'screen',
+        ]);
+        // And the camera again.
+        await jitsi.shareScreen(false);
+        const sources = await eventually(
+          async () => (await participantView(room, 'Jo')).tracks.map((t) => t.source).sort(),
+          (now) => now.includes('camera'),
+        );
+        expect(sources).toEqual(['camera', 'mic']);
+
+        // Wendy shares hers: Jo's client takes her video for a desktop.
+        expect(await jitsi.remoteVideoType('Wendy')).toBe('camera');
+        await web.click('#screen-button');
+        expect(
+          await eventually(
+            () => jitsi.remoteVideoType('Wendy'),
+            (type) => type === 'desktop',
+            20_000,
+          ),
+        ).toBe('desktop');
+        await jitsi.waitForMediaFrom(['Wendy']);
+        await web.close();
+        await jitsi.leave();
+      }),
+    120_000,
+  );
+
+  it(
+    "a meeting's password holds for Jitsi clients as for the web client",
+    () =>
+      withShardLog(async () => {
+        const room = 'jitsi-locked';
+        const token = await signIn();
+        const page = await shardPage();
+        const created = await page.evaluate(
+          async ([room, token]) =>
+            (
+              await fetch('/api/v1/meetings', {
+                method: 'POST',
+                headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+                body: JSON.stringify({ title: 'Locked', room, password: 'open-sesame' }),
+              })
+            ).status,
+          [room, token] as const,
+        );
+        expect(created).toBe(201);
+        await expect(join(room, 'Nopass')).rejects.toThrow(/conference failed: .*password/i);
+        await expect(join(room, 'Wrong', undefined, 'guess')).rejects.toThrow(
+          /conference failed: .*password/i,
+        );
+        const jitsi = await join(room, 'Right', undefined, 'open-sesame');
+        const web = await chromium!.browser.newPage();
+        await web.goto(`${shard!.url}/r/${room}?name=Wanda`);
+        await web.fill('#password-input', 'open-sesame');
+        await web.press('#password-input', 'Enter');
+        await waitForJoined(web);
+        await Promise.all([waitForMediaFrom(web, ['Right']), jitsi.waitForMediaFrom(['Wanda'])]);
+        // Only those who gave the password are in.
+        const { participants } = await page.evaluate(
+          async ([room, token]) =>
+            (await fetch(`/api/v1/admin/rooms/${room}`, {
+              headers: { authorization: `Bearer ${token}` },
+            }).then((r) => r.json())) as { participants: { displayName: string }[] },
+          [room, token] as const,
+        );
+        expect(participants.map((p) => p.displayName).sort()).toEqual(['Right', 'Wanda']);
+        await web.close();
+        await jitsi.leave();
       }),
     120_000,
   );

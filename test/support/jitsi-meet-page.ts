@@ -79,6 +79,10 @@ export interface JitsiClient {
   endpointMessages(): Promise<{ from: string; payload: unknown }[]>;
   /** Sends ReceiverVideoConstraints (lib-jitsi-meet's setReceiverConstraints). */
   setReceiverConstraints(constraints: object): Promise<void>;
+  /** Shares its screen in place of its camera (a desktop track), or its camera again. */
+  shareScreen(sharing: boolean): Promise<void>;
+  /** The video type lib-jitsi-meet gives the remote participant's video track (null: none). */
+  remoteVideoType(participantId: string): Promise<string | null>;
   /** The endpoint ids lib-jitsi-meet takes as forwarded (LAST_N_ENDPOINTS_CHANGED), if told. */
   forwardedEndpoints(): Promise<string[] | null>;
   leave(): Promise<void>;
@@ -89,6 +93,8 @@ export interface JitsiJoinOptions {
   displayName?: string;
   /** A join token (lib-jitsi-meet puts it on the WebSocket URL). */
   token?: string;
+  /** The room's password (lib-jitsi-meet's conference.join(password)). */
+  password?: string;
   /** The XMPP domain (hosts.domain); MUC and focus are conference.<domain> and focus.<domain>. */
   domain?: string;
 }
@@ -132,7 +138,7 @@ export async function joinWithJitsi(
   const domain = options.domain ?? 'localhost';
   const id = await page
     .evaluate(
-      async ({ room, displayName, domain, serviceUrl, token }) => {
+      async ({ room, displayName, domain, serviceUrl, token, password }) => {
         JitsiMeetJS.init({});
         JitsiMeetJS.setLogLevel(JitsiMeetJS.logLevels.WARN);
         const events = JitsiMeetJS.events;
@@ -197,7 +203,7 @@ export async function joinWithJitsi(
             reject(new Error(`conference failed: ${String(e)}`)),
           );
         });
-        conference.join();
+        conference.join(password);
         await joined;
         const hook = {
           connection,
@@ -284,6 +290,18 @@ export async function joinWithJitsi(
           forwardedEndpoints() {
             return forwarded;
           },
+          async shareScreen(sharing: boolean) {
+            const current = conference.getLocalVideoTrack();
+            const [next] = sharing
+              ? await JitsiMeetJS.createLocalTracks({ devices: ['desktop'] })
+              : tracks.filter((t: Untyped) => t.getType() === 'video');
+            await conference.replaceTrack(current, next);
+          },
+          remoteVideoType(participantId: string) {
+            const participant = conference.getParticipantById(participantId);
+            const [track] = participant?.getTracksByMediaType('video') ?? [];
+            return track ? (track.getVideoType() as string) : null;
+          },
           async leave() {
             await conference.leave();
             await connection.disconnect();
@@ -296,6 +314,7 @@ export async function joinWithJitsi(
         room: options.room,
         displayName: options.displayName,
         token: options.token,
+        password: options.password,
         domain,
         serviceUrl: `${shardUrl.replace(/^http/, 'ws')}/xmpp-websocket`,
       },
@@ -321,6 +340,8 @@ export async function joinWithJitsi(
     | 'endpointMessages'
     | 'setReceiverConstraints'
     | 'forwardedEndpoints'
+    | 'shareScreen'
+    | 'remoteVideoType'
     | 'leave'
   >;
   const receiveStats = () =>
@@ -387,6 +408,13 @@ export async function joinWithJitsi(
       page.evaluate(
         (c) => (window as unknown as { jitsi: Hook }).jitsi.setReceiverConstraints(c),
         constraints,
+      ),
+    shareScreen: (sharing) =>
+      page.evaluate((on) => (window as unknown as { jitsi: Hook }).jitsi.shareScreen(on), sharing),
+    remoteVideoType: (participantId) =>
+      page.evaluate(
+        (p) => (window as unknown as { jitsi: Hook }).jitsi.remoteVideoType(p),
+        participantId,
       ),
     forwardedEndpoints: () =>
       page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.forwardedEndpoints()),

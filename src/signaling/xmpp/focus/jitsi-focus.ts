@@ -76,16 +76,45 @@ interface Endpoint {
   consumers: Map<string, Received>;
   /** What its presence last said of its microphone and camera. */
   muted: Partial<Record<MediaKind, boolean>>;
+  /** What its presence last said its video is: a camera, or a shared screen (desktop). */
+  videoType: 'camera' | 'desktop';
   /** Its own streams, by the SSRC of their first layer. */
-  producers: Map<number, string>;
+  producers: Map<number, OwnProducer>;
   /** Its Jingle work, one step after the other. */
   work: Promise<unknown>;
+}
+
+/** A stream a Jitsi client sends: its producer, and how to make it again. */
+interface OwnProducer {
+  id: string;
+  kind: MediaKind;
+  source: string;
+  rtpParameters: types.RtpParameters;
+  name?: string;
+  /** Whether its Jingle source said camera or desktop itself (newer clients); else presence says. */
+  typed: boolean;
 }
 
 /** What the Jitsi client who sends a producer called its source. */
 interface SourceName {
   name: string;
   videoType?: string;
+}
+
+/** `<SourceInfo>` of Jitsi presence: each source's state, by source name (JSON). */
+function sourceInfoOf(
+  presence: Element | undefined,
+): Record<string, { videoType?: unknown } | undefined> | undefined {
+  const text = presence?.getChildText('SourceInfo');
+  if (!text) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null
+      ? (value as Record<string, never>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -194,31 +223,45 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
       accepted: false,
       consumers: new Map(),
       muted: {},
+      videoType: 'camera',
       producers: new Map(),
       work: Promise.resolve(),
     };
     this.endpoints.set(endpoint.participantId, endpoint);
-    this.readMuted(endpoint, occupant.presence);
+    this.readPresence(endpoint, occupant.presence);
     this.enqueue(endpoint, () => this.initiate(endpoint));
   }
 
-  /** Jitsi clients tell their mute state in presence: their producers are paused to match. */
+  /**
+   * Jitsi clients tell their mute state and video type in presence: their producers are
+   * paused, and their video published as a camera or a screen, to match.
+   */
   updated(_room: MucRoom, occupant: Occupant & { session: XmppSession }): void {
     const endpoint = this.endpoints.get(occupant.participant.id);
     if (!endpoint) return;
-    this.readMuted(endpoint, occupant.presence);
-    this.enqueue(endpoint, () => this.applyMuted(endpoint));
+    this.readPresence(endpoint, occupant.presence);
+    this.enqueue(endpoint, () => this.applyPresence(endpoint));
   }
 
-  /** `<audiomuted>true</audiomuted>`, `<videomuted>false</videomuted>` in Jitsi presence. */
-  private readMuted(endpoint: Endpoint, presence: Element | undefined) {
+  /**
+   * `<audiomuted>true</audiomuted>`, `<videomuted>false</videomuted>`, and the video type:
+   * `<SourceInfo>{"<nick>-v0":{"videoType":"desktop"}}</SourceInfo>` from clients with
+   * source names, `<videoType>desktop</videoType>` from older ones.
+   */
+  private readPresence(endpoint: Endpoint, presence: Element | undefined) {
     for (const kind of MEDIA_KINDS) {
       const muted = presence?.getChildText(`${kind}muted`);
       if (muted === 'true' || muted === 'false') endpoint.muted[kind] = muted === 'true';
     }
+    const sourceInfo = sourceInfoOf(presence);
+    const nick = this.nickOf(endpoint);
+    const videoType =
+      (nick && sourceInfo?.[`${nick}-v0`]?.videoType) ?? presence?.getChildText('videoType');
+    if (videoType === 'desktop' || videoType === 'camera') endpoint.videoType = videoType;
   }
 
-  private async applyMuted(endpoint: Endpoint) {
+  private async applyPresence(endpoint: Endpoint) {
+    await this.applyVideoType(endpoint);
     for (const producer of endpoint.media?.producersOf() ?? []) {
       const muted = endpoint.muted[producer.kind];
       if (muted !== undefined && muted !== producer.paused)
@@ -341,28 +384,64 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
           throw new JingleMappingError(`source ${source.ssrc} is not yours`);
         const rtpParameters = producerRtpParameters(description, encodings, endpoint.table!);
         const kind = description.kind;
-        const producer = await media.produce(
-          endpoint.transportId!,
+        const videoType = source.videoType ?? endpoint.videoType;
+        const own: Omit<OwnProducer, 'id'> = {
           kind,
+          source: kind === 'audio' ? 'mic' : videoType === 'desktop' ? 'screen' : 'camera',
           rtpParameters,
-          kind === 'audio' ? 'mic' : source.videoType === 'desktop' ? 'screen' : 'camera',
-        );
-        // Others' consumers read it once made, after this.
-        if (source.name)
-          this.sourceNames.set(producer.id, { name: source.name, videoType: source.videoType });
-        endpoint.producers.set(first, producer.id);
+          name: source.name,
+          typed: source.videoType !== undefined,
+        };
+        endpoint.producers.set(first, await this.publishProducer(endpoint, own));
       }
     }
-    await this.applyMuted(endpoint);
+    await this.applyPresence(endpoint);
+  }
+
+  /**
+   * A client that shares its screen sends it in place of its camera (same SSRCs): its
+   * producer is made again with the other source, so that the other doors show it as a
+   * screen (or as a camera again), and every receiver gets a new consumer of it.
+   */
+  private async applyVideoType(endpoint: Endpoint) {
+    const source = endpoint.videoType === 'desktop' ? 'screen' : 'camera';
+    const media = endpoint.media;
+    if (!media || !endpoint.transportId) return;
+    for (const [ssrc, own] of [...endpoint.producers]) {
+      if (own.kind !== 'video' || own.typed || own.source === source) continue;
+      endpoint.producers.delete(ssrc);
+      media.closeProducer(own.id);
+      endpoint.producers.set(ssrc, await this.publishProducer(endpoint, { ...own, source }));
+    }
+  }
+
+  private async publishProducer(
+    endpoint: Endpoint,
+    own: Omit<OwnProducer, 'id'>,
+  ): Promise<OwnProducer> {
+    const producer = await endpoint.media!.produce(
+      endpoint.transportId!,
+      own.kind,
+      own.rtpParameters,
+      own.source,
+    );
+    // Others' consumers read it once made, after this.
+    if (own.name)
+      this.sourceNames.set(producer.id, {
+        name: own.name,
+        videoType:
+          own.kind === 'video' ? (own.source === 'screen' ? 'desktop' : 'camera') : undefined,
+      });
+    return { ...own, id: producer.id };
   }
 
   private async unpublish(endpoint: Endpoint, jingle: Element) {
     for (const content of parseContents(jingle))
       for (const source of content.description?.sources ?? []) {
-        const producerId = endpoint.producers.get(source.ssrc);
-        if (!producerId) continue;
+        const own = endpoint.producers.get(source.ssrc);
+        if (!own) continue;
         endpoint.producers.delete(source.ssrc);
-        endpoint.media!.closeProducer(producerId);
+        endpoint.media!.closeProducer(own.id);
       }
   }
 
