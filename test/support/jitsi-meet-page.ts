@@ -292,9 +292,10 @@ export async function joinWithJitsi(
           },
           async shareScreen(sharing: boolean) {
             const current = conference.getLocalVideoTrack();
-            const [next] = sharing
-              ? await JitsiMeetJS.createLocalTracks({ devices: ['desktop'] })
-              : tracks.filter((t: Untyped) => t.getType() === 'video');
+            // A desktop capture may come with its audio: the video replaces the camera.
+            const next = (
+              sharing ? await JitsiMeetJS.createLocalTracks({ devices: ['desktop'] }) : tracks
+            ).find((t: Untyped) => t.getType() === 'video');
             await conference.replaceTrack(current, next);
           },
           remoteVideoType(participantId: string) {
