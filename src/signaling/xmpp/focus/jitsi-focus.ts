@@ -375,7 +375,6 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
 
   /** The client's new sending streams become producers. */
   private async produce(endpoint: Endpoint, descriptions: JingleDescription[]) {
-    const media = endpoint.media!;
     for (const description of descriptions) {
       for (const { source, encodings } of sendingStreams(description)) {
         const first = encodings[0].ssrc!;
