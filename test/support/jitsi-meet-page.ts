@@ -93,6 +93,8 @@ export interface JitsiJoinOptions {
   displayName?: string;
   /** A join token (lib-jitsi-meet puts it on the WebSocket URL). */
   token?: string;
+  /** The shard a proxy in front of a cluster should bring the XMPP WebSocket to (`?shard=`). */
+  shard?: string;
   /** The room's password (lib-jitsi-meet's conference.join(password)). */
   password?: string;
   /** The XMPP domain (hosts.domain); MUC and focus are conference.<domain> and focus.<domain>. */
@@ -317,7 +319,9 @@ export async function joinWithJitsi(
         token: options.token,
         password: options.password,
         domain,
-        serviceUrl: `${shardUrl.replace(/^http/, 'ws')}/xmpp-websocket`,
+        serviceUrl: `${shardUrl.replace(/^http/, 'ws')}/xmpp-websocket${
+          options.shard ? `?shard=${encodeURIComponent(options.shard)}` : ''
+        }`,
       },
     )
     .catch((error: unknown) => {

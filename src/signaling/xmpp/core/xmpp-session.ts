@@ -56,6 +56,8 @@ export class XmppSession {
   readonly directedPresence = new Set<string>();
   /** Whether the client fetched its roster (and so receives roster pushes). */
   interestedInRoster = false;
+  /** Whether it asked focus.<domain> for a conference (a Jitsi Meet client, served by the focus). */
+  focusClient = false;
   sm: StreamManagementState | null = null;
   ended = false;
   private writer: ((stanza: Element) => void) | null = null;

@@ -130,8 +130,6 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
   readonly domain: string;
   /** The focus's own (bare) JID, which Jitsi clients check the focus occupant by. */
   readonly jid: string;
-  /** Sessions that asked for a conference: Jitsi clients. */
-  private readonly clients = new WeakSet<XmppSession>();
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly sourceNames = new Map<string, SourceName>();
   private readonly pending = new Map<string, (reply: Element) => void>();
@@ -185,7 +183,12 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
         'bad-request',
         `room must be a room JID of ${this.muc.domain}`,
       );
-    this.clients.add(origin);
+    if (!origin.focusClient) {
+      origin.focusClient = true;
+      // The room's shard may be another one: its copy of the session learns it (before
+      // the MUC join, which comes after this on the same bus).
+      this.router.sessionChanged(origin);
+    }
     const conference = new Element('conference', {
       xmlns: JINGLE.focus,
       ready: 'true',
@@ -199,7 +202,7 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
   // --- the focus occupant ---
 
   serves(session: XmppSession): boolean {
-    return this.clients.has(session);
+    return session.focusClient;
   }
 
   presence(room: MucRoom): Element {
