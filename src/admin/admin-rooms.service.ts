@@ -73,6 +73,7 @@ export class AdminRoomsService {
         tracks: ((await media?.producerBitrates(participant.id)) ?? []).map(
           ({ id, kind, source, paused, bitrate }) => ({ id, kind, source, paused, bitrate }),
         ),
+        receiving: media?.consumersOf(participant.id) ?? [],
       })),
     );
     return {

@@ -100,6 +100,23 @@ export class TrackView {
   bitrate!: number;
 }
 
+export class ReceivedTrackView {
+  @ApiProperty() id!: string;
+  @ApiProperty({ description: 'The producer (a track of another participant) it receives' })
+  producerId!: string;
+  @ApiProperty({ enum: ['audio', 'video'] }) kind!: string;
+  @ApiProperty({ description: 'Paused for this receiver (its client asked for no video of it)' })
+  paused!: boolean;
+  @ApiProperty({ description: 'The sender paused the track (muted)' }) producerPaused!: boolean;
+  @ApiProperty({
+    required: false,
+    description: 'Simulcast/SVC: the spatial layer the receiver asked for (0 is the lowest)',
+  })
+  preferredSpatialLayer?: number;
+  @ApiProperty({ required: false, description: 'Simulcast/SVC: the spatial layer sent now' })
+  currentSpatialLayer?: number;
+}
+
 export class ParticipantAdminView {
   @ApiProperty() id!: string;
   @ApiProperty() identity!: string;
@@ -108,6 +125,8 @@ export class ParticipantAdminView {
   @ApiProperty({ enum: ['socketio', 'xmpp'] }) door!: string;
   @ApiProperty({ format: 'date-time' }) joinedAt!: string;
   @ApiProperty({ type: [TrackView] }) tracks!: TrackView[];
+  @ApiProperty({ type: [ReceivedTrackView], description: 'What it receives of the others' })
+  receiving!: ReceivedTrackView[];
 }
 
 export class RoomAdminView {

@@ -30,6 +30,11 @@ export class MediaSession {
     return this.room.producersOf(participantId);
   }
 
+  /** What this participant receives. */
+  consumers() {
+    return this.room.consumersOf(this.participantId);
+  }
+
   /** Every producer of the room. */
   roomProducers() {
     return this.room.producers();

@@ -16,6 +16,20 @@ import {
   startShardInNetns,
 } from '../support/netns-shard';
 
+const ADMIN = { email: 'admin@example.org', password: 'admin-password-1' };
+
+/** A participant as the admin API shows it (src/admin/admin.dto.ts ParticipantAdminView). */
+interface ParticipantView {
+  displayName: string;
+  tracks: { id: string; kind: string; source: string }[];
+  receiving: {
+    producerId: string;
+    kind: string;
+    paused: boolean;
+    preferredSpatialLayer?: number;
+  }[];
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `read` until `done` holds (or the time is up); returns the last value read. */
@@ -37,8 +51,15 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
   beforeAll(async () => {
     // A shard that starts slowly on a busy machine is no failure of the focus.
     // A client whose connection breaks is given 2 s to resume its XMPP session.
-    shard = await startShardInNetns({ timeoutMs: 45_000, env: { XMPP_RESUME_SECONDS: '2' } });
-    chromium = await launchChromiumInNetns(shard.pid);
+    // The administrator reads what each participant receives (the admin API).
+    shard = await startShardInNetns({
+      timeoutMs: 45_000,
+      env: { XMPP_RESUME_SECONDS: '2', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
+    });
+    // Screen sharing captures the whole (virtual) screen without asking.
+    chromium = await launchChromiumInNetns(shard.pid, [
+      '--auto-select-desktop-capture-source=Entire screen',
+    ]);
   }, 70_000);
 
   afterAll(async () => {
@@ -60,28 +81,73 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
     }
   };
 
-  const join = async (room: string, displayName?: string, token?: string) => {
+  const join = async (room: string, displayName?: string, token?: string, password?: string) => {
     const client = await joinWithJitsi(chromium!.browser, shard!.url, {
       room,
       displayName,
       token,
+      password,
     });
     clients.push(client);
     return client;
   };
 
-  /** The shard's mediasoup object counts, read through a page (the shard is in the netns). */
-  const mediaCounts = async () => {
+  /** A page of the shard's origin, to read its HTTP API from (the shard is in the netns). */
+  const shardPage = async () => {
     metricsPage ??= await chromium!.browser.newPage();
     if (!metricsPage.url().startsWith(shard!.url))
       await metricsPage.goto(`${shard!.url}/health/live`);
-    const text = await metricsPage.evaluate(() => fetch('/metrics').then((r) => r.text()));
+    return metricsPage;
+  };
+
+  /** The shard's mediasoup object counts. */
+  const mediaCounts = async () => {
+    const page = await shardPage();
+    const text = await page.evaluate(() => fetch('/metrics').then((r) => r.text()));
     const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     return {
       transports: gauge('videowindow_transports'),
       producers: gauge('videowindow_producers'),
       consumers: gauge('videowindow_consumers'),
     };
+  };
+
+  let adminToken: string | undefined;
+  /** The administrator's access token. */
+  const signIn = async () => {
+    const page = await shardPage();
+    adminToken ??= await page.evaluate(async (admin) => {
+      const response = await fetch('/api/v1/auth/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(admin),
+      });
+      return ((await response.json()) as { accessToken: string }).accessToken;
+    }, ADMIN);
+    return adminToken;
+  };
+
+  /** A participant of `room` by display name, as the admin API shows it. */
+  const participantView = async (room: string, displayName: string) => {
+    const page = await shardPage();
+    const token = await signIn();
+    const view = await page.evaluate(
+      async ([room, token]) =>
+        (await fetch(`/api/v1/admin/rooms/${room}`, {
+          headers: { authorization: `Bearer ${token}` },
+        }).then((r) => r.json())) as { participants: ParticipantView[] },
+      [room, token] as const,
+    );
+    const participant = view.participants.find((p) => p.displayName === displayName);
+    if (!participant) throw new Error(`no ${displayName} in ${room}: ${JSON.stringify(view)}`);
+    return participant;
+  };
+
+  /** How the participant called `displayName` receives the video track `producerId`. */
+  const receivedVideo = async (room: string, displayName: string, producerId: string) => {
+    const { receiving } = await participantView(room, displayName);
+    const consumer = receiving.find((r) => r.producerId === producerId);
+    return consumer && { paused: consumer.paused, layer: consumer.preferredSpatialLayer };
   };
 
   it(
@@ -266,6 +332,300 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
           producers: before.producers + 2,
           consumers: before.consumers,
         });
+      }),
+    120_000,
+  );
+  it(
+    'the bridge channel names the dominant speaker, whatever its door',
+    () =>
+      withShardLog(async () => {
+        const web = await chromium!.browser.newPage();
+        await web.goto(`${shard!.url}/r/jitsi-speaker?name=Speaker`);
+        await waitForJoined(web);
+        const a = await join('jitsi-speaker', 'Ann');
+        const b = await join('jitsi-speaker', 'Ben');
+        await Promise.all([a.waitForMediaFrom(['Speaker', b.id]), b.waitForMediaFrom([a.id])]);
+        const channel = await eventually(
+          () => a.bridgeChannel(),
+          (c) => c.open,
+        );
+        // The session-initiate named a secret URL on the shard, which lib-jitsi-meet opened.
+        expect(channel).toEqual({
+          url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:8080\/colibri-ws\/[\w-]{32}\?shard=/),
+          open: true,
+        });
+        // Only the web client's microphone is left: mediasoup's active speaker is its
+        // participant, which both Jitsi clients hear of by its endpoint id (its nick).
+        await a.setMuted('audio', true);
+        await b.setMuted('audio', true);
+        for (const client of [a, b]) {
+          const speakers = await eventually(
+            () => client.dominantSpeakers(),
+            (ids) => ids.at(-1) === 'Speaker',
+          );
+          expect(speakers.at(-1)).toBe('Speaker');
+        }
+        // The web client mutes and Ben speaks: Ann hears of Ben.
+        await web.click('#mic-button');
+        await b.setMuted('audio', false);
+        const speakers = await eventually(
+          () => a.dominantSpeakers(),
+          (ids) => ids.at(-1) === b.id,
+        );
+        expect(speakers.at(-1)).toBe(b.id);
+        await web.close();
+        await Promise.all([a.leave(), b.leave()]);
+      }),
+    120_000,
+  );
+
+  it(
+    "receiver video constraints pause and switch the layers of a Jitsi client's consumers; endpoint messages pass",
+    () =>
+      withShardLog(async () => {
+        const room = 'jitsi-constraints';
+        const a = await join(room, 'Cora');
+        const b = await join(room, 'Dan');
+        await Promise.all([a.waitForMediaFrom([b.id]), b.waitForMediaFrom([a.id])]);
+        await eventually(
+          () => a.bridgeChannel(),
+          (c) => c.open,
+        );
+        const [danVideo] = (await participantView(room, 'Dan')).tracks
+          .filter((t) => t.kind === 'video')
+          .map((t) => t.id);
+        const cora = () => receivedVideo(room, 'Cora', danVideo);
+        // lib-jitsi-meet's first constraints constrain nothing: the highest layer.
+        expect(await eventually(cora, (v) => v?.layer === 2)).toEqual({ paused: false, layer: 2 });
+
+        const ask = (constraints: object) =>
+          a.setReceiverConstraints({
+            lastN: -1,
+            onStageEndpoints: [],
+            selectedEndpoints: [],
+            constraints: {},
+            ...constraints,
+          });
+        // Thumbnails (180 pixels high): the lowest layer.
+        await ask({ defaultConstraints: { maxHeight: 180 } });
+        expect(await eventually(cora, (v) => v?.layer === 0)).toEqual({ paused: false, layer: 0 });
+        // No video of Dan (his endpoint id at height 0): the consumer pauses, and Cora's
+        // client hears that Dan's video is no longer forwarded.
+        await ask({
+          defaultConstraints: { maxHeight: 720 },
+          constraints: { [b.id]: { maxHeight: 0 } },
+        });
+        expect(await eventually(cora, (v) => v?.paused === true)).toMatchObject({ paused: true });
+        expect(
+          await eventually(
+            () => a.forwardedEndpoints(),
+            (ids) => ids !== null && !ids.includes(b.id),
+          ),
+        ).toEqual([]);
+        // lastN 0 keeps it paused whatever the height; lastN 1 lets it through again.
+        await ask({ lastN: 0, defaultConstraints: { maxHeight: 360 } });
+        await sleep(500);
+        expect(await cora()).toMatchObject({ paused: true });
+        await ask({ lastN: 1, defaultConstraints: { maxHeight: 360 } });
+        expect(await eventually(cora, (v) => v?.paused === false)).toEqual({
+          paused: false,
+          layer: 1,
+        });
+        expect(
+          await eventually(
+            () => a.forwardedEndpoints(),
+            (ids) => !!ids?.includes(b.id),
+          ),
+        ).toEqual([b.id]);
+        // Resumed, the video decodes again.
+        const before = (await a.receiveStats())[b.id].framesDecoded;
+        const after = await eventually(
+          () => a.receiveStats(),
+          (stats) => stats[b.id].framesDecoded > before + 5,
+        );
+        expect(after[b.id].framesDecoded).toBeGreaterThan(before + 5);
+
+        // Endpoint messages: to one endpoint, and to everyone.
+        await a.sendEndpointMessage(b.id, { hello: 'Dan' });
+        await a.sendEndpointMessage('', { hello: 'all' });
+        // lib-jitsi-meet's own (its e2e pings) are relayed too.
+        const ours = async () =>
+          (await b.endpointMessages()).filter(
+            ({ payload }) => !String((payload as { type?: string }).type).startsWith('e2e-ping'),
+          );
+        const received = await eventually(ours, (m) => m.length >= 2);
+        expect(received).toEqual([
+          { from: a.id, payload: { hello: 'Dan' } },
+          { from: a.id, payload: { hello: 'all' } },
+        ]);
+        // Nobody gets its own message back.
+        expect(
+          (await a.endpointMessages()).filter(({ payload }) => 'hello' in (payload as object)),
+        ).toEqual([]);
+      }),
+    120_000,
+  );
+
+  it(
+    'bad bridge channel input is ignored or closes that channel only; a wrong URL is refused',
+    () =>
+      withShardLog(async () => {
+        const [a, b] = clients.slice(-2);
+        const { url } = await a.bridgeChannel();
+        const page = await shardPage();
+        const outcome = await page.evaluate(async (url) => {
+          const refused = await new Promise<string>((resolve) => {
+            const ws = new WebSocket(url!.replace(/colibri-ws\/[\w-]+/, 'colibri-ws/nope'));
+            ws.onopen = () => resolve('opened');
+            ws.onclose = () => resolve('refused');
+          });
+          /** Opens the channel, sends the messages, and tells how it ended. */
+          const session = (messages: string[]) =>
+            new Promise<{ code: number; received: string[] }>((resolve) => {
+              const received: string[] = [];
+              const ws = new WebSocket(url!);
+              ws.onmessage = ({ data }) => received.push(JSON.parse(data).colibriClass);
+              ws.onopen = () => messages.forEach((message) => ws.send(message));
+              ws.onclose = ({ code }) => resolve({ code, received });
+              // Before the client's own channel comes back (a second after it was replaced).
+              setTimeout(() => ws.close(4000), 300);
+            });
+          const garbage = await session([
+            'not json',
+            '[1,2]',
+            'null',
+            '{"colibriClass":42}',
+            '{"colibriClass":"Nonsense"}',
+            '{"colibriClass":"EndpointMessage","to":"","msgPayload":"a string"}',
+            '{"colibriClass":"EndpointMessage","to":{},"msgPayload":{}}',
+            '{"colibriClass":"ReceiverVideoConstraints","lastN":"all","constraints":[]}',
+            '{"colibriClass":"ReceiverVideoConstraints","defaultConstraints":{"maxHeight":1e99}}',
+            '{"colibriClass":"EndpointStats","connectionQuality":100}',
+          ]);
+          const oversized = await session([
+            JSON.stringify({
+              colibriClass: 'EndpointMessage',
+              msgPayload: { x: 'y'.repeat(70_000) },
+            }),
+          ]);
+          const flood = await session(
+            Array.from({ length: 400 }, () => '{"colibriClass":"EndpointStats"}'),
+          );
+          return { refused, garbage, oversized, flood };
+        }, url);
+        expect(outcome.refused).toBe('refused');
+        // Garbage is ignored: the channel stays open (until the page closes it).
+        expect(outcome.garbage).toEqual({
+          code: 4000,
+          received: expect.arrayContaining(['ServerHello', 'ForwardedSources']),
+        });
+        expect(outcome.oversized.code).toBe(1009);
+        expect(outcome.flood.code).toBe(1008);
+        // The client opens its channel again, and everything still works for both.
+        await eventually(
+          () => a.bridgeChannel(),
+          (c) => c.open,
+          20_000,
+        );
+        await a.sendEndpointMessage(b.id, { still: 'here' });
+        const received = await eventually(
+          () => b.endpointMessages(),
+          (m) => m.some((message) => JSON.stringify(message.payload) === '{"still":"here"}'),
+        );
+        expect(received).toContainEqual({ from: a.id, payload: { still: 'here' } });
+        await Promise.all([a.waitForMediaFrom([b.id]), b.waitForMediaFrom([a.id])]);
+      }),
+    120_000,
+  );
+  it(
+    "a Jitsi client's shared screen is a screen for the web client, and the web client's a desktop for it",
+    () =>
+      withShardLog(async () => {
+        const room = 'jitsi-screen';
+        const web = await chromium!.browser.newPage();
+        await web.goto(`${shard!.url}/r/${room}?name=Wendy`);
+        await waitForJoined(web);
+        const jitsi = await join(room, 'Jo');
+        await Promise.all([waitForMediaFrom(web, ['Jo']), jitsi.waitForMediaFrom(['Wendy'])]);
+        const screenFrames = async () =>
+          Object.values(await web.evaluate(() => window.videoWindow!.receiveStats())).find(
+            (s) => s.displayName === 'Jo',
+          )?.screenFramesDecoded ?? 0;
+        expect(await screenFrames()).toBe(0);
+
+        // Jo shares the screen (in place of the camera): the web client decodes Jo's screen.
+        await jitsi.shareScreen(true);
+        expect(await eventually(screenFrames, (n) => n > 0, 20_000)).toBeGreaterThan(0);
+        expect((await participantView(room, 'Jo')).tracks.map((t) => t.source).sort()).toEqual([
+          'mic',
+          'screen',
+        ]);
+        // And the camera again.
+        await jitsi.shareScreen(false);
+        const sources = await eventually(
+          async () => (await participantView(room, 'Jo')).tracks.map((t) => t.source).sort(),
+          (now) => now.includes('camera'),
+        );
+        expect(sources).toEqual(['camera', 'mic']);
+
+        // Wendy shares hers: Jo's client takes her video for a desktop.
+        expect(await jitsi.remoteVideoType('Wendy')).toBe('camera');
+        await web.click('#screen-button');
+        expect(
+          await eventually(
+            () => jitsi.remoteVideoType('Wendy'),
+            (type) => type === 'desktop',
+            20_000,
+          ),
+        ).toBe('desktop');
+        await jitsi.waitForMediaFrom(['Wendy']);
+        await web.close();
+        await jitsi.leave();
+      }),
+    120_000,
+  );
+
+  it(
+    "a meeting's password holds for Jitsi clients as for the web client",
+    () =>
+      withShardLog(async () => {
+        const room = 'jitsi-locked';
+        const token = await signIn();
+        const page = await shardPage();
+        const created = await page.evaluate(
+          async ([room, token]) =>
+            (
+              await fetch('/api/v1/meetings', {
+                method: 'POST',
+                headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+                body: JSON.stringify({ title: 'Locked', room, password: 'open-sesame' }),
+              })
+            ).status,
+          [room, token] as const,
+        );
+        expect(created).toBe(201);
+        await expect(join(room, 'Nopass')).rejects.toThrow(/conference failed: .*password/i);
+        await expect(join(room, 'Wrong', undefined, 'guess')).rejects.toThrow(
+          /conference failed: .*password/i,
+        );
+        const jitsi = await join(room, 'Right', undefined, 'open-sesame');
+        const web = await chromium!.browser.newPage();
+        await web.goto(`${shard!.url}/r/${room}?name=Wanda`);
+        await web.fill('#password-input', 'open-sesame');
+        await web.press('#password-input', 'Enter');
+        await waitForJoined(web);
+        await Promise.all([waitForMediaFrom(web, ['Right']), jitsi.waitForMediaFrom(['Wanda'])]);
+        // Only those who gave the password are in.
+        const { participants } = await page.evaluate(
+          async ([room, token]) =>
+            (await fetch(`/api/v1/admin/rooms/${room}`, {
+              headers: { authorization: `Bearer ${token}` },
+            }).then((r) => r.json())) as { participants: { displayName: string }[] },
+          [room, token] as const,
+        );
+        expect(participants.map((p) => p.displayName).sort()).toEqual(['Right', 'Wanda']);
+        await web.close();
+        await jitsi.leave();
       }),
     120_000,
   );

@@ -69,6 +69,22 @@ export interface JitsiClient {
   wasKicked(): Promise<boolean>;
   /** Mutes or unmutes its local track of `kind`. */
   setMuted(kind: 'audio' | 'video', muted: boolean): Promise<void>;
+  /** The bridge channel's URL (from the session-initiate) and whether it is open. */
+  bridgeChannel(): Promise<{ url?: string; open: boolean }>;
+  /** The endpoint ids DOMINANT_SPEAKER_CHANGED named, in order. */
+  dominantSpeakers(): Promise<string[]>;
+  /** Sends an endpoint message over the bridge channel (`''`: to everyone). */
+  sendEndpointMessage(to: string, payload: object): Promise<void>;
+  /** The ENDPOINT_MESSAGE_RECEIVED events: sender's endpoint id and payload. */
+  endpointMessages(): Promise<{ from: string; payload: unknown }[]>;
+  /** Sends ReceiverVideoConstraints (lib-jitsi-meet's setReceiverConstraints). */
+  setReceiverConstraints(constraints: object): Promise<void>;
+  /** Shares its screen in place of its camera (a desktop track), or its camera again. */
+  shareScreen(sharing: boolean): Promise<void>;
+  /** The video type lib-jitsi-meet gives the remote participant's video track (null: none). */
+  remoteVideoType(participantId: string): Promise<string | null>;
+  /** The endpoint ids lib-jitsi-meet takes as forwarded (LAST_N_ENDPOINTS_CHANGED), if told. */
+  forwardedEndpoints(): Promise<string[] | null>;
   leave(): Promise<void>;
 }
 
@@ -77,6 +93,10 @@ export interface JitsiJoinOptions {
   displayName?: string;
   /** A join token (lib-jitsi-meet puts it on the WebSocket URL). */
   token?: string;
+  /** The shard a proxy in front of a cluster should bring the XMPP WebSocket to (`?shard=`). */
+  shard?: string;
+  /** The room's password (lib-jitsi-meet's conference.join(password)). */
+  password?: string;
   /** The XMPP domain (hosts.domain); MUC and focus are conference.<domain> and focus.<domain>. */
   domain?: string;
 }
@@ -120,7 +140,7 @@ export async function joinWithJitsi(
   const domain = options.domain ?? 'localhost';
   const id = await page
     .evaluate(
-      async ({ room, displayName, domain, serviceUrl, token }) => {
+      async ({ room, displayName, domain, serviceUrl, token, password }) => {
         JitsiMeetJS.init({});
         JitsiMeetJS.setLogLevel(JitsiMeetJS.logLevels.WARN);
         const events = JitsiMeetJS.events;
@@ -158,6 +178,20 @@ export async function joinWithJitsi(
           document.body.appendChild(element);
           track.attach(element);
         });
+        const speakers: string[] = [];
+        conference.on(events.conference.DOMINANT_SPEAKER_CHANGED, (id: string) =>
+          speakers.push(id),
+        );
+        const endpointMessages: { from: string; payload: unknown }[] = [];
+        conference.on(
+          events.conference.ENDPOINT_MESSAGE_RECEIVED,
+          (participant: Untyped, payload: unknown) =>
+            endpointMessages.push({ from: participant.getId(), payload }),
+        );
+        let forwarded: string[] | null = null;
+        conference.on(events.conference.LAST_N_ENDPOINTS_CHANGED, () => {
+          forwarded = [...(conference.rtc._lastNEndpoints ?? [])];
+        });
         const failures: string[] = [];
         conference.on(events.conference.CONFERENCE_FAILED, (e: unknown) =>
           failures.push(String(e)),
@@ -171,7 +205,7 @@ export async function joinWithJitsi(
             reject(new Error(`conference failed: ${String(e)}`)),
           );
         });
-        conference.join();
+        conference.join(password);
         await joined;
         const hook = {
           connection,
@@ -239,6 +273,38 @@ export async function joinWithJitsi(
             const track = tracks.find((t: Untyped) => t.getType() === kind);
             await (muted ? track.mute() : track.unmute());
           },
+          bridgeChannel() {
+            const channel = conference.rtc._channel;
+            return { url: channel?._wsUrl as string | undefined, open: !!channel?.isOpen() };
+          },
+          dominantSpeakers() {
+            return speakers;
+          },
+          async sendEndpointMessage(to: string, payload: object) {
+            conference.sendEndpointMessage(to, payload);
+          },
+          endpointMessages() {
+            return endpointMessages;
+          },
+          async setReceiverConstraints(constraints: object) {
+            conference.setReceiverConstraints(constraints);
+          },
+          forwardedEndpoints() {
+            return forwarded;
+          },
+          async shareScreen(sharing: boolean) {
+            const current = conference.getLocalVideoTrack();
+            // A desktop capture may come with its audio: the video replaces the camera.
+            const next = (
+              sharing ? await JitsiMeetJS.createLocalTracks({ devices: ['desktop'] }) : tracks
+            ).find((t: Untyped) => t.getType() === 'video');
+            await conference.replaceTrack(current, next);
+          },
+          remoteVideoType(participantId: string) {
+            const participant = conference.getParticipantById(participantId);
+            const [track] = participant?.getTracksByMediaType('video') ?? [];
+            return track ? (track.getVideoType() as string) : null;
+          },
           async leave() {
             await conference.leave();
             await connection.disconnect();
@@ -251,8 +317,11 @@ export async function joinWithJitsi(
         room: options.room,
         displayName: options.displayName,
         token: options.token,
+        password: options.password,
         domain,
-        serviceUrl: `${shardUrl.replace(/^http/, 'ws')}/xmpp-websocket`,
+        serviceUrl: `${shardUrl.replace(/^http/, 'ws')}/xmpp-websocket${
+          options.shard ? `?shard=${encodeURIComponent(options.shard)}` : ''
+        }`,
       },
     )
     .catch((error: unknown) => {
@@ -270,6 +339,14 @@ export async function joinWithJitsi(
     | 'kick'
     | 'wasKicked'
     | 'setMuted'
+    | 'bridgeChannel'
+    | 'dominantSpeakers'
+    | 'sendEndpointMessage'
+    | 'endpointMessages'
+    | 'setReceiverConstraints'
+    | 'forwardedEndpoints'
+    | 'shareScreen'
+    | 'remoteVideoType'
     | 'leave'
   >;
   const receiveStats = () =>
@@ -321,6 +398,31 @@ export async function joinWithJitsi(
         kind,
         muted,
       ] as const),
+    bridgeChannel: () =>
+      page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.bridgeChannel()),
+    dominantSpeakers: () =>
+      page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.dominantSpeakers()),
+    sendEndpointMessage: (to, payload) =>
+      page.evaluate(
+        ([t, p]) => (window as unknown as { jitsi: Hook }).jitsi.sendEndpointMessage(t, p),
+        [to, payload] as const,
+      ),
+    endpointMessages: () =>
+      page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.endpointMessages()),
+    setReceiverConstraints: (constraints) =>
+      page.evaluate(
+        (c) => (window as unknown as { jitsi: Hook }).jitsi.setReceiverConstraints(c),
+        constraints,
+      ),
+    shareScreen: (sharing) =>
+      page.evaluate((on) => (window as unknown as { jitsi: Hook }).jitsi.shareScreen(on), sharing),
+    remoteVideoType: (participantId) =>
+      page.evaluate(
+        (p) => (window as unknown as { jitsi: Hook }).jitsi.remoteVideoType(p),
+        participantId,
+      ),
+    forwardedEndpoints: () =>
+      page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.forwardedEndpoints()),
     leave: () => page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.leave()),
   };
 }

@@ -67,6 +67,13 @@ export function busMessages(domain: string, limits: FramingLimits) {
     }),
     presence: availablePresence.nullable(),
     interestedInRoster: z.boolean(),
+    focusClient: z.boolean().default(false),
+    /** Where the client reached its shard (XmppSession.origin). */
+    origin: z
+      .string()
+      .regex(/^wss?:\/\/[A-Za-z0-9.:[\]-]{1,300}$/)
+      .nullable()
+      .default(null),
   });
   return {
     session,

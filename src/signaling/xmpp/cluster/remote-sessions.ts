@@ -105,7 +105,7 @@ export class RemoteSessions implements OnModuleInit {
     const known = this.router.session(state.jid.toString());
     let copy = known?.home === home ? known : undefined;
     if (!copy) {
-      const created = new XmppSession(state.jid, state.account, {}, home);
+      const created = new XmppSession(state.jid, state.account, {}, home, state.origin);
       const writer = (stanza: Element) =>
         this.publish(home, TOPICS.deliver, { to: created.full, stanza: stanza.toString() });
       created.attach(this, writer, () => undefined);
@@ -115,6 +115,7 @@ export class RemoteSessions implements OnModuleInit {
     }
     copy.presence = state.presence;
     copy.interestedInRoster = state.interestedInRoster;
+    copy.focusClient = state.focusClient;
   }
 
   /**
@@ -258,5 +259,7 @@ function state(session: XmppSession): SessionState {
     account: { localpart, displayName, kind, grant },
     presence: session.presence?.toString() ?? null,
     interestedInRoster: session.interestedInRoster,
+    focusClient: session.focusClient,
+    origin: session.origin,
   };
 }

@@ -56,6 +56,8 @@ export class XmppSession {
   readonly directedPresence = new Set<string>();
   /** Whether the client fetched its roster (and so receives roster pushes). */
   interestedInRoster = false;
+  /** Whether it asked focus.<domain> for a conference (a Jitsi Meet client, served by the focus). */
+  focusClient = false;
   sm: StreamManagementState | null = null;
   ended = false;
   private writer: ((stanza: Element) => void) | null = null;
@@ -72,6 +74,11 @@ export class XmppSession {
     readonly placement: LocateOptions = {},
     /** The shard carrying the session when that is another one (a remote session). */
     readonly home: string | null = null,
+    /**
+     * Where the client reached the XMPP WebSocket (`wss://host`, through any proxy): the
+     * base of other URLs it is given (the bridge channel's). Null when unknown.
+     */
+    readonly origin: string | null = null,
   ) {}
 
   get remote(): boolean {

@@ -161,17 +161,24 @@ export function sourceElements(sources: JingleSource[], groups: JingleSsrcGroup[
   return elements;
 }
 
-/** mediasoup's ICE and DTLS parameters as a Jingle ICE-UDP transport (the focus offers actpass). */
-export function transportElement(transport: {
-  iceParameters: types.IceParameters;
-  iceCandidates: types.IceCandidate[];
-  dtlsParameters: types.DtlsParameters;
-}): Element {
+/**
+ * mediasoup's ICE and DTLS parameters as a Jingle ICE-UDP transport (the focus offers
+ * actpass), with the bridge channel's WebSocket URL when there is one.
+ */
+export function transportElement(
+  transport: {
+    iceParameters: types.IceParameters;
+    iceCandidates: types.IceCandidate[];
+    dtlsParameters: types.DtlsParameters;
+  },
+  bridgeChannelUrl?: string,
+): Element {
   const element = new Element('transport', {
     xmlns: JINGLE.iceUdp,
     ufrag: transport.iceParameters.usernameFragment,
     pwd: transport.iceParameters.password,
   });
+  if (bridgeChannelUrl) element.c('web-socket', { xmlns: JINGLE.colibri, url: bridgeChannelUrl });
   for (const fingerprint of transport.dtlsParameters.fingerprints)
     if (fingerprint.algorithm === 'sha-256')
       element

@@ -16,6 +16,8 @@ export const JINGLE = {
   /** Jitsi's `<ssrc-info owner=.../>` in a source: which occupant sends it. */
   jitmeet: 'http://jitsi.org/jitmeet',
   focus: 'http://jitsi.org/protocol/focus',
+  /** `<web-socket url=.../>` in a transport: where the client opens the bridge channel. */
+  colibri: 'http://jitsi.org/protocol/colibri',
   /** XEP-0215 external service discovery (TURN credentials). */
   extdisco: 'urn:xmpp:extdisco:2',
 } as const;

@@ -39,6 +39,7 @@ import {
   transportElement,
 } from './jingle-media';
 import { JINGLE } from './jingle-namespaces';
+import { ColibriBridge } from './colibri-bridge';
 
 const FOCUS_NICK = 'focus';
 /** How long the focus waits for a client's answer to its Jingle requests. */
@@ -49,6 +50,14 @@ interface Signalled {
   kind: MediaKind;
   sources: JingleSource[];
   groups: JingleSsrcGroup[];
+}
+
+/** A stream of another participant an endpoint receives. */
+interface Received extends Signalled {
+  producerId: string;
+  /** The sender's endpoint id (its occupant nick) and the source name signalled. */
+  owner: string;
+  name: string;
 }
 
 /** One Jitsi client in one room: its Jingle session and its sendrecv transport. */
@@ -64,19 +73,48 @@ interface Endpoint {
   table?: types.RtpCapabilities;
   transportId?: string;
   /** Others' streams it receives, by consumer id. */
-  consumers: Map<string, Signalled & { producerId: string }>;
+  consumers: Map<string, Received>;
   /** What its presence last said of its microphone and camera. */
   muted: Partial<Record<MediaKind, boolean>>;
+  /** What its presence last said its video is: a camera, or a shared screen (desktop). */
+  videoType: 'camera' | 'desktop';
   /** Its own streams, by the SSRC of their first layer. */
-  producers: Map<number, string>;
+  producers: Map<number, OwnProducer>;
   /** Its Jingle work, one step after the other. */
   work: Promise<unknown>;
+}
+
+/** A stream a Jitsi client sends: its producer, and how to make it again. */
+interface OwnProducer {
+  id: string;
+  kind: MediaKind;
+  source: string;
+  rtpParameters: types.RtpParameters;
+  name?: string;
+  /** Whether its Jingle source said camera or desktop itself (newer clients); else presence says. */
+  typed: boolean;
 }
 
 /** What the Jitsi client who sends a producer called its source. */
 interface SourceName {
   name: string;
   videoType?: string;
+}
+
+/** `<SourceInfo>` of Jitsi presence: each source's state, by source name (JSON). */
+function sourceInfoOf(
+  presence: Element | undefined,
+): Record<string, { videoType?: unknown } | undefined> | undefined {
+  const text = presence?.getChildText('SourceInfo');
+  if (!text) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null
+      ? (value as Record<string, never>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -92,8 +130,6 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
   readonly domain: string;
   /** The focus's own (bare) JID, which Jitsi clients check the focus occupant by. */
   readonly jid: string;
-  /** Sessions that asked for a conference: Jitsi clients. */
-  private readonly clients = new WeakSet<XmppSession>();
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly sourceNames = new Map<string, SourceName>();
   private readonly pending = new Map<string, (reply: Element) => void>();
@@ -104,6 +140,7 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
     private readonly muc: MultiUserChat,
     private readonly conference: ConferenceService,
     private readonly mediaService: MediaService,
+    private readonly bridge: ColibriBridge,
     @InjectLogger() private readonly logger: Logger,
   ) {
     this.domain = `focus.${router.domain}`;
@@ -146,7 +183,12 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
         'bad-request',
         `room must be a room JID of ${this.muc.domain}`,
       );
-    this.clients.add(origin);
+    if (!origin.focusClient) {
+      origin.focusClient = true;
+      // The room's shard may be another one: its copy of the session learns it (before
+      // the MUC join, which comes after this on the same bus).
+      this.router.sessionChanged(origin);
+    }
     const conference = new Element('conference', {
       xmlns: JINGLE.focus,
       ready: 'true',
@@ -160,7 +202,7 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
   // --- the focus occupant ---
 
   serves(session: XmppSession): boolean {
-    return this.clients.has(session);
+    return session.focusClient;
   }
 
   presence(room: MucRoom): Element {
@@ -184,31 +226,45 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
       accepted: false,
       consumers: new Map(),
       muted: {},
+      videoType: 'camera',
       producers: new Map(),
       work: Promise.resolve(),
     };
     this.endpoints.set(endpoint.participantId, endpoint);
-    this.readMuted(endpoint, occupant.presence);
+    this.readPresence(endpoint, occupant.presence);
     this.enqueue(endpoint, () => this.initiate(endpoint));
   }
 
-  /** Jitsi clients tell their mute state in presence: their producers are paused to match. */
+  /**
+   * Jitsi clients tell their mute state and video type in presence: their producers are
+   * paused, and their video published as a camera or a screen, to match.
+   */
   updated(_room: MucRoom, occupant: Occupant & { session: XmppSession }): void {
     const endpoint = this.endpoints.get(occupant.participant.id);
     if (!endpoint) return;
-    this.readMuted(endpoint, occupant.presence);
-    this.enqueue(endpoint, () => this.applyMuted(endpoint));
+    this.readPresence(endpoint, occupant.presence);
+    this.enqueue(endpoint, () => this.applyPresence(endpoint));
   }
 
-  /** `<audiomuted>true</audiomuted>`, `<videomuted>false</videomuted>` in Jitsi presence. */
-  private readMuted(endpoint: Endpoint, presence: Element | undefined) {
+  /**
+   * `<audiomuted>true</audiomuted>`, `<videomuted>false</videomuted>`, and the video type:
+   * `<SourceInfo>{"<nick>-v0":{"videoType":"desktop"}}</SourceInfo>` from clients with
+   * source names, `<videoType>desktop</videoType>` from older ones.
+   */
+  private readPresence(endpoint: Endpoint, presence: Element | undefined) {
     for (const kind of MEDIA_KINDS) {
       const muted = presence?.getChildText(`${kind}muted`);
       if (muted === 'true' || muted === 'false') endpoint.muted[kind] = muted === 'true';
     }
+    const sourceInfo = sourceInfoOf(presence);
+    const nick = this.nickOf(endpoint);
+    const videoType =
+      (nick && sourceInfo?.[`${nick}-v0`]?.videoType) ?? presence?.getChildText('videoType');
+    if (videoType === 'desktop' || videoType === 'camera') endpoint.videoType = videoType;
   }
 
-  private async applyMuted(endpoint: Endpoint) {
+  private async applyPresence(endpoint: Endpoint) {
+    await this.applyVideoType(endpoint);
     for (const producer of endpoint.media?.producersOf() ?? []) {
       const muted = endpoint.muted[producer.kind];
       if (muted !== undefined && muted !== producer.paused)
@@ -276,7 +332,9 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
     const received = await Promise.all(others.map((producer) => this.consume(endpoint, producer)));
     const jingle = this.jingle(endpoint, 'session-initiate');
     jingle.attrs.initiator = this.occupantJid(endpoint);
-    const transportXml = transportElement(transport);
+    const { origin } = endpoint.session;
+    const bridgeChannelUrl = origin ? this.openBridgeChannel(endpoint, media, origin) : undefined;
+    const transportXml = transportElement(transport, bridgeChannelUrl);
     for (const kind of MEDIA_KINDS) {
       const mine = received.filter((s): s is Signalled => s?.kind === kind);
       const description = offeredDescription(
@@ -320,7 +378,6 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
 
   /** The client's new sending streams become producers. */
   private async produce(endpoint: Endpoint, descriptions: JingleDescription[]) {
-    const media = endpoint.media!;
     for (const description of descriptions) {
       for (const { source, encodings } of sendingStreams(description)) {
         const first = encodings[0].ssrc!;
@@ -329,28 +386,64 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
           throw new JingleMappingError(`source ${source.ssrc} is not yours`);
         const rtpParameters = producerRtpParameters(description, encodings, endpoint.table!);
         const kind = description.kind;
-        const producer = await media.produce(
-          endpoint.transportId!,
+        const videoType = source.videoType ?? endpoint.videoType;
+        const own: Omit<OwnProducer, 'id'> = {
           kind,
+          source: kind === 'audio' ? 'mic' : videoType === 'desktop' ? 'screen' : 'camera',
           rtpParameters,
-          kind === 'audio' ? 'mic' : source.videoType === 'desktop' ? 'screen' : 'camera',
-        );
-        // Others' consumers read it once made, after this.
-        if (source.name)
-          this.sourceNames.set(producer.id, { name: source.name, videoType: source.videoType });
-        endpoint.producers.set(first, producer.id);
+          name: source.name,
+          typed: source.videoType !== undefined,
+        };
+        endpoint.producers.set(first, await this.publishProducer(endpoint, own));
       }
     }
-    await this.applyMuted(endpoint);
+    await this.applyPresence(endpoint);
+  }
+
+  /**
+   * A client that shares its screen sends it in place of its camera (same SSRCs): its
+   * producer is made again with the other source, so that the other doors show it as a
+   * screen (or as a camera again), and every receiver gets a new consumer of it.
+   */
+  private async applyVideoType(endpoint: Endpoint) {
+    const source = endpoint.videoType === 'desktop' ? 'screen' : 'camera';
+    const media = endpoint.media;
+    if (!media || !endpoint.transportId) return;
+    for (const [ssrc, own] of [...endpoint.producers]) {
+      if (own.kind !== 'video' || own.typed || own.source === source) continue;
+      endpoint.producers.delete(ssrc);
+      media.closeProducer(own.id);
+      endpoint.producers.set(ssrc, await this.publishProducer(endpoint, { ...own, source }));
+    }
+  }
+
+  private async publishProducer(
+    endpoint: Endpoint,
+    own: Omit<OwnProducer, 'id'>,
+  ): Promise<OwnProducer> {
+    const producer = await endpoint.media!.produce(
+      endpoint.transportId!,
+      own.kind,
+      own.rtpParameters,
+      own.source,
+    );
+    // Others' consumers read it once made, after this.
+    if (own.name)
+      this.sourceNames.set(producer.id, {
+        name: own.name,
+        videoType:
+          own.kind === 'video' ? (own.source === 'screen' ? 'desktop' : 'camera') : undefined,
+      });
+    return { ...own, id: producer.id };
   }
 
   private async unpublish(endpoint: Endpoint, jingle: Element) {
     for (const content of parseContents(jingle))
       for (const source of content.description?.sources ?? []) {
-        const producerId = endpoint.producers.get(source.ssrc);
-        if (!producerId) continue;
+        const own = endpoint.producers.get(source.ssrc);
+        if (!own) continue;
         endpoint.producers.delete(source.ssrc);
-        endpoint.media!.closeProducer(producerId);
+        endpoint.media!.closeProducer(own.id);
       }
   }
 
@@ -382,7 +475,7 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
             (producer.kind === 'video' ? (index ? 'desktop' : 'camera') : undefined),
         }),
       };
-      endpoint.consumers.set(consumer.id, { ...signalled, producerId: producer.id });
+      endpoint.consumers.set(consumer.id, { ...signalled, producerId: producer.id, owner, name });
       return signalled;
     } catch (error) {
       if (this.refusal(error) === undefined) throw error;
@@ -398,7 +491,9 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
         const known = [...endpoint.consumers.values()].some((c) => c.producerId === producer.id);
         if (known || !endpoint.media) return;
         const signalled = await this.consume(endpoint, producer);
-        if (signalled) await this.sendSources(endpoint, 'source-add', signalled);
+        if (!signalled) return;
+        this.bridge.refresh(endpoint.participantId);
+        await this.sendSources(endpoint, 'source-add', signalled);
       });
     }
   }
@@ -408,6 +503,7 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
     const signalled = endpoint?.consumers.get(consumerId);
     if (!endpoint || !signalled) return;
     endpoint.consumers.delete(consumerId);
+    this.bridge.refresh(participantId);
     this.enqueue(endpoint, () => this.sendSources(endpoint, 'source-remove', signalled));
   }
 
@@ -423,12 +519,28 @@ export class JitsiFocus implements OnModuleInit, ServiceOccupant {
   private left(participant: Participant) {
     const endpoint = this.endpoints.get(participant.id);
     if (endpoint) this.endpoints.delete(participant.id);
+    this.bridge.close(participant.id);
   }
 
   /** The client ended its session: its transport goes, with its producers and consumers. */
   private async terminated(endpoint: Endpoint) {
     this.endpoints.delete(endpoint.participantId);
+    this.bridge.close(endpoint.participantId);
     if (endpoint.transportId) endpoint.media?.closeTransport(endpoint.transportId);
+  }
+
+  /** The endpoint's bridge channel, told the videos it receives. */
+  private openBridgeChannel(endpoint: Endpoint, media: MediaSession, origin: string): string {
+    const videos = () =>
+      [...endpoint.consumers.entries()]
+        .filter(([, received]) => received.kind === 'video')
+        .map(([consumerId, { owner, name }]) => ({
+          consumerId,
+          endpoint: owner,
+          sourceName: name,
+        }));
+    const { roomId, participantId } = endpoint;
+    return this.bridge.open({ roomId, participantId, media, videos }, origin);
   }
 
   // --- plumbing ---

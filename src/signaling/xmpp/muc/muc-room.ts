@@ -12,8 +12,8 @@ export interface Occupant {
   session?: XmppSession;
   /** The last presence the XMPP occupant sent to the room (show, status ...). */
   presence?: Element;
-  /** The occupant's media producers: kind and paused state by producer id. */
-  producers: Map<string, { kind: 'audio' | 'video'; paused: boolean }>;
+  /** The occupant's media producers: kind, source and paused state by producer id. */
+  producers: Map<string, { kind: 'audio' | 'video'; source: string; paused: boolean }>;
 }
 
 export function mediaState(occupant: Occupant, kind: 'audio' | 'video'): MediaState {

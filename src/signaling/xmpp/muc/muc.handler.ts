@@ -724,7 +724,12 @@ export class MultiUserChat implements OnModuleInit {
       if (!room || !occupant) return;
       this.presenceCache.delete(occupant);
       if (gone) occupant.producers.delete(producer.id);
-      else occupant.producers.set(producer.id, { kind: producer.kind, paused: producer.paused });
+      else
+        occupant.producers.set(producer.id, {
+          kind: producer.kind,
+          source: producer.source,
+          paused: producer.paused,
+        });
       this.broadcastPresence(room, occupant);
     };
     const events = this.media.events;

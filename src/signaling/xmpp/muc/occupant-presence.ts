@@ -49,6 +49,7 @@ export function occupantPresence(
     presence.c('nick', { xmlns: MUC.nick }).t(occupant.participant.displayName);
     presence.c('audiomuted').t(String(mediaState(occupant, 'audio') !== 'on'));
     presence.c('videomuted').t(String(mediaState(occupant, 'video') !== 'on'));
+    jitsiSourceInfo(presence, occupant);
   }
   presence.c('media', {
     xmlns: MUC.media,
@@ -56,6 +57,30 @@ export function occupantPresence(
     video: mediaState(occupant, 'video'),
   });
   return presence;
+}
+
+/**
+ * What Jitsi Meet clients read of another door's occupant's sources: `<SourceInfo>` (by
+ * the source names the focus signals: `<nick>-a0`, `<nick>-v0` for the camera, `-v1` for
+ * a shared screen) and, for clients before source names, `<videoType>`, desktop while
+ * it shares its screen (such a client shows one video per participant: the newest).
+ */
+function jitsiSourceInfo(presence: Element, occupant: Occupant) {
+  const sources: Record<string, { muted: boolean; videoType?: string }> = {};
+  let sharing = false;
+  for (const { kind, source, paused } of occupant.producers.values()) {
+    if (kind === 'audio') sources[`${occupant.nick}-a0`] = { muted: paused };
+    else {
+      const screen = source === 'screen';
+      sharing ||= screen;
+      sources[`${occupant.nick}-v${screen ? 1 : 0}`] = {
+        muted: paused,
+        videoType: screen ? 'desktop' : 'camera',
+      };
+    }
+  }
+  presence.c('SourceInfo').t(JSON.stringify(sources));
+  presence.c('videoType').t(sharing ? 'desktop' : 'camera');
 }
 
 export function isModeratorOccupant(occupant: Occupant): boolean {

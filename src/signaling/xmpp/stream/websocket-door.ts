@@ -132,6 +132,7 @@ export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationS
         },
         urlAccount,
         placement,
+        clientOrigin(request, Boolean(this.config.http.trustProxy)),
       );
       this.streams.add(stream);
       ws.on('close', () => this.streams.delete(stream));
@@ -139,10 +140,30 @@ export class WebSocketDoor implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private refuse(socket: Duplex, status: 400 | 401, reason: string) {
-    const title = status === 400 ? 'Bad Request' : 'Unauthorized';
-    socket.end(
-      `HTTP/1.1 ${status} ${title}\r\nContent-Type: text/plain\r\nConnection: close\r\n` +
-        `Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
-    );
+    refuseUpgrade(socket, status, reason);
   }
+}
+
+const STATUS_TITLES = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found' } as const;
+
+/** Answers a WebSocket upgrade request with an HTTP error instead. */
+export function refuseUpgrade(socket: Duplex, status: keyof typeof STATUS_TITLES, reason: string) {
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TITLES[status]}\r\nContent-Type: text/plain\r\nConnection: close\r\n` +
+      `Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
+  );
+}
+
+/**
+ * `ws://` or `wss://` and the Host the client asked for: through a trusted proxy that
+ * terminated TLS (X-Forwarded-Proto https), or TLS here, it is wss.
+ */
+export function clientOrigin(request: IncomingMessage, behindTrustedProxy: boolean): string | null {
+  const host = request.headers.host;
+  if (!host || !/^[A-Za-z0-9.:[\]-]{1,300}$/.test(host)) return null;
+  const forwarded = behindTrustedProxy ? request.headers['x-forwarded-proto'] : undefined;
+  const tls =
+    (typeof forwarded === 'string' && forwarded.split(',')[0].trim() === 'https') ||
+    Boolean((request.socket as { encrypted?: boolean }).encrypted);
+  return `${tls ? 'wss' : 'ws'}://${host}`;
 }

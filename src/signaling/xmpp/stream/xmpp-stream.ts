@@ -56,6 +56,8 @@ export class XmppStream {
     private readonly urlAccount: XmppAccount | null,
     /** What the connection tells the placement of a room it opens. */
     private readonly placement: LocateOptions = {},
+    /** Where the client reached the WebSocket (see XmppSession.origin). */
+    private readonly origin: string | null = null,
   ) {
     const { stanzasPerSecond, stanzaBurst } = services.config;
     this.bucket = new TokenBucket(stanzasPerSecond, stanzaBurst);
@@ -257,7 +259,7 @@ export class XmppStream {
     }
     const resource = requested || randomBytes(6).toString('hex');
     const jid = Jid.of(account.localpart, this.services.router.domain, resource);
-    const session = new XmppSession(jid, account, this.placement);
+    const session = new XmppSession(jid, account, this.placement, null, this.origin);
     this.adopt(session);
     this.services.router.bind(session);
     this.state = 'bound';

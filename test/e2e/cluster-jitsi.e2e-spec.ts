@@ -1,0 +1,82 @@
+/**
+ * Jitsi Meet clients in a cluster: two shards behind the shipped haproxy.cfg (real
+ * HAProxy, Redis, PostgreSQL) and lib-jitsi-meet in Chromium. A client whose XMPP
+ * WebSocket reached another shard than the room's gets its Jingle session, its media
+ * and its bridge channel from the room's shard.
+ */
+import { Redis } from 'ioredis';
+import { type Browser, chromium } from 'playwright-core';
+import { REDIS_URL, startCluster, TestCluster } from '../support/cluster';
+import { JitsiClient, joinWithJitsi } from '../support/jitsi-meet-page';
+import { CHROMIUM_FLAGS, CHROMIUM_PATH } from '../support/netns-shard';
+import { eventually } from '../support/node-participant';
+
+jest.setTimeout(180_000);
+
+describe('cluster: Jitsi Meet clients through HAProxy', () => {
+  let cluster: TestCluster;
+  let browser: Browser;
+  const clients: JitsiClient[] = [];
+
+  beforeAll(async () => {
+    cluster = await startCluster({ regions: ['default', 'default'] });
+    // On the host's network: the shards and the proxy are on loopback.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      args: CHROMIUM_FLAGS,
+      headless: true,
+    });
+  });
+  afterAll(async () => {
+    for (const client of clients) await client.leave().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await cluster?.stop();
+  });
+
+  it("gets its session, media and bridge channel from the room's shard", async () => {
+    const room = 'jitsi-cluster-room';
+    const [home, other] = cluster.shards.map((shard) => shard.id);
+    // The directory puts the room on `home`.
+    const redis = new Redis(REDIS_URL);
+    await redis.set(`${cluster.name}:room:${room}`, home, 'PX', 30_000);
+    redis.disconnect();
+
+    // Ann's XMPP WebSocket is on the room's shard, Ben's on the other one.
+    const ann = await joinWithJitsi(browser, cluster.url, {
+      room,
+      displayName: 'Ann',
+      shard: home,
+    });
+    clients.push(ann);
+    const ben = await joinWithJitsi(browser, cluster.url, {
+      room,
+      displayName: 'Ben',
+      shard: other,
+    });
+    clients.push(ben);
+    await Promise.all([
+      ann.waitForMediaFrom([ben.id], 30_000),
+      ben.waitForMediaFrom([ann.id], 30_000),
+    ]);
+
+    // Both transports are on the room's shard; the other carries none.
+    const metrics = await Promise.all(
+      [home, other].map((id) => cluster.shard(id).process!.metrics()),
+    );
+    expect(metrics.map((m) => m.videowindow_transports)).toEqual([2, 0]);
+
+    // Ben's bridge channel goes through the proxy to the room's shard.
+    const channel = await eventually(
+      () => ben.bridgeChannel(),
+      (c) => c.open,
+    );
+    const proxy = cluster.url.replace(/^http/, 'ws');
+    expect(channel.url).toMatch(new RegExp(`^${proxy}/colibri-ws/[\\w-]+\\?shard=${home}$`));
+    await ben.sendEndpointMessage(ann.id, { across: 'shards' });
+    const received = await eventually(
+      () => ann.endpointMessages(),
+      (m) => m.some(({ payload }) => 'across' in (payload as object)),
+    );
+    expect(received).toContainEqual({ from: ben.id, payload: { across: 'shards' } });
+  });
+});
