@@ -16,7 +16,7 @@ import { eventually, NodeParticipant } from '../support/node-participant';
 import { apiKeyAuthorization, portalApi } from '../support/portal-api';
 import { RequestError } from '../support/signaling-client';
 import { connectXmpp, loadXmpp, recordStanzas } from '../support/xmpp-client';
-import { inspectRecording } from '../support/recorded-media';
+import { inspectRecording, meanVolume, pictureAt } from '../support/recorded-media';
 import { startShard, TestShard } from '../support/shard';
 
 const ADMIN = { email: 'admin@example.org', password: 'admin-password-1' };
@@ -467,7 +467,7 @@ describe('recording without ffmpeg', () => {
 });
 
 describe('the composite', () => {
-  it('is one MP4 of the grid of videos and the mixed audio, made when the recording ends', async () => {
+  it('is one MP4 of the grid of videos and the mixed audio, written live and laid out anew as people join', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'vw-recording-composite-'));
     const shard = await startShard({
       ADMIN_EMAIL: ADMIN.email,
@@ -494,8 +494,13 @@ describe('the composite', () => {
       };
       await join('A');
       expect((await admin('POST', '/rooms/grid/recording')).status).toBe(201);
-      await sleep(2000);
+      await sleep(3000);
       await join('B');
+      // B's video in the room: the composite lays itself out for two.
+      await eventually(
+        () => clients[0].receiveStats(),
+        (stats) => Object.values(stats).some((s) => (s.framesDecoded ?? 0) > 0),
+      );
       await sleep(4000);
       const stopped = await admin('DELETE', '/rooms/grid/recording');
       expect(stopped.status).toBe(200);
@@ -518,6 +523,28 @@ describe('the composite', () => {
       ]);
       expect(size.toString().trim()).toBe('1280,720');
       expect(recording.composite!.sizeBytes).toBe((await stat(file)).size);
+      // Alone, A fills the picture's middle (her 4:3 camera fitted into 1280x720: x 160 to
+      // 1120); later A and B sit side by side, each fitted into a 640x720 half. Pictures
+      // every half second show the layouts in that order (each track appears once its
+      // decoder has its first keyframe, a second or two after it is added).
+      const camera = (blue: number) => (blue < 64 ? 'camera' : blue === 128 ? 'black' : blue);
+      const layouts: string[] = [];
+      for (let at = 0.25; at < media.durationSeconds - 0.25; at += 0.5) {
+        const picture = await pictureAt(file, at);
+        const [left, middle, right] = [320, 640, 1200].map((x) => camera(picture.blueAt(x, 360)));
+        const layout =
+          middle === 'camera' && right === 'black'
+            ? 'alone'
+            : left === 'camera' && right === 'camera'
+              ? 'together'
+              : 'other';
+        if (layout !== layouts[layouts.length - 1]) layouts.push(layout);
+      }
+      expect(layouts.filter((layout) => layout !== 'other')).toEqual(['alone', 'together']);
+      // Their 440 Hz tones (-15 dBFS each) are mixed in, not silence.
+      expect(
+        await meanVolume(file, media.durationSeconds - 3, media.durationSeconds),
+      ).toBeGreaterThan(-30);
       const downloaded = await fetch(
         `${shard.baseUrl}/api/v1/admin/recordings/${recording.id}/files/composite.mp4`,
         { headers: { authorization: `Bearer ${token}` } },
