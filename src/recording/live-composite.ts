@@ -70,13 +70,14 @@ interface Source {
 export class LiveComposite {
   /** The encoder ended by itself (its output failed), with what it said. */
   onEnd?: (problem: string) => void;
-  readonly startedAt = Date.now();
+  /** When the encoder took its first frame: the composite's time 0. */
+  private startedAt = 0;
   framesWritten = 0;
   framesSkipped = 0;
   private samplesWritten = 0;
   private readonly sources = new Map<string, Source>();
   private readonly restartTimers = new Set<NodeJS.Timeout>();
-  private readonly clock: NodeJS.Timeout;
+  private clock?: NodeJS.Timeout;
   private readonly unwatch: () => void;
   private readonly exited: Promise<unknown>;
   private stderr = '';
@@ -106,7 +107,14 @@ export class LiveComposite {
       (producer) => this.remove(producer.id),
     );
     for (const producer of session.roomProducers()) this.add(producer);
-    this.clock = setInterval(() => this.tick(), 1000 / FPS);
+    // The encoder connects to its output first (an RTMP server may take a while), then
+    // reads: the clock starts once it has taken a first frame, so nothing piles up.
+    this.video.write(this.draw(), (error) => {
+      if (error || this.stopping) return;
+      this.startedAt = Date.now();
+      this.framesWritten = 1;
+      this.clock = setInterval(() => this.tick(), 1000 / FPS);
+    });
   }
 
   static async start(options: LiveCompositeOptions): Promise<LiveComposite> {
@@ -131,7 +139,9 @@ export class LiveComposite {
       this.unwatch();
       clearInterval(this.clock);
       this.restartTimers.forEach(clearTimeout);
-      if (this.encoder.exitCode === null && this.encoder.signalCode === null) this.tick();
+      if (this.clock && this.encoder.exitCode === null && this.encoder.signalCode === null) {
+        this.tick();
+      }
       for (const source of this.sources.values()) this.drop(source);
       this.sources.clear();
       this.video.end();
@@ -144,7 +154,9 @@ export class LiveComposite {
       await this.options.media.detach(this.options.roomId, this.options.peerId);
       const { roomId, logger } = this.options;
       const { framesWritten, framesSkipped } = this;
-      logger.info({ roomId, framesWritten, framesSkipped }, 'composite stopped');
+      // Skipped frames: the encoder did not keep up with real time (a busy machine).
+      const level = framesSkipped ? 'warn' : 'info';
+      logger[level]({ roomId, framesWritten, framesSkipped }, 'composite stopped');
     })();
     return this.stopping;
   }
@@ -346,8 +358,11 @@ function encoderArguments(output: CompositeOutput): string[] {
       : ['-f', 'flv', output.url];
   return [
     ...['-hide_banner', '-nostats', '-loglevel', 'warning'],
+    // Both inputs say what they are: ffmpeg need not wait to analyse them.
+    ...['-probesize', '32', '-analyzeduration', '0', '-thread_queue_size', '16'],
     ...['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-video_size', `${WIDTH}x${HEIGHT}`],
     ...['-framerate', String(FPS), '-i', 'pipe:0'],
+    ...['-probesize', '32', '-analyzeduration', '0', '-thread_queue_size', '64'],
     ...['-f', 's16le', '-ar', String(SAMPLE_RATE), '-ac', '1', '-i', 'pipe:3'],
     ...['-map', '0:v', '-map', '1:a'],
     ...['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p'],
