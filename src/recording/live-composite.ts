@@ -23,8 +23,11 @@ const FRAME_BYTES = (WIDTH * HEIGHT * 3) / 2;
  */
 const AUDIO_PRIMING_SAMPLES = SAMPLE_RATE / 10;
 const AUDIO_MAX_QUEUED_SAMPLES = SAMPLE_RATE / 2;
-/** Past this much unencoded video (the encoder cannot keep up), a tick is skipped. */
-const MAX_BACKLOG_BYTES = 2 * FPS * FRAME_BYTES;
+/**
+ * Past this much unencoded video (the encoder cannot keep up), a tick is skipped: a file
+ * may lag further behind than a live stream, whose viewers wait for it.
+ */
+const MAX_BACKLOG_SECONDS = { file: 5, stream: 2 };
 const RESTART_DELAY_MS = 1000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -39,6 +42,8 @@ export interface LiveCompositeOptions {
   ffmpegPath: string;
   rtcpSinkPort: number;
   output: CompositeOutput;
+  /** The composite's time 0 (epoch ms): what comes before its first frame is black. */
+  startedAt: number;
   logger: Logger;
 }
 
@@ -70,8 +75,6 @@ interface Source {
 export class LiveComposite {
   /** The encoder ended by itself (its output failed), with what it said. */
   onEnd?: (problem: string) => void;
-  /** When the encoder took its first frame: the composite's time 0. */
-  private startedAt = 0;
   framesWritten = 0;
   framesSkipped = 0;
   private samplesWritten = 0;
@@ -107,11 +110,10 @@ export class LiveComposite {
       (producer) => this.remove(producer.id),
     );
     for (const producer of session.roomProducers()) this.add(producer);
-    // The encoder connects to its output first (an RTMP server may take a while), then
-    // reads: the clock starts once it has taken a first frame, so nothing piles up.
+    // The clock starts once the encoder has taken a first frame (it may take a while to
+    // start on a busy machine): then it gets what is due since the start at once.
     this.video.write(this.draw(), (error) => {
       if (error || this.stopping) return;
-      this.startedAt = Date.now();
       this.framesWritten = 1;
       this.clock = setInterval(() => this.tick(), 1000 / FPS);
     });
@@ -273,14 +275,16 @@ export class LiveComposite {
 
   /** Writes what is due by the clock: frames of the grid as it is now, the audio mixed. */
   private tick() {
-    const elapsed = Date.now() - this.startedAt;
+    const elapsed = Date.now() - this.options.startedAt;
     const frames = Math.floor((elapsed * FPS) / 1000) - this.framesWritten - this.framesSkipped;
     const samples = Math.floor((elapsed * SAMPLE_RATE) / 1000) - this.samplesWritten;
     if (frames <= 0 || samples <= 0) return;
     const mixed = this.mix(samples);
     this.samplesWritten += samples;
     // The encoder is behind: audio and video skip this stretch together (they stay in step).
-    if (this.video.writableLength > MAX_BACKLOG_BYTES) {
+    const backlog =
+      'file' in this.options.output ? MAX_BACKLOG_SECONDS.file : MAX_BACKLOG_SECONDS.stream;
+    if (this.video.writableLength > backlog * FPS * FRAME_BYTES) {
       this.framesSkipped += frames;
       return;
     }
@@ -324,7 +328,11 @@ export class LiveComposite {
 const even = (n: number) => Math.floor(n / 2) * 2;
 
 /** Copies a yuv420p frame into its tile of the picture, centred, cropped where larger. */
-function blit(picture: Buffer, frame: { pixels: Buffer; width: number; height: number }, tile: Tile) {
+function blit(
+  picture: Buffer,
+  frame: { pixels: Buffer; width: number; height: number },
+  tile: Tile,
+) {
   const dx = even((tile.width - frame.width) / 2);
   const dy = even((tile.height - frame.height) / 2);
   const [width, height] = [Math.min(frame.width, tile.width), Math.min(frame.height, tile.height)];

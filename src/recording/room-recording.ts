@@ -217,6 +217,7 @@ export class RoomRecording {
       ffmpegPath,
       rtcpSinkPort,
       output: { file: join(storage.folderOf(this.info.id), COMPOSITE_FILE) },
+      startedAt: Date.parse(this.info.startedAt),
       logger,
     });
     // The per-track files go on without it.

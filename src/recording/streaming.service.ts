@@ -76,7 +76,9 @@ export class StreamingService implements OnModuleInit, OnModuleDestroy {
     if (this.active.size >= max) {
       throw new DomainError(
         'unavailable',
-        max === 0 ? 'streaming is disabled on this shard' : `this shard streams ${max} rooms already`,
+        max === 0
+          ? 'streaming is disabled on this shard'
+          : `this shard streams ${max} rooms already`,
       );
     }
     const stream: RoomStream = {
@@ -100,6 +102,7 @@ export class StreamingService implements OnModuleInit, OnModuleDestroy {
         ffmpegPath: this.config.recording.ffmpegPath,
         rtcpSinkPort: this.rtcpSink!.address().port,
         output: { url: url as string },
+        startedAt: Date.parse(stream.info.startedAt),
         logger: this.logger,
       });
     } catch (error) {

@@ -326,7 +326,7 @@ describe('recording a room through the admin API', () => {
     expect(ffmpegChildren()).toBe('');
   });
 
-  it('announces the recording to XMPP occupants (XEP-0045 status 170 and 171)', async () => {
+  it('announces the recording to XMPP occupants and joiners (XEP-0045 status 170 and 171)', async () => {
     const { xml } = await loadXmpp();
     const minted = await admin('POST', '/join-tokens', {
       room: 'xmpp-taped',
@@ -366,6 +366,33 @@ describe('recording a room through the admin API', () => {
         );
       await host.request('startRecording', {});
       expect((await announcement('170')).getChildText('body')).toBe('This room is being recorded.');
+      // Someone joining now reads it in the self-presence (XEP-0045 section 7.2.12).
+      const late = await connectXmpp({
+        service: `${shard.baseUrl.replace('http', 'ws')}/xmpp-websocket`,
+        domain: 'localhost',
+        mechanism: 'ANONYMOUS',
+      });
+      try {
+        const lateLog = recordStanzas(late);
+        await late.send(xml('presence'));
+        await late.send(
+          xml(
+            'presence',
+            { to: `${room}/late-guest` },
+            xml('x', { xmlns: 'http://jabber.org/protocol/muc' }),
+          ),
+        );
+        const self = await lateLog.waitFor(
+          (s) => s.is('presence') && s.attrs.from === `${room}/late-guest`,
+        );
+        const codes = self
+          .getChild('x', 'http://jabber.org/protocol/muc#user')!
+          .getChildren('status')
+          .map((status) => status.attrs.code as string);
+        expect(codes).toEqual(expect.arrayContaining(['110', '170']));
+      } finally {
+        await late.stop().catch(() => undefined);
+      }
       await host.request('stopRecording', {});
       expect((await announcement('171')).getChildText('body')).toBe('Recording ended (stopped).');
     } finally {
@@ -514,7 +541,7 @@ describe('the composite', () => {
       const within =
         media.durationSeconds > recording.durationSeconds! * 0.9 &&
         media.durationSeconds < recording.durationSeconds! * 1.1;
-      expect(within ? 'within 10%' : media).toBe('within 10%');
+      expect(within ? 'within 10%' : { media, recording }).toBe('within 10%');
       // 15 frames a second throughout (the grid is drawn even where a tile is black).
       expect(media.decodedFrames).toBeGreaterThan(media.durationSeconds * 14);
       const size = execFileSync('ffprobe', [

@@ -13,7 +13,6 @@ import { createServer as createHttpServer, Server } from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StreamingInfo } from '../../src/recording/recording-info';
 import type { WebhookEvent } from '../../src/webhooks/webhooks.service';
 import { eventually, NodeParticipant } from '../support/node-participant';
 import { portalApi } from '../support/portal-api';
