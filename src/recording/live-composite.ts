@@ -144,8 +144,9 @@ export class LiveComposite {
       if (this.clock && this.encoder.exitCode === null && this.encoder.signalCode === null) {
         this.tick();
       }
-      for (const source of this.sources.values()) this.drop(source);
+      const decoders = [...this.sources.values()].flatMap((source) => [...source.decoders]);
       this.sources.clear();
+      const aborted = Promise.all(decoders.map((decoder) => decoder.abort()));
       this.video.end();
       this.audio.end();
       if (this.encoder.exitCode === null && this.encoder.signalCode === null) {
@@ -153,6 +154,7 @@ export class LiveComposite {
         await this.exited;
         clearTimeout(timer);
       }
+      await aborted;
       await this.options.media.detach(this.options.roomId, this.options.peerId);
       const { roomId, logger } = this.options;
       const { framesWritten, framesSkipped } = this;
@@ -243,13 +245,20 @@ export class LiveComposite {
 
   private readFrames(source: Source, decoder: TrackRecorder, width: number, height: number) {
     const bytes = (width * height * 3) / 2;
-    let pending: Buffer = Buffer.alloc(0);
+    // The chunks of the frame under way, joined once it is whole (a frame spans many).
+    let chunks: Buffer[] = [];
+    let pending = 0;
     decoder.output.on('data', (chunk: Buffer) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length >= bytes) {
-        this.show(source, decoder, { pixels: pending.subarray(0, bytes), width, height });
-        pending = pending.subarray(bytes);
+      chunks.push(chunk);
+      pending += chunk.length;
+      if (pending < bytes) return;
+      let joined = Buffer.concat(chunks, pending);
+      while (joined.length >= bytes) {
+        this.show(source, decoder, { pixels: joined.subarray(0, bytes), width, height });
+        joined = joined.subarray(bytes);
       }
+      chunks = joined.length ? [joined] : [];
+      pending = joined.length;
     });
   }
 
