@@ -199,6 +199,10 @@ export class RecordingView {
   })
   reason?: string;
   @ApiProperty({ type: [RecordedTrackView] }) tracks!: RecordedTrackView[];
+  @ApiPropertyOptional({
+    description: 'With RECORDING_COMPOSITE: {file, durationSeconds, sizeBytes} of composite.mp4',
+  })
+  composite?: { file: string; durationSeconds: number; sizeBytes: number };
 }
 
 export class StartStreamingDto {

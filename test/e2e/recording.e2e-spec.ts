@@ -494,7 +494,7 @@ describe('recording without ffmpeg', () => {
 });
 
 describe('the composite', () => {
-  it('is one MP4 of the grid of videos and the mixed audio, written live and laid out anew as people join', async () => {
+  it('is one MP4 of the grid of videos and the mixed audio, written live and laid out anew as people join and leave', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'vw-recording-composite-'));
     const shard = await startShard({
       ADMIN_EMAIL: ADMIN.email,
@@ -529,6 +529,10 @@ describe('the composite', () => {
         (stats) => Object.values(stats).some((s) => (s.framesDecoded ?? 0) > 0),
       );
       await sleep(4000);
+      // B leaves: A has the picture to herself again.
+      await clients[1].request('leave', {});
+      clients[1].close();
+      await sleep(3000);
       const stopped = await admin('DELETE', '/rooms/grid/recording');
       expect(stopped.status).toBe(200);
       const recording = stopped.body as RecordingInfo;
@@ -551,9 +555,10 @@ describe('the composite', () => {
       expect(size.toString().trim()).toBe('1280,720');
       expect(recording.composite!.sizeBytes).toBe((await stat(file)).size);
       // Alone, A fills the picture's middle (her 4:3 camera fitted into 1280x720: x 160 to
-      // 1120); later A and B sit side by side, each fitted into a 640x720 half. Pictures
-      // every half second show the layouts in that order (each track appears once its
-      // decoder has its first keyframe, a second or two after it is added).
+      // 1120); when B comes they sit side by side, each fitted into a 640x720 half; B gone,
+      // A is alone again. Pictures every half second show the layouts in that order (a
+      // track appears once its decoder has its first keyframe, a second or two after it
+      // is added).
       const camera = (blue: number) => (blue < 64 ? 'camera' : blue === 128 ? 'black' : blue);
       const layouts: string[] = [];
       for (let at = 0.25; at < media.durationSeconds - 0.25; at += 0.5) {
@@ -567,7 +572,11 @@ describe('the composite', () => {
               : 'other';
         if (layout !== layouts[layouts.length - 1]) layouts.push(layout);
       }
-      expect(layouts.filter((layout) => layout !== 'other')).toEqual(['alone', 'together']);
+      expect(layouts.filter((layout) => layout !== 'other')).toEqual([
+        'alone',
+        'together',
+        'alone',
+      ]);
       // Their 440 Hz tones (-15 dBFS each) are mixed in, not silence.
       expect(
         await meanVolume(file, media.durationSeconds - 3, media.durationSeconds),
