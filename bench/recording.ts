@@ -8,14 +8,26 @@
  * per core; and whether the files keep up with real time (video duration / wall time: the
  * wrtc participants' audio clock lags on a busy machine, see test/e2e/recording.e2e-spec).
  *
- * Composites are not implemented yet: no composite row.
+ * Then C more rooms, each with two publishers, get a live 720p composite each (the
+ * LiveComposite a recording with RECORDING_COMPOSITE or a stream runs: a decoding ffmpeg
+ * per track, the grid drawn and the audio mixed in the shard's process, one H264/AAC
+ * encoder) written to a file for S seconds. Measured: every ffmpeg of the composites,
+ * what the shard's process and the worker spend beyond their rate just before, per
+ * composite; composites per core from their sum; and whether they kept real time (the
+ * output's duration against the wall time, and no frame skipped).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MediaService } from '../src/media/media.service';
 import { WorkerPool } from '../src/media/worker-pool.service';
+import { LOGGER } from '../src/observability/logging.module';
+import type { Logger } from '../src/observability/logger';
+import { LiveComposite } from '../src/recording/live-composite';
+import { discardSocket } from '../src/recording/local-udp-ports';
+import { probeMedia } from '../src/recording/media-probe';
 import { RecordingService } from '../src/recording/recording.service';
 import { NodeParticipant } from '../test/support/node-participant';
 import { inspectRecording } from '../test/support/recorded-media';
@@ -56,6 +68,7 @@ export const recordingBench: Bench = {
     'seconds',
     'ffmpeg CPU % per room',
     'worker CPU % per room',
+    'shard process CPU % per room',
     'rooms per core',
     'realtime min',
   ],
@@ -64,11 +77,13 @@ export const recordingBench: Bench = {
       args,
       options: {
         rooms: { type: 'string', default: '4' },
+        composites: { type: 'string', default: '2' },
         seconds: { type: 'string', default: '20' },
         tiny: { type: 'boolean' },
       },
     });
     const rooms = values.tiny ? 1 : Number(values.rooms);
+    const composites = values.tiny ? 1 : Number(values.composites);
     const seconds = values.tiny ? 3 : Number(values.seconds);
     const directory = await mkdtemp(join(tmpdir(), 'vw-bench-recording-'));
     const shard = await startShard({
@@ -124,10 +139,100 @@ export const recordingBench: Bench = {
         seconds: Math.round(wall),
         'ffmpeg CPU % per room': Number(perRoom(ffmpegCpu).toFixed(2)),
         'worker CPU % per room': Number(perRoom(workerCpu).toFixed(2)),
+        'shard process CPU % per room': '-',
         'rooms per core': Math.floor(1 / Math.max(total, 1e-6)),
         'realtime min': Number(realtime.toFixed(2)),
       };
-      return [row];
+      if (!composites) return [row];
+
+      // Live composites, in rooms of their own with two publishers each.
+      for (let i = 0; i < composites; i++) {
+        for (const name of ['A', 'B']) {
+          const client = await NodeParticipant.connect(shard.baseUrl);
+          clients.push(client);
+          await client.join(`composite-${i}`, `${name}${i}`);
+          await client.publish();
+        }
+      }
+      progress(`${composites} rooms of two publishers: ${seconds} s uncomposed, then composed`);
+      const shardSeconds = () => {
+        const { user, system } = process.cpuUsage();
+        return (user + system) / 1e6;
+      };
+      const rates = { at: Date.now(), worker: await workerSeconds(), shard: shardSeconds() };
+      await sleep(seconds * 1000);
+      const idle = (Date.now() - rates.at) / 1000;
+      const workerRate = ((await workerSeconds()) - rates.worker) / idle;
+      const shardRate = (shardSeconds() - rates.shard) / idle;
+      const alreadyRunning = new Set(ffmpegPids());
+      const rtcpSink = await discardSocket();
+      const { config } = shard;
+      const composedFrom = Date.now();
+      const running = await Promise.all(
+        Array.from({ length: composites }, (_, i) =>
+          LiveComposite.start({
+            roomId: `composite-${i}`,
+            peerId: `bench-composite-${i}`,
+            media: shard.app.get(MediaService),
+            ffmpegPath: config.recording.ffmpegPath,
+            rtcpSinkPort: rtcpSink.address().port,
+            output: { file: join(directory, `composite-${i}.mp4`) },
+            startedAt: composedFrom,
+            logger: shard.app.get<Logger>(LOGGER),
+          }),
+        ),
+      );
+      // An encoder and four decoders each once they all run.
+      const deadline = Date.now() + 20_000;
+      let pids: number[] = [];
+      while (Date.now() < deadline) {
+        pids = ffmpegPids().filter((pid) => !alreadyRunning.has(pid));
+        if (pids.length >= composites * 5) break;
+        await sleep(200);
+      }
+      const from = {
+        at: Date.now(),
+        worker: await workerSeconds(),
+        shard: shardSeconds(),
+        ffmpeg: pids.map(cpuSeconds),
+      };
+      await sleep(seconds * 1000);
+      const composed = (Date.now() - from.at) / 1000;
+      const compositeFfmpeg = pids.reduce(
+        (sum, pid, i) => sum + cpuSeconds(pid) - from.ffmpeg[i],
+        0,
+      );
+      const compositeWorker = Math.max(
+        0,
+        (await workerSeconds()) - from.worker - workerRate * composed,
+      );
+      const compositeShard = Math.max(0, shardSeconds() - from.shard - shardRate * composed);
+      const stoppedAt = Date.now();
+      await Promise.all(running.map((composite) => composite.stop()));
+      rtcpSink.close();
+      let compositeRealtime = Infinity;
+      for (const [i, composite] of running.entries()) {
+        const probed = await probeMedia('ffprobe', join(directory, `composite-${i}.mp4`));
+        const wallSeconds = (stoppedAt - composedFrom) / 1000;
+        const kept = composite.framesSkipped ? 0 : (probed?.durationSeconds ?? 0) / wallSeconds;
+        compositeRealtime = Math.min(compositeRealtime, kept);
+      }
+      const perComposite = (cpu: number) => (100 * cpu) / composed / composites;
+      const compositeTotal = (compositeFfmpeg + compositeWorker + compositeShard) / composed;
+      return [
+        row,
+        {
+          scenario: 'live composite 720p (2 cameras, 2 mics)',
+          rooms: composites,
+          tracks: composites * 4,
+          seconds: Math.round(composed),
+          'ffmpeg CPU % per room': Number(perComposite(compositeFfmpeg).toFixed(2)),
+          'worker CPU % per room': Number(perComposite(compositeWorker).toFixed(2)),
+          'shard process CPU % per room': Number(perComposite(compositeShard).toFixed(2)),
+          'rooms per core': Number((composites / Math.max(compositeTotal, 1e-6)).toFixed(1)),
+          'realtime min': Number(compositeRealtime.toFixed(2)),
+        },
+      ];
     } finally {
       clients.forEach((client) => client.close());
       await shard.close();

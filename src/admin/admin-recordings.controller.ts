@@ -1,4 +1,5 @@
 import {
+  Body,
   Controller,
   Delete,
   Get,
@@ -12,6 +13,7 @@ import {
 } from '@nestjs/common';
 import {
   ApiConflictResponse,
+  ApiBadRequestResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
@@ -19,23 +21,27 @@ import {
   ApiServiceUnavailableResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { RecordingInfo } from '../recording/recording-info';
+import { RecordingInfo, StreamingInfo } from '../recording/recording-info';
 import { RecordingService } from '../recording/recording.service';
+import { StreamingService } from '../recording/streaming.service';
 import { AdminApi } from './admin-auth.guard';
-import { RecordingView } from './admin.dto';
+import { RecordingView, StartStreamingDto, StreamingView } from './admin.dto';
 import { DomainErrorFilter } from './domain-error.filter';
 import { ForwardToRoomOwner } from './shard-forwarding';
 
 /**
- * Recording rooms, and the recordings in this shard's recordings directory. Starting
- * and stopping is answered by the shard that runs the room.
+ * Recording and streaming rooms, and the recordings in this shard's recordings directory.
+ * Starting and stopping is answered by the shard that runs the room.
  */
 @AdminApi()
 @Controller('api/v1/admin')
 @UseFilters(DomainErrorFilter)
 @UseInterceptors(ForwardToRoomOwner)
 export class AdminRecordingsController {
-  constructor(private readonly recordings: RecordingService) {}
+  constructor(
+    private readonly recordings: RecordingService,
+    private readonly streams: StreamingService,
+  ) {}
 
   @Post('rooms/:room/recording')
   @ApiCreatedResponse({ type: RecordingView, description: 'Recording every track of the room' })
@@ -54,6 +60,27 @@ export class AdminRecordingsController {
   @ApiNotFoundResponse({ description: 'The room is not being recorded' })
   stop(@Param('room') room: string): Promise<RecordingInfo> {
     return this.recordings.stop(room);
+  }
+
+  @Post('rooms/:room/streaming')
+  @ApiCreatedResponse({ type: StreamingView, description: "Streaming the room's composite" })
+  @ApiBadRequestResponse({ description: 'The URL is no rtmp:// or rtmps:// URL' })
+  @ApiNotFoundResponse({ description: 'No live room by that name' })
+  @ApiConflictResponse({ description: 'The room is being streamed already' })
+  @ApiServiceUnavailableResponse({ description: 'The shard streams as many rooms as it may' })
+  startStreaming(
+    @Param('room') room: string,
+    @Body() dto: StartStreamingDto,
+  ): Promise<StreamingInfo> {
+    return this.streams.start(room, dto.url, 'admin');
+  }
+
+  @Delete('rooms/:room/streaming')
+  @HttpCode(HttpStatus.OK)
+  @ApiOkResponse({ type: StreamingView, description: 'Stopped: the finished stream' })
+  @ApiNotFoundResponse({ description: 'The room is not being streamed' })
+  stopStreaming(@Param('room') room: string): Promise<StreamingInfo> {
+    return this.streams.stop(room);
   }
 
   @Get('recordings')

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { ROLES, Role } from '../conference/participant';
 import { ROOM_ID_PATTERN } from '../conference/room';
+import { MAX_STREAMING_URL_LENGTH } from '../recording/streaming-url';
 import { IsOmittable, IsPlainText } from '../portal/request-validation';
 
 export class CreateApiKeyDto {
@@ -217,4 +218,41 @@ export class RecordingView {
   })
   reason?: string;
   @ApiProperty({ type: [RecordedTrackView] }) tracks!: RecordedTrackView[];
+  @ApiPropertyOptional({
+    description: 'With RECORDING_COMPOSITE: {file, durationSeconds, sizeBytes} of composite.mp4',
+  })
+  composite?: { file: string; durationSeconds: number; sizeBytes: number };
+}
+
+export class StartStreamingDto {
+  @ApiProperty({
+    description: 'The RTMP server and stream key (rtmp:// or rtmps:// only)',
+    example: 'rtmp://live.example.org/app/stream-key',
+    maxLength: MAX_STREAMING_URL_LENGTH,
+  })
+  @IsString()
+  @MaxLength(MAX_STREAMING_URL_LENGTH)
+  @Matches(/^rtmps?:\/\//, { message: 'url must be an rtmp:// or rtmps:// URL' })
+  url!: string;
+}
+
+export class StreamingView {
+  @ApiProperty() id!: string;
+  @ApiProperty() room!: string;
+  @ApiProperty() shard!: string;
+  @ApiProperty({ enum: ['streaming', 'finished'] }) state!: string;
+  @ApiProperty({ description: "'admin', or the moderator's participant id" }) startedBy!: string;
+  @ApiProperty({ format: 'date-time' }) startedAt!: string;
+  @ApiProperty({
+    description: 'The URL without credentials and stream key',
+    example: 'rtmp://live.example.org/app/…',
+  })
+  destination!: string;
+  @ApiPropertyOptional({ format: 'date-time' }) endedAt?: string;
+  @ApiPropertyOptional() durationSeconds?: number;
+  @ApiPropertyOptional({
+    enum: ['stopped', 'room_closed', 'media_lost', 'shutdown', 'stream_failed'],
+  })
+  reason?: string;
+  @ApiPropertyOptional({ description: 'stream_failed: what ffmpeg said' }) problem?: string;
 }

@@ -108,6 +108,7 @@ export const configSchema = z
       minFreeMegabytes: z.coerce.number().int().min(0),
       diskCheckSeconds: z.coerce.number().positive(),
       composite: z.boolean(),
+      maxConcurrentStreams: z.coerce.number().int().min(0),
     }),
     cluster: z.object({
       redisUrl: z.union([

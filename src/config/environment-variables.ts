@@ -52,6 +52,7 @@ export const ENVIRONMENT_VARIABLES = {
   RECORDING_MIN_FREE_MB: 'recording.minFreeMegabytes',
   RECORDING_DISK_CHECK_SECONDS: 'recording.diskCheckSeconds',
   RECORDING_COMPOSITE: 'recording.composite',
+  MAX_CONCURRENT_STREAMS: 'recording.maxConcurrentStreams',
   REDIS_URL: 'cluster.redisUrl',
   CLUSTER_NAME: 'cluster.name',
   SHARD_ID: 'cluster.shardId',

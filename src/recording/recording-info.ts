@@ -51,3 +51,34 @@ export interface RecordingEvents {
   recordingStarted: [recording: RecordingInfo];
   recordingFinished: [recording: RecordingInfo];
 }
+
+/** Why a live stream ended. */
+export type StreamingEndReason =
+  | 'stopped'
+  | 'room_closed'
+  | 'media_lost'
+  | 'shutdown'
+  /** The RTMP server refused the stream or went away (`problem` says what ffmpeg saw). */
+  | 'stream_failed';
+
+/** A room's composite streamed live to an RTMP server. */
+export interface StreamingInfo {
+  id: string;
+  room: string;
+  shard: string;
+  state: 'streaming' | 'finished';
+  /** 'admin' (the admin API) or the id of the moderator who started it. */
+  startedBy: string;
+  startedAt: string;
+  /** Where it goes: the URL without credentials and stream key (its last path segment). */
+  destination: string;
+  endedAt?: string;
+  durationSeconds?: number;
+  reason?: StreamingEndReason;
+  problem?: string;
+}
+
+export interface StreamingEvents {
+  streamingStarted: [streaming: StreamingInfo];
+  streamingFinished: [streaming: StreamingInfo];
+}

@@ -21,7 +21,7 @@ import { RoomRecording } from './room-recording';
 const RETENTION_SWEEP_MS = 60 * 60 * 1000;
 
 /** Undefined when `ffmpeg -version` runs, else what went wrong. */
-const ffmpegProblem = (ffmpegPath: string): Promise<string | undefined> =>
+export const ffmpegProblem = (ffmpegPath: string): Promise<string | undefined> =>
   new Promise((resolve) =>
     execFile(ffmpegPath, ['-hide_banner', '-version'], (error) =>
       resolve(error ? `${ffmpegPath} does not run (${error.message})` : undefined),
@@ -237,6 +237,13 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
       info.state = 'finished';
       info.reason = 'interrupted';
       info.sizeBytes = info.tracks.reduce((sum, track) => sum + (track.sizeBytes ?? 0), 0);
+      if (info.composite) {
+        const file = `${this.storage.folderOf(info.id)}/${info.composite.file}`;
+        info.composite.durationSeconds =
+          (await probeMedia(this.config.recording.ffprobePath, file))?.durationSeconds ?? 0;
+        info.composite.sizeBytes = (await this.storage.sizeOf(info.id, info.composite.file)) ?? 0;
+        info.sizeBytes += info.composite.sizeBytes;
+      }
       await this.storage.save(info);
       this.logger.warn({ recordingId: info.id, roomId: info.room }, 'recording was interrupted');
     }

@@ -1,13 +1,16 @@
 import { join } from 'node:path';
 import type { MediaService } from '../media/media.service';
 import type { MediaSession } from '../media/media-session';
-import type { MediaEvents, ProducerInfo } from '../media/media-events';
+import type { ProducerInfo } from '../media/media-events';
 import type { Logger } from '../observability/logger';
-import { COMPOSITE_FILE, makeComposite } from './composite';
+import { LiveComposite } from './live-composite';
 import { probeMedia } from './media-probe';
 import { RecordedTrack, RecordingEndReason, RecordingInfo } from './recording-info';
 import type { RecordingStorage } from './recording-storage';
+import { watchProducers } from './room-producers';
 import { TrackRecorder } from './track-recorder';
+
+export const COMPOSITE_FILE = 'composite.mp4';
 
 /** A producer whose recorder ended with its media still flowing is recorded again after this. */
 const RESTART_DELAY_MS = 1000;
@@ -19,14 +22,12 @@ export interface RoomRecordingOptions {
   ffmpegPath: string;
   ffprobePath: string;
   rtcpSinkPort: number;
-  /** Make composite.mp4 at the end. */
+  /** Also write composite.mp4 (a LiveComposite) while recording. */
   composite: boolean;
   /** Who a producer's participant is, for the manifest. */
   describe(participantId: string): { identity?: string; displayName?: string };
   logger: Logger;
 }
-
-type Listeners = { [K in keyof MediaEvents]?: (...args: MediaEvents[K]) => void };
 
 /**
  * The per-track recording of one room: a media peer of the room (no participant) with a
@@ -41,7 +42,8 @@ export class RoomRecording {
   private readonly finishing = new Map<TrackRecorder, Promise<void>>();
   private readonly tracks = new Map<TrackRecorder, RecordedTrack>();
   private readonly restartTimers = new Set<NodeJS.Timeout>();
-  private listeners: Listeners = {};
+  private unwatch?: () => void;
+  private composite?: LiveComposite;
   private ending?: Promise<RecordingInfo>;
   private fileCount = 0;
   private saving = Promise.resolve();
@@ -60,20 +62,14 @@ export class RoomRecording {
     const { media, storage } = this.options;
     await storage.create(this.info);
     this.session = await media.attach(this.info.room, this.peerId);
-    const inRoom =
-      (listener: (producer: ProducerInfo) => void) => (roomId: string, producer: ProducerInfo) => {
-        if (roomId === this.info.room) listener(producer);
-      };
-    this.listeners = {
-      producerAdded: inRoom((producer) => this.record(producer)),
-      producerResumed: inRoom((producer) => this.record(producer)),
-      producerPaused: inRoom((producer) => void this.finish(producer.id)),
-      producerClosed: inRoom((producer) => void this.finish(producer.id)),
-    };
-    for (const [event, listener] of Object.entries(this.listeners)) {
-      media.events.on(event as keyof MediaEvents, listener as never);
-    }
+    this.unwatch = watchProducers(
+      media,
+      this.info.room,
+      (producer) => this.record(producer),
+      (producer) => void this.finish(producer.id),
+    );
     for (const producer of this.session.roomProducers()) this.record(producer);
+    if (this.options.composite) await this.startComposite();
     await Promise.all(this.running.values());
   }
 
@@ -83,11 +79,12 @@ export class RoomRecording {
       // The recording ends now; its files take a moment to be finished.
       const endedAt = new Date();
       const { media } = this.options;
-      for (const [event, listener] of Object.entries(this.listeners)) {
-        media.events.off(event as keyof MediaEvents, listener as never);
-      }
+      this.unwatch?.();
       this.restartTimers.forEach(clearTimeout);
-      await Promise.all([...this.running.keys()].map((producerId) => this.finish(producerId)));
+      await Promise.all([
+        ...[...this.running.keys()].map((producerId) => this.finish(producerId)),
+        this.composite?.stop(),
+      ]);
       await Promise.all(this.finishing.values());
       await media.detach(this.info.room, this.peerId);
       Object.assign(this.info, {
@@ -97,7 +94,7 @@ export class RoomRecording {
         sizeBytes: this.info.tracks.reduce((sum, track) => sum + (track.sizeBytes ?? 0), 0),
         reason,
       });
-      if (this.options.composite && this.info.tracks.length) await this.makeComposite();
+      if (this.info.composite) await this.finishComposite();
       await this.save();
       this.options.logger.info(
         {
@@ -211,23 +208,31 @@ export class RoomRecording {
     track.durationSeconds = (await probeMedia(ffprobePath, recorder.file))?.durationSeconds ?? 0;
   }
 
-  private async makeComposite() {
-    const { ffmpegPath, ffprobePath, storage, logger } = this.options;
-    const folder = storage.folderOf(this.info.id);
-    logger.info({ recordingId: this.info.id }, 'making the composite');
-    try {
-      await makeComposite(ffmpegPath, this.info, folder);
-      const sizeBytes = (await storage.sizeOf(this.info.id, COMPOSITE_FILE)) ?? 0;
-      const probed = await probeMedia(ffprobePath, join(folder, COMPOSITE_FILE));
-      this.info.composite = {
-        file: COMPOSITE_FILE,
-        durationSeconds: probed?.durationSeconds ?? 0,
-        sizeBytes,
-      };
-      this.info.sizeBytes = (this.info.sizeBytes ?? 0) + sizeBytes;
-    } catch (error) {
-      logger.error({ err: error, recordingId: this.info.id }, 'could not make the composite');
-    }
+  private async startComposite() {
+    const { media, ffmpegPath, rtcpSinkPort, storage, logger } = this.options;
+    this.composite = await LiveComposite.start({
+      roomId: this.info.room,
+      peerId: `composite-${this.info.id}`,
+      media,
+      ffmpegPath,
+      rtcpSinkPort,
+      output: { file: join(storage.folderOf(this.info.id), COMPOSITE_FILE) },
+      startedAt: Date.parse(this.info.startedAt),
+      logger,
+    });
+    // The per-track files go on without it.
+    this.composite.onEnd = (problem) =>
+      logger.error({ recordingId: this.info.id, problem }, 'the composite failed');
+    this.info.composite = { file: COMPOSITE_FILE, durationSeconds: 0, sizeBytes: 0 };
+  }
+
+  private async finishComposite() {
+    const { ffprobePath, storage } = this.options;
+    const sizeBytes = (await storage.sizeOf(this.info.id, COMPOSITE_FILE)) ?? 0;
+    const file = join(storage.folderOf(this.info.id), COMPOSITE_FILE);
+    const durationSeconds = (await probeMedia(ffprobePath, file))?.durationSeconds ?? 0;
+    this.info.composite = { file: COMPOSITE_FILE, durationSeconds, sizeBytes };
+    this.info.sizeBytes = (this.info.sizeBytes ?? 0) + sizeBytes;
   }
 
   /** Saves in order: a slow write never overtakes a later one. */

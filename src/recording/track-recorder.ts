@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { MediaSession } from '../media/media-session';
 import type { ProducerInfo } from '../media/media-events';
 import type { Logger } from '../observability/logger';
+import { COMPOSITE_FPS } from './composite-layout';
 import { freeUdpPortPair, udpPortTaken } from './local-udp-ports';
 import { recorderRtpCapabilities, sdpFor, TrackFormat, trackFormatOf } from './track-format';
 
@@ -20,11 +21,19 @@ const IDLE_SECONDS = 4;
 /** Keyframe requests after the start: the first ones can reach ffmpeg before it reads. */
 const KEYFRAME_RETRIES_MS = [200, 500, 1000, 2000];
 
+/**
+ * What a live composite reads of a track instead of a file: raw frames of that size
+ * (yuv420p, the picture fitted in and centred) or, for audio, 48 kHz mono s16le samples.
+ */
+export type DecodedOutput = { width: number; height: number } | 'audio';
+
 export interface TrackRecorderOptions {
   session: MediaSession;
   producer: ProducerInfo;
   /** The file without its extension, which follows from the codec. */
   basePath: string;
+  /** Decode onto ffmpeg's stdout (TrackRecorder.output) instead of writing the file. */
+  decode?: DecodedOutput;
   ffmpegPath: string;
   /**
    * Where mediasoup's RTCP goes instead of ffmpeg: ffmpeg re-bases its timestamps at the
@@ -63,8 +72,13 @@ export class TrackRecorder {
     private readonly options: TrackRecorderOptions,
   ) {}
 
+  /** The decoded media (with options.decode). */
+  get output(): NodeJS.ReadableStream {
+    return this.ffmpeg.stdout!;
+  }
+
   static async start(options: TrackRecorderOptions): Promise<TrackRecorder> {
-    const { session, producer, basePath, ffmpegPath, rtcpSinkPort, logger } = options;
+    const { session, producer, basePath, ffmpegPath, rtcpSinkPort, logger, decode } = options;
     const port = await freeUdpPortPair();
     const transport = await session.createPlainTransport('127.0.0.1', {
       ip: '127.0.0.1',
@@ -82,8 +96,9 @@ export class TrackRecorder {
       const codec = consumer.rtpParameters.codecs[0].mimeType;
       const format = trackFormatOf(codec)!;
       const file = `${basePath}.${format.extension}`;
-      ffmpeg = spawn(ffmpegPath, ffmpegArguments(format, file), {
-        stdio: ['pipe', 'ignore', 'pipe'],
+      const output = decode ? decodeArguments(decode) : fileArguments(format, file);
+      ffmpeg = spawn(ffmpegPath, [...inputArguments(), ...output], {
+        stdio: ['pipe', decode ? 'pipe' : 'ignore', 'pipe'],
       });
       const exited = once(ffmpeg, 'exit').catch(() => undefined);
       ffmpeg.once('error', (error) => logger.error({ err: error, file }, 'ffmpeg did not start'));
@@ -127,6 +142,13 @@ export class TrackRecorder {
     for (const delay of KEYFRAME_RETRIES_MS) this.keyFrameTimers.push(setTimeout(request, delay));
   }
 
+  /** Stops at once: for a decoder, whose output nobody reads any more. */
+  abort(): Promise<void> {
+    const stopped = this.stop();
+    this.ffmpeg.kill('SIGKILL');
+    return stopped;
+  }
+
   /** Stops the media; ffmpeg then finishes its file when idle (killed if it takes too long). */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -157,16 +179,33 @@ export class TrackRecorder {
   }
 }
 
-function ffmpegArguments(format: TrackFormat, file: string): string[] {
+/** The consumer's RTP, described by the SDP on stdin. */
+function inputArguments(): string[] {
+  return [
+    ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning'],
+    ...['-protocol_whitelist', 'pipe,udp,rtp', '-f', 'sdp', '-localaddr', '127.0.0.1'],
+    ...['-listen_timeout', String(IDLE_SECONDS), '-i', 'pipe:0'],
+  ];
+}
+
+function fileArguments(format: TrackFormat, file: string): string[] {
   // Matroska/WebM: a cluster per second at most, each flushed, so that a killed recorder
   // loses at most the last second. Ogg pages are flushed the same way.
   const muxerOptions =
     format.muxer === 'ogg' ? ['-page_duration', '1000000'] : ['-cluster_time_limit', '1000'];
   return [
-    ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning'],
-    ...['-protocol_whitelist', 'pipe,udp,rtp', '-f', 'sdp', '-localaddr', '127.0.0.1'],
-    ...['-listen_timeout', String(IDLE_SECONDS), '-i', 'pipe:0'],
     ...['-map', '0', '-c', 'copy', '-flush_packets', '1', ...muxerOptions],
     ...['-f', format.muxer, '-y', file],
   ];
+}
+
+/** Each frame (or audio packet) written out as soon as it is decoded. */
+function decodeArguments(decode: DecodedOutput): string[] {
+  const raw = ['-flush_packets', '1', 'pipe:1'];
+  if (decode === 'audio') return ['-map', '0:a', '-ac', '1', '-ar', '48000', '-f', 's16le', ...raw];
+  const { width: w, height: h } = decode;
+  const fit =
+    `fps=${COMPOSITE_FPS},scale=${w}:${h}:force_original_aspect_ratio=decrease:flags=fast_bilinear,` +
+    `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,format=yuv420p`;
+  return ['-map', '0:v', '-vf', fit, '-fps_mode', 'passthrough', '-f', 'rawvideo', ...raw];
 }

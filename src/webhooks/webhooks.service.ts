@@ -9,8 +9,14 @@ import { Participant } from '../conference/participant';
 import { InjectLogger } from '../observability/logging.module';
 import type { Logger } from '../observability/logger';
 import { MetricsService } from '../observability/metrics.service';
-import { RecordingEndReason, RecordingInfo } from '../recording/recording-info';
+import {
+  RecordingEndReason,
+  RecordingInfo,
+  StreamingEndReason,
+  StreamingInfo,
+} from '../recording/recording-info';
 import { RecordingService } from '../recording/recording.service';
+import { StreamingService } from '../recording/streaming.service';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature';
 
 export type WebhookEventName =
@@ -19,7 +25,9 @@ export type WebhookEventName =
   | 'participant_joined'
   | 'participant_left'
   | 'recording_started'
-  | 'recording_finished';
+  | 'recording_finished'
+  | 'streaming_started'
+  | 'streaming_finished';
 
 /** The JSON body of every webhook POST. */
 export interface WebhookEvent {
@@ -34,9 +42,11 @@ export interface WebhookEvent {
     role: string;
     door: string;
   };
-  reason?: LeaveReason | RecordingEndReason;
+  reason?: LeaveReason | RecordingEndReason | StreamingEndReason;
   /** recording_started and recording_finished: the recording, its files once finished. */
   recording?: RecordingInfo;
+  /** streaming_started and streaming_finished: the stream. */
+  streaming?: StreamingInfo;
 }
 
 /** Deliveries waiting beyond this many (receivers down for long) are dropped, logged. */
@@ -58,6 +68,7 @@ export class WebhooksService implements OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     conference: ConferenceService,
     recordings: RecordingService,
+    streams: StreamingService,
     metrics: MetricsService,
     @InjectLogger() private readonly logger: Logger,
   ) {
@@ -72,16 +83,22 @@ export class WebhooksService implements OnModuleDestroy {
     events.on('roomOpened', (roomId) => this.publish('room_started', roomId));
     events.on('roomClosed', (roomId) => this.publish('room_finished', roomId));
     events.on('participantJoined', (participant) =>
-      this.publish('participant_joined', participant.roomId, participant),
+      this.publish('participant_joined', participant.roomId, { participant }),
     );
     events.on('participantLeft', (participant, reason) =>
-      this.publish('participant_left', participant.roomId, participant, reason),
+      this.publish('participant_left', participant.roomId, { participant, reason }),
     );
     recordings.events.on('recordingStarted', (recording) =>
-      this.publish('recording_started', recording.room, undefined, undefined, recording),
+      this.publish('recording_started', recording.room, { recording }),
     );
     recordings.events.on('recordingFinished', (recording) =>
-      this.publish('recording_finished', recording.room, undefined, recording.reason, recording),
+      this.publish('recording_finished', recording.room, { reason: recording.reason, recording }),
+    );
+    streams.events.on('streamingStarted', (streaming) =>
+      this.publish('streaming_started', streaming.room, { streaming }),
+    );
+    streams.events.on('streamingFinished', (streaming) =>
+      this.publish('streaming_finished', streaming.room, { reason: streaming.reason, streaming }),
     );
   }
 
@@ -94,10 +111,11 @@ export class WebhooksService implements OnModuleDestroy {
   private publish(
     event: WebhookEventName,
     roomId: string,
-    participant?: Participant,
-    reason?: LeaveReason | RecordingEndReason,
-    recording?: RecordingInfo,
+    details: Pick<WebhookEvent, 'reason' | 'recording' | 'streaming'> & {
+      participant?: Participant;
+    } = {},
   ) {
+    const { participant, reason, recording, streaming } = details;
     const body: WebhookEvent = {
       id: randomUUID(),
       event,
@@ -110,6 +128,7 @@ export class WebhooksService implements OnModuleDestroy {
     }
     if (reason) body.reason = reason;
     if (recording) body.recording = recording;
+    if (streaming) body.streaming = streaming;
     const json = JSON.stringify(body);
     for (const url of this.config.webhooks.urls) {
       if (this.pending >= MAX_PENDING_DELIVERIES) {

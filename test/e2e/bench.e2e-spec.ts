@@ -243,16 +243,23 @@ describe('npm run bench', () => {
     );
   }, 180_000);
 
-  it('recording --tiny: one room recorded, with the recorders and worker CPU per room', async () => {
+  it('recording --tiny: one room recorded, one live composite, with their CPU', async () => {
     const { report, progress } = await runTiny('recording');
-    expect(report.rows).toHaveLength(1);
-    const [row] = report.rows;
+    expect(report.rows).toHaveLength(2);
+    const [row, composite] = report.rows;
     expect(row).toMatchObject({ scenario: 'per-track (audio + video)', rooms: 1, tracks: 2 });
     expect(row['ffmpeg CPU % per room']).toBeGreaterThan(0);
     expect(row['rooms per core']).toBeGreaterThan(0);
     expect(row['realtime min']).toBeGreaterThan(0);
     expect(progress).toContain('stopped; checking 2 files');
-  });
+    expect(composite).toMatchObject({
+      scenario: expect.stringMatching(/^live composite/),
+      rooms: 1,
+    });
+    expect(composite['ffmpeg CPU % per room']).toBeGreaterThan(0);
+    expect(composite['rooms per core']).toBeGreaterThan(0);
+    expect(composite['realtime min']).toBeGreaterThanOrEqual(0);
+  }, 120_000);
 
   it('cascade --tiny: one shard and three forward the same streams, three through pipes', async () => {
     const { report } = await runTiny('cascade');

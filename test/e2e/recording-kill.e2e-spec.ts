@@ -1,7 +1,8 @@
 /**
  * kill -9 of the shard (and of its ffmpeg recorders with it) mid-recording: every file
  * written so far stays playable (ffprobe reads it, ffmpeg decodes it), and the restarted
- * shard lists the recording as finished, reason interrupted, with durations and sizes.
+ * shard lists the recording as finished, reason interrupted, with durations and sizes; the
+ * live composite (fragmented MP4) plays up to its last fragment.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ describe('a shard killed mid-recording', () => {
     DATABASE_SQLITE_PATH: join(directory, 'portal.sqlite'),
     RECORDINGS_DIR: join(directory, 'recordings'),
     RECORDING_MIN_FREE_MB: '1',
+    RECORDING_COMPOSITE: 'true',
   });
   const http = portalApi(() => ({ baseUrl: shard!.url }));
   const admin = async (method: string, path: string) => {
@@ -84,6 +86,12 @@ describe('a shard killed mid-recording', () => {
       }
     }
 
+    // The live composite's fragments written so far play too.
+    const composite = await inspectRecording(join(folder, 'composite.mp4'));
+    expect(composite.codecs).toEqual(['h264', 'aac']);
+    expect(composite.decodeErrors).toBe('');
+    expect(composite.durationSeconds).toBeGreaterThan(3);
+
     shard = await startShardProcess({ env: env() });
     const listed = await admin('GET', `/recordings/${recording.id}`);
     expect(listed.body).toMatchObject({ state: 'finished', reason: 'interrupted' });
@@ -91,5 +99,6 @@ describe('a shard killed mid-recording', () => {
       expect(track.durationSeconds).toBeGreaterThan(2);
       expect(track.sizeBytes).toBeGreaterThan(0);
     }
+    expect((listed.body as RecordingInfo).composite!.durationSeconds).toBeGreaterThan(3);
   }, 60_000);
 });

@@ -16,7 +16,7 @@ import { eventually, NodeParticipant } from '../support/node-participant';
 import { apiKeyAuthorization, portalApi } from '../support/portal-api';
 import { RequestError } from '../support/signaling-client';
 import { connectXmpp, loadXmpp, recordStanzas } from '../support/xmpp-client';
-import { inspectRecording } from '../support/recorded-media';
+import { inspectRecording, meanVolume, pictureAt } from '../support/recorded-media';
 import { startShard, TestShard } from '../support/shard';
 
 const ADMIN = { email: 'admin@example.org', password: 'admin-password-1' };
@@ -326,7 +326,7 @@ describe('recording a room through the admin API', () => {
     expect(ffmpegChildren()).toBe('');
   });
 
-  it('announces the recording to XMPP occupants (XEP-0045 status 170 and 171)', async () => {
+  it('announces the recording to XMPP occupants and joiners (XEP-0045 status 170 and 171)', async () => {
     const { xml } = await loadXmpp();
     const minted = await admin('POST', '/join-tokens', {
       room: 'xmpp-taped',
@@ -366,6 +366,33 @@ describe('recording a room through the admin API', () => {
         );
       await host.request('startRecording', {});
       expect((await announcement('170')).getChildText('body')).toBe('This room is being recorded.');
+      // Someone joining now reads it in the self-presence (XEP-0045 section 7.2.12).
+      const late = await connectXmpp({
+        service: `${shard.baseUrl.replace('http', 'ws')}/xmpp-websocket`,
+        domain: 'localhost',
+        mechanism: 'ANONYMOUS',
+      });
+      try {
+        const lateLog = recordStanzas(late);
+        await late.send(xml('presence'));
+        await late.send(
+          xml(
+            'presence',
+            { to: `${room}/late-guest` },
+            xml('x', { xmlns: 'http://jabber.org/protocol/muc' }),
+          ),
+        );
+        const self = await lateLog.waitFor(
+          (s) => s.is('presence') && s.attrs.from === `${room}/late-guest`,
+        );
+        const codes = self
+          .getChild('x', 'http://jabber.org/protocol/muc#user')!
+          .getChildren('status')
+          .map((status) => status.attrs.code as string);
+        expect(codes).toEqual(expect.arrayContaining(['110', '170']));
+      } finally {
+        await late.stop().catch(() => undefined);
+      }
       await host.request('stopRecording', {});
       expect((await announcement('171')).getChildText('body')).toBe('Recording ended (stopped).');
     } finally {
@@ -467,7 +494,7 @@ describe('recording without ffmpeg', () => {
 });
 
 describe('the composite', () => {
-  it('is one MP4 of the grid of videos and the mixed audio, made when the recording ends', async () => {
+  it('is one MP4 of the grid of videos and the mixed audio, written live and laid out anew as people join and leave', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'vw-recording-composite-'));
     const shard = await startShard({
       ADMIN_EMAIL: ADMIN.email,
@@ -494,9 +521,18 @@ describe('the composite', () => {
       };
       await join('A');
       expect((await admin('POST', '/rooms/grid/recording')).status).toBe(201);
-      await sleep(2000);
+      await sleep(3000);
       await join('B');
+      // B's video in the room: the composite lays itself out for two.
+      await eventually(
+        () => clients[0].receiveStats(),
+        (stats) => Object.values(stats).some((s) => (s.framesDecoded ?? 0) > 0),
+      );
       await sleep(4000);
+      // B leaves: A has the picture to herself again.
+      await clients[1].request('leave', {});
+      clients[1].close();
+      await sleep(3000);
       const stopped = await admin('DELETE', '/rooms/grid/recording');
       expect(stopped.status).toBe(200);
       const recording = stopped.body as RecordingInfo;
@@ -509,7 +545,7 @@ describe('the composite', () => {
       const within =
         media.durationSeconds > recording.durationSeconds! * 0.9 &&
         media.durationSeconds < recording.durationSeconds! * 1.1;
-      expect(within ? 'within 10%' : media).toBe('within 10%');
+      expect(within ? 'within 10%' : { media, recording }).toBe('within 10%');
       // 15 frames a second throughout (the grid is drawn even where a tile is black).
       expect(media.decodedFrames).toBeGreaterThan(media.durationSeconds * 14);
       const size = execFileSync('ffprobe', [
@@ -518,6 +554,33 @@ describe('the composite', () => {
       ]);
       expect(size.toString().trim()).toBe('1280,720');
       expect(recording.composite!.sizeBytes).toBe((await stat(file)).size);
+      // Alone, A fills the picture's middle (her 4:3 camera fitted into 1280x720: x 160 to
+      // 1120); when B comes they sit side by side, each fitted into a 640x720 half; B gone,
+      // A is alone again. Pictures every half second show the layouts in that order (a
+      // track appears once its decoder has its first keyframe, a second or two after it
+      // is added).
+      const camera = (blue: number) => (blue < 64 ? 'camera' : blue === 128 ? 'black' : blue);
+      const layouts: string[] = [];
+      for (let at = 0.25; at < media.durationSeconds - 0.25; at += 0.5) {
+        const picture = await pictureAt(file, at);
+        const [left, middle, right] = [320, 640, 1200].map((x) => camera(picture.blueAt(x, 360)));
+        const layout =
+          middle === 'camera' && right === 'black'
+            ? 'alone'
+            : left === 'camera' && right === 'camera'
+              ? 'together'
+              : 'other';
+        if (layout !== layouts[layouts.length - 1]) layouts.push(layout);
+      }
+      expect(layouts.filter((layout) => layout !== 'other')).toEqual([
+        'alone',
+        'together',
+        'alone',
+      ]);
+      // Their 440 Hz tones (-15 dBFS each) are mixed in, not silence.
+      expect(
+        await meanVolume(file, media.durationSeconds - 3, media.durationSeconds),
+      ).toBeGreaterThan(-30);
       const downloaded = await fetch(
         `${shard.baseUrl}/api/v1/admin/recordings/${recording.id}/files/composite.mp4`,
         { headers: { authorization: `Bearer ${token}` } },

@@ -35,3 +35,37 @@ export async function inspectRecording(file: string): Promise<RecordedMedia> {
       .join('\n'),
   };
 }
+
+/** One decoded picture of a video file, `seconds` in, as yuv420p. */
+export async function pictureAt(file: string, seconds: number) {
+  const { stdout } = await run(
+    'ffmpeg',
+    [
+      ...['-v', 'error', '-ss', String(seconds), '-i', file, '-frames:v', '1'],
+      ...['-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'],
+    ],
+    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const probed = await run('ffprobe', [
+    ...['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=width,height'],
+    ...['-of', 'csv=p=0', file],
+  ]);
+  const [width, height] = probed.stdout.trim().split(',').map(Number);
+  return {
+    width,
+    height,
+    /** The U (blue-difference) sample at a pixel: 128 is grey or black, the test cameras' 0. */
+    blueAt: (x: number, y: number) =>
+      stdout[width * height + Math.floor(y / 2) * (width / 2) + Math.floor(x / 2)],
+  };
+}
+
+/** The mean loudness (dBFS) of a file's audio between two times. */
+export async function meanVolume(file: string, from: number, to: number): Promise<number> {
+  const { stderr } = await run('ffmpeg', [
+    ...['-hide_banner', '-nostats', '-ss', String(from), '-to', String(to), '-i', file],
+    ...['-vn', '-af', 'volumedetect', '-f', 'null', '-'],
+  ]);
+  const match = /mean_volume: (-?[\d.]+|-inf) dB/.exec(stderr);
+  return match ? Number(match[1].replace('-inf', '-Infinity')) : -Infinity;
+}

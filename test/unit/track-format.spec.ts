@@ -1,6 +1,5 @@
 import type { types } from 'mediasoup';
-import { compositeArguments } from '../../src/recording/composite';
-import type { RecordingInfo } from '../../src/recording/recording-info';
+import { gridOf } from '../../src/recording/composite-layout';
 import { recorderRtpCapabilities, sdpFor, trackFormatOf } from '../../src/recording/track-format';
 
 describe('track formats', () => {
@@ -85,48 +84,19 @@ describe('track formats', () => {
   });
 });
 
-describe('the composite', () => {
-  const track = (file: string, kind: 'audio' | 'video', startedAt: string) => ({
-    file,
-    kind,
-    source: kind === 'audio' ? 'mic' : 'camera',
-    codec: kind === 'audio' ? 'audio/opus' : 'video/VP8',
-    participant: { id: file },
-    startedAt,
-  });
-
-  it('tiles three videos in a 2x2 grid at their offsets and mixes the audio', () => {
-    const info: RecordingInfo = {
-      id: 'r',
-      room: 'room',
-      shard: 's',
-      state: 'finished',
-      startedBy: 'admin',
-      startedAt: '2026-12-03T10:00:00.000Z',
-      durationSeconds: 30,
-      tracks: [
-        track('a.webm', 'video', '2026-12-03T10:00:00.000Z'),
-        track('a.ogg', 'audio', '2026-12-03T10:00:00.000Z'),
-        track('b.webm', 'video', '2026-12-03T10:00:05.000Z'),
-        track('c.webm', 'video', '2026-12-03T10:00:10.500Z'),
-      ],
-    };
-    const args = compositeArguments(info, '/rec');
-    const graph = args[args.indexOf('-filter_complex') + 1].split(';');
-    expect(args.filter((arg, i) => args[i - 1] === '-i')).toEqual([
-      '/rec/a.webm',
-      '/rec/b.webm',
-      '/rec/c.webm',
-      '/rec/a.ogg',
+describe('the composite grid', () => {
+  it('lays videos out row by row in a grid as square as it gets, in even sizes', () => {
+    expect(gridOf(1)).toEqual([{ x: 0, y: 0, width: 1280, height: 720 }]);
+    expect(gridOf(2)).toEqual([
+      { x: 0, y: 0, width: 640, height: 720 },
+      { x: 640, y: 0, width: 640, height: 720 },
     ]);
-    expect(graph[0]).toBe('color=c=black:s=1280x720:r=15:d=30[base0]');
-    expect(graph).toContain(
-      '[1:v]setpts=PTS-STARTPTS+5/TB,scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2[tile1]',
-    );
-    expect(graph).toContain('[base1][tile1]overlay=640:0:eof_action=pass[base2]');
-    expect(graph).toContain('[base2][tile2]overlay=0:360:eof_action=pass[base3]');
-    expect(graph).toContain('[3:a]adelay=0:all=1[voice0]');
-    expect(graph).toContain('[voice0]amix=inputs=1:duration=longest:normalize=0[mix]');
-    expect(args.slice(-1)).toEqual(['/rec/composite.mp4']);
+    expect(gridOf(3).map(({ x, y }) => [x, y])).toEqual([
+      [0, 0],
+      [640, 0],
+      [0, 360],
+    ]);
+    expect(gridOf(5)[4]).toEqual({ x: 426, y: 360, width: 426, height: 360 });
+    expect(gridOf(0)).toEqual([]);
   });
 });

@@ -326,7 +326,9 @@ export class MultiUserChat implements OnModuleInit {
     const service = this.service?.serves(self) ? this.service : undefined;
     if (service) self.send(this.addressed(service.presence(room), self));
     room.add(occupant);
-    this.broadcastPresence(room, occupant, {}, created ? [201] : []);
+    // XEP-0045 section 7.2.12: a room being recorded says so in the joiner's self-presence.
+    const recorded = this.recordings.current(room.roomId) ? [170] : [];
+    this.broadcastPresence(room, occupant, {}, [...(created ? [201] : []), ...recorded]);
     const history = stanza.getChild('x', MUC.base)?.getChild('history');
     const maxStanzas = Number(history?.attrs.maxstanzas ?? Infinity);
     const messages = this.conference.recentChat(room.roomId);
