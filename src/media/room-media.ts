@@ -563,6 +563,9 @@ export class RoomMedia {
       }
     }
     await (paused ? consumer.pause() : consumer.resume());
+    // A video shown again starts from a keyframe rather than waiting for the next one.
+    if (!paused && consumer.kind === 'video')
+      await consumer.requestKeyFrame().catch(() => undefined);
   }
 
   async requestKeyFrame(participantId: string, consumerId: string) {

@@ -193,12 +193,10 @@ describe('MediaService', () => {
     expect(resumed()).toHaveLength(2);
     // Asked to start resumed (a join with DTLS parameters), the excess starts paused.
     room.addPeer('eager');
-    const { consumers: eager } = await room.receive(
-      'eager',
-      cameras,
-      room.rtpCapabilities,
-      { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AA:'.repeat(31) + 'AA' }] },
-    );
+    const { consumers: eager } = await room.receive('eager', cameras, room.rtpCapabilities, {
+      role: 'client',
+      fingerprints: [{ algorithm: 'sha-256', value: 'AA:'.repeat(31) + 'AA' }],
+    });
     expect(eager.filter((c) => !c.paused)).toHaveLength(2);
     expect(eager.filter((c) => c.paused)).toHaveLength(2);
     // A closed video frees its place.
