@@ -25,6 +25,11 @@ declare const window: { videoWindow?: VideoWindowHook };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const VIEWPORT = { width: 1280, height: 720 };
+/**
+ * Before measuring: consumers made and resumed, layers switched, decoders started, and
+ * the shard's bandwidth estimate for each page grown from its initial 1 Mbit/s.
+ */
+const SETTLE_MS = 10_000;
 /** Publishers per client process (libwebrtc encoders spread over the cores). */
 const PUBLISHERS_PER_PROCESS = 12;
 
@@ -126,8 +131,7 @@ export const largeRoom: Bench = {
               ),
             ),
           );
-          // Consumers made and resumed, layers switched, decoders started.
-          await sleep(values.tiny ? 2_000 : 5_000);
+          await sleep(values.tiny ? 2_000 : SETTLE_MS);
           const before = await Promise.all(pages.map(sample));
           const startedAt = Date.now();
           await sleep(seconds * 1_000);
