@@ -95,6 +95,11 @@ class PeerMedia {
   readonly resumedVideos = new Set<string>();
   /** Video consumers being made resumed (consume with paused false). */
   videosStarting = 0;
+  /**
+   * Videos asked to start resumed that the limit kept paused, first asked first: each
+   * is resumed when a place frees (a door that never pauses, the Jitsi focus, relies on it).
+   */
+  readonly heldVideos: types.Consumer[] = [];
 
   constructor(readonly maxVideos: number) {}
 
@@ -476,7 +481,10 @@ export class RoomMedia {
       .finally(() => holdsSlot && (peer.videosStarting -= 1));
     this.stillOpen({ transport, producer, made: consumer });
     peer.consumers.set(consumer.id, consumer);
-    if (resumed && consumer.kind === 'video') peer.resumedVideos.add(consumer.id);
+    if (consumer.kind === 'video') {
+      if (resumed) peer.resumedVideos.add(consumer.id);
+      else if (!paused) peer.heldVideos.push(consumer);
+    }
     const notify = (event: 'consumerClosed' | 'consumerPaused' | 'consumerResumed') => () =>
       this.events.emit(event, this.roomId, participantId, consumer.id);
     consumer.on('producerclose', notify('consumerClosed'));
@@ -484,7 +492,7 @@ export class RoomMedia {
     consumer.on('producerresume', notify('consumerResumed'));
     consumer.observer.once('close', () => {
       peer.consumers.delete(consumer.id);
-      peer.resumedVideos.delete(consumer.id);
+      this.releaseVideo(peer, consumer);
     });
     return {
       id: consumer.id,
@@ -551,7 +559,7 @@ export class RoomMedia {
     const peer = this.peer(participantId);
     const consumer = this.consumer(participantId, consumerId);
     if (consumer.kind === 'video') {
-      if (paused) peer.resumedVideos.delete(consumer.id);
+      if (paused) this.releaseVideo(peer, consumer);
       else if (!peer.resumedVideos.has(consumer.id)) {
         if (!this.hasVideoRoom(peer)) {
           throw new DomainError(
@@ -560,6 +568,8 @@ export class RoomMedia {
           );
         }
         peer.resumedVideos.add(consumer.id);
+        const held = peer.heldVideos.indexOf(consumer);
+        if (held >= 0) peer.heldVideos.splice(held, 1);
       }
     }
     await (paused ? consumer.pause() : consumer.resume());
@@ -691,6 +701,24 @@ export class RoomMedia {
       if (this.closed) throw new DomainError('not_joined', 'the room closed');
       if (!added) return router;
     }
+  }
+
+  /**
+   * A video of the peer paused or closed: its place goes to the first video held back,
+   * resumed from a keyframe.
+   */
+  private releaseVideo(peer: PeerMedia, consumer: types.Consumer) {
+    const held = peer.heldVideos.indexOf(consumer);
+    if (held >= 0) peer.heldVideos.splice(held, 1);
+    if (!peer.resumedVideos.delete(consumer.id)) return;
+    const next = peer.heldVideos.find((c) => !c.closed);
+    if (!next || !this.hasVideoRoom(peer)) return;
+    peer.heldVideos.splice(peer.heldVideos.indexOf(next), 1);
+    peer.resumedVideos.add(next.id);
+    void next
+      .resume()
+      .then(() => next.requestKeyFrame())
+      .catch(() => undefined);
   }
 
   /** Whether the peer may have one more video resumed. */

@@ -12,6 +12,13 @@ const opus = {
   encodings: [{ ssrc: 11111111 }],
 };
 
+/** Waits (a few seconds at most) until the condition holds. */
+async function eventually(condition: () => boolean) {
+  for (let i = 0; i < 100 && !condition(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('MediaService', () => {
   let workers: WorkerPool;
   let media: MediaService;
@@ -199,9 +206,21 @@ describe('MediaService', () => {
     });
     expect(eager.filter((c) => !c.paused)).toHaveLength(2);
     expect(eager.filter((c) => c.paused)).toHaveLength(2);
-    // A closed video frees its place.
-    room.closePeer('p0');
-    room.closePeer('p1');
+    // When a resumed video goes, a held one takes its place.
+    const resumedOwners = room
+      .consumersOf('eager')
+      .filter((c) => !c.paused)
+      .map((c) => c.participantId);
+    const held = room.consumersOf('eager').filter((c) => c.paused);
+    for (const owner of resumedOwners) room.closePeer(owner);
+    await eventually(() => room.consumersOf('eager').every((c) => !c.paused));
+    expect(
+      room
+        .consumersOf('eager')
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(held.map((c) => c.id).sort());
+    expect(room.consumersOf('eager').every((c) => !c.paused)).toBe(true);
     await limited.closeRoom('r7');
   });
 
