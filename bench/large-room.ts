@@ -65,6 +65,7 @@ export const largeRoom: Bench = {
     'tiles shown per page',
     'decoders per page',
     'video kbit/s per page',
+    'fps per decoder',
     'seconds',
     'failed publishers',
   ],
@@ -142,12 +143,17 @@ export const largeRoom: Bench = {
               page.$$eval('#tiles .tile:not(.local):not(.off-page)', (tiles) => tiles.length),
             ),
           );
-          const perPage = pages.map((_, i) => ({
-            bitrate: ((after[i].bytes - before[i].bytes) * 8) / elapsed,
-            decoders: Object.keys(after[i].frames).filter(
-              (id) => after[i].frames[id] > (before[i].frames[id] ?? 0),
-            ).length,
-          }));
+          const perPage = pages.map((_, i) => {
+            const decoded = Object.keys(after[i].frames).map(
+              (id) => after[i].frames[id] - (before[i].frames[id] ?? 0),
+            );
+            const decoders = decoded.filter((frames) => frames > 0).length;
+            return {
+              bitrate: ((after[i].bytes - before[i].bytes) * 8) / elapsed,
+              decoders,
+              fps: decoded.reduce((a, b) => a + b, 0) / elapsed / Math.max(decoders, 1),
+            };
+          });
           const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
           measured[variant] = {
             bitrate: mean(perPage.map((p) => p.bitrate)),
@@ -160,6 +166,7 @@ export const largeRoom: Bench = {
             'tiles shown per page': round1(mean(tilesShown)),
             'decoders per page': round1(measured[variant].decoders),
             'video kbit/s per page': Math.round(measured[variant].bitrate / 1_000),
+            'fps per decoder': round1(mean(perPage.map((p) => p.fps))),
             seconds: round1(elapsed),
             'failed publishers': failedPublishers,
           });
@@ -176,6 +183,7 @@ export const largeRoom: Bench = {
         'tiles shown per page': '',
         'decoders per page': round1(everything.decoders / reduced.decoders),
         'video kbit/s per page': round1(everything.bitrate / reduced.bitrate),
+        'fps per decoder': '',
         seconds: '',
         'failed publishers': failedPublishers,
       });
