@@ -7,6 +7,9 @@
  * holds whatever a client asks. Bad input to the large-room requests gets the protocol's
  * errors.
  */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import type { ConsumerState } from '../../src/media/room-media';
 import type { JoinResult } from '../../src/signaling/socketio/protocol';
@@ -136,6 +139,10 @@ describe('a large room in Chromium (pagination, layers, the cap)', () => {
   it('asks for a low layer for small tiles and the top layer for a large one', async () => {
     const { page, selfId, close } = await openPage({ width: 1280, height: 720 });
     try {
+      await page.waitForSelector('#tile-pages:not([hidden])');
+      const dir = await mkdtemp(join(tmpdir(), 'vw-large-room-'));
+      await page.screenshot({ path: join(dir, 'large-room.png') });
+      console.log(`large-room screenshot in ${dir}`);
       // Speaker view: one tile large, the others in a strip below it.
       await page.click('#view-button');
       const featured = await page.$eval(

@@ -43,14 +43,24 @@ Object.assign(globalThis, {
   MediaStreamTrack: wrtc.MediaStreamTrack,
 });
 
-/** A moving test pattern: i420 frames at 15 fps into an RTCVideoSource track. */
-function fakeCamera({ width, height } = { width: 320, height: 240 }) {
+/**
+ * A moving test pattern: i420 frames at 15 fps into an RTCVideoSource track; a flat
+ * brightness that changes, or (`textured`) rings that move, which costs an encoder about
+ * what a camera's picture does (a flat frame takes a few bytes).
+ */
+function fakeCamera({ width, height, textured } = { width: 320, height: 240, textured: false }) {
   const source = new wrtc.nonstandard.RTCVideoSource();
   keptAlive.push(source);
   const data = new Uint8Array(width * height * 1.5);
+  const rings = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) rings[y * width + x] = ((x * x + y * y) / 97) & 255;
+  }
   let tick = 0;
   const timer = setInterval(() => {
-    data.fill((tick += 7) % 255, 0, width * height);
+    tick += 7;
+    if (textured) for (let i = 0; i < rings.length; i++) data[i] = (rings[i] + tick) & 255;
+    else data.fill(tick % 255, 0, width * height);
     source.onFrame({ width, height, data });
   }, 66);
   return { track: source.createTrack(), stop: () => clearInterval(timer) };
@@ -72,7 +82,7 @@ function fakeMicrophone() {
   return { track: source.createTrack(), stop: () => clearInterval(timer) };
 }
 
-const SIMULCAST_CAMERA = { width: 640, height: 360 };
+const SIMULCAST_CAMERA = { width: 640, height: 360, textured: true };
 const SIMULCAST_ENCODINGS: clientTypes.RtpEncodingParameters[] = [
   { scaleResolutionDownBy: 2, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
   { scaleResolutionDownBy: 1, maxBitrate: 600_000, scalabilityMode: 'L1T3' },
