@@ -32,6 +32,7 @@ export const QUICK: Record<string, string[]> = {
   recording: ['--rooms', '4', '--seconds', '10'],
   cascade: ['--seconds', '3'],
   resume: ['--trials', '10', '--cut-ms', '2000'],
+  'large-room': ['--participants', '25', '--pages', '3', '--seconds', '5'],
 };
 
 /** A bench that has not answered by then is killed (with every process it started). */

@@ -257,6 +257,25 @@ export const GOALS: Goal[] = [
     },
   },
   {
+    bench: 'large-room',
+    figure:
+      '25-participant room, per Chromium page: incoming video bitrate and decoders, everything / pagination + layers',
+    goal: 'none (figures only)',
+    source: 'issue 16, item 3',
+    judge(rows) {
+      const ratio = rows.find((r) => r.variant === 'everything / pagination + layers');
+      const reduced = rows.find((r) => r.variant === 'pagination + layers');
+      const everything = rows.find((r) => r.variant === 'everything');
+      if (!ratio || !reduced || !everything) return notMeasured('no run of both variants');
+      return {
+        value:
+          `bitrate ${ratio['video kbit/s per page']}× (${thousands(num(everything, 'video kbit/s per page'))} vs ` +
+          `${thousands(num(reduced, 'video kbit/s per page'))} kbit/s), decoders ${ratio['decoders per page']}× ` +
+          `(${everything['decoders per page']} vs ${reduced['decoders per page']}) at ${ratio.participants}`,
+      };
+    },
+  },
+  {
     bench: 'resume',
     figure:
       'link cut for 2 s, restore to remote video decoding: p95 over ≥ 10 trials (and with the connections lost)',

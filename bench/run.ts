@@ -49,6 +49,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   recording: async () => (await import('./recording')).recordingBench,
   cascade: async () => (await import('./cascade')).cascadeBench,
   resume: async () => (await import('./resume')).resumeBench,
+  'large-room': async () => (await import('./large-room')).largeRoom,
   all: async () => (await import('./all')).all,
 };
 

@@ -14,6 +14,7 @@ const STATUS: Record<ErrorCode, HttpStatus> = {
   room_locked: HttpStatus.CONFLICT,
   unknown_request: HttpStatus.BAD_REQUEST,
   too_many_requests: HttpStatus.TOO_MANY_REQUESTS,
+  too_many_videos: HttpStatus.CONFLICT,
   wrong_shard: HttpStatus.MISDIRECTED,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
   internal: HttpStatus.INTERNAL_SERVER_ERROR,

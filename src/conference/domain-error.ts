@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'not_joined'
   | 'unknown_request'
   | 'too_many_requests'
+  | 'too_many_videos'
   | 'wrong_shard'
   | 'unavailable'
   | 'internal';

@@ -68,6 +68,8 @@ export const configSchema = z
       initialAvailableOutgoingBitrate: z.coerce.number().int().positive(),
       maxIncomingBitrate: z.coerce.number().int().positive(),
       consumersPerRouter: z.coerce.number().int().positive(),
+      maxVideosPerReceiver: z.coerce.number().int().positive(),
+      lastN: z.coerce.number().int().min(0),
     }),
     turn: z.object({
       mode: z.enum(['off', 'embedded', 'external']),

@@ -44,6 +44,8 @@ export const ENVIRONMENT_VARIABLES = {
   MEDIA_LISTEN_IP: 'media.listenIp',
   MEDIA_ANNOUNCED_ADDRESS: 'media.announcedAddress',
   MEDIA_CONSUMERS_PER_ROUTER: 'media.consumersPerRouter',
+  MEDIA_MAX_VIDEOS_PER_RECEIVER: 'media.maxVideosPerReceiver',
+  MEDIA_LAST_N: 'media.lastN',
   RECORDINGS_DIR: 'recording.directory',
   FFMPEG_PATH: 'recording.ffmpegPath',
   FFPROBE_PATH: 'recording.ffprobePath',

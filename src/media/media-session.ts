@@ -93,6 +93,11 @@ export class MediaSession {
     return this.room.setConsumerPaused(this.participantId, ...args);
   }
 
+  /** Its consumers as the server sees them (paused, layers). */
+  consumers() {
+    return this.room.consumersOf(this.participantId);
+  }
+
   setPreferredLayers(...args: AfterParticipant<RoomMedia['setPreferredLayers']>) {
     return this.room.setPreferredLayers(this.participantId, ...args);
   }

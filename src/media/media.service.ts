@@ -7,7 +7,7 @@ import { InjectLogger } from '../observability/logging.module';
 import type { Logger } from '../observability/logger';
 import { MediaEvents } from './media-events';
 import { MediaSession } from './media-session';
-import { RoomMedia, RouterSupply, TransportOptions } from './room-media';
+import { ReceiverLimits, RoomMedia, RouterSupply, TransportOptions } from './room-media';
 import { WorkerPool } from './worker-pool.service';
 
 /** Owns one RoomMedia (one or more routers) per room that has media on this shard. */
@@ -17,6 +17,7 @@ export class MediaService {
   private readonly rooms = new Map<string, Promise<RoomMedia>>();
   private readonly transportOptions: TransportOptions;
   private readonly consumersPerRouter: number;
+  readonly receiverLimits: ReceiverLimits;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -29,6 +30,7 @@ export class MediaService {
       maxIncomingBitrate: config.media.maxIncomingBitrate,
     };
     this.consumersPerRouter = config.media.consumersPerRouter;
+    this.receiverLimits = { maxVideos: config.media.maxVideosPerReceiver };
     this.events.on('roomMediaLost', (roomId) => this.rooms.delete(roomId));
   }
 
@@ -44,7 +46,14 @@ export class MediaService {
       room = this.workers
         .createRouter({ roomId })
         .then((router) =>
-          RoomMedia.create(roomId, router, this.transportOptions, supply, this.events),
+          RoomMedia.create(
+            roomId,
+            router,
+            this.transportOptions,
+            supply,
+            this.events,
+            this.receiverLimits,
+          ),
         );
       this.rooms.set(roomId, room);
       room.catch(() => this.rooms.delete(roomId));
@@ -64,7 +73,7 @@ export class MediaService {
    */
   async attach(roomId: string, peerId: string): Promise<MediaSession> {
     const room = await this.room(roomId);
-    room.addPeer(peerId);
+    room.addPeer(peerId, false);
     return new MediaSession(peerId, room);
   }
 

@@ -1,4 +1,4 @@
-import type { types } from 'mediasoup';
+import { parseScalabilityMode, type types } from 'mediasoup';
 import { DomainError } from '../conference/domain-error';
 import type { DomainEvents } from '../conference/domain-events';
 import { MediaEvents, ProducerInfo, RemoteProducer } from './media-events';
@@ -9,6 +9,12 @@ export type TransportDirection = 'send' | 'recv' | 'sendrecv';
 export interface TransportOptions {
   initialAvailableOutgoingBitrate: number;
   maxIncomingBitrate: number;
+}
+
+/** What each participant may receive at once (peers attached with attach() have no limit). */
+export interface ReceiverLimits {
+  /** Video consumers resumed at once; the rest stay paused. */
+  maxVideos: number;
 }
 
 /** What a room needs from the worker pool. */
@@ -44,6 +50,22 @@ export interface ConsumerParams {
   rtpParameters: types.RtpParameters;
   type: types.ConsumerType;
   producerPaused: boolean;
+  /** Paused by its receiver (a consumer starts paused unless asked otherwise). */
+  paused: boolean;
+}
+
+/** A consumer as the server sees it (for tests, operators and the admin API). */
+export interface ConsumerState {
+  id: string;
+  producerId: string;
+  /** The participant whose producer it receives. */
+  participantId: string;
+  kind: types.MediaKind;
+  type: types.ConsumerType;
+  paused: boolean;
+  producerPaused: boolean;
+  preferredLayers?: types.ConsumerLayers;
+  currentLayers?: types.ConsumerLayers;
 }
 
 /** A consumer as the room reports it (admin API, tests). */
@@ -80,6 +102,20 @@ class PeerMedia {
   readonly plainTransports = new Map<string, types.PlainTransport<TransportAppData>>();
   readonly producers = new Map<string, types.Producer<ProducerAppData>>();
   readonly consumers = new Map<string, types.Consumer>();
+  /**
+   * Its video consumers resumed or being resumed, counted before the worker answers so
+   * that concurrent requests cannot pass the limit together.
+   */
+  readonly resumedVideos = new Set<string>();
+  /** Video consumers being made resumed (consume with paused false). */
+  videosStarting = 0;
+  /**
+   * Videos asked to start resumed that the limit kept paused, first asked first: each
+   * is resumed when a place frees (a door that never pauses, the Jitsi focus, relies on it).
+   */
+  readonly heldVideos: types.Consumer[] = [];
+
+  constructor(readonly maxVideos: number) {}
 
   close() {
     for (const transport of this.transports.values()) transport.close();
@@ -160,6 +196,7 @@ export class RoomMedia {
     private readonly transportOptions: TransportOptions,
     private readonly supply: RouterSupply,
     private readonly events: DomainEvents<MediaEvents>,
+    private readonly limits: ReceiverLimits,
   ) {
     this.adopt(home);
     speakerObserver.on('dominantspeaker', ({ producer }) => {
@@ -175,9 +212,10 @@ export class RoomMedia {
     transportOptions: TransportOptions,
     supply: RouterSupply,
     events: DomainEvents<MediaEvents>,
+    limits: ReceiverLimits = { maxVideos: Infinity },
   ): Promise<RoomMedia> {
     const speakerObserver = await home.createActiveSpeakerObserver({ interval: 300 });
-    return new RoomMedia(roomId, home, speakerObserver, transportOptions, supply, events);
+    return new RoomMedia(roomId, home, speakerObserver, transportOptions, supply, events, limits);
   }
 
   get rtpCapabilities(): types.RtpCapabilities {
@@ -459,19 +497,31 @@ export class RoomMedia {
     } finally {
       this.stillOpen({ transport, producer });
     }
+    // A video asked to start resumed beyond the receiver's limit starts paused instead.
+    const resumed = !paused && (producer.kind === 'audio' || this.hasVideoRoom(peer));
     // transport.consume validates the capabilities itself (router.canConsume would do it a
     // second time: a fifth of a join's CPU) and rejects unusable ones with UnsupportedError.
+    const holdsSlot = resumed && producer.kind === 'video';
+    if (holdsSlot) peer.videosStarting += 1;
     const consumer = await transport
-      .consume({ producerId, rtpCapabilities, paused })
-      .catch(refusedByWorker);
+      .consume({ producerId, rtpCapabilities, paused: !resumed, appData: { owner } })
+      .catch(refusedByWorker)
+      .finally(() => holdsSlot && (peer.videosStarting -= 1));
     this.stillOpen({ transport, producer, made: consumer });
     peer.consumers.set(consumer.id, consumer);
+    if (consumer.kind === 'video') {
+      if (resumed) peer.resumedVideos.add(consumer.id);
+      else if (!paused) peer.heldVideos.push(consumer);
+    }
     const notify = (event: 'consumerClosed' | 'consumerPaused' | 'consumerResumed') => () =>
       this.events.emit(event, this.roomId, participantId, consumer.id);
     consumer.on('producerclose', notify('consumerClosed'));
     consumer.on('producerpause', notify('consumerPaused'));
     consumer.on('producerresume', notify('consumerResumed'));
-    consumer.observer.once('close', () => peer.consumers.delete(consumer.id));
+    consumer.observer.once('close', () => {
+      peer.consumers.delete(consumer.id);
+      this.releaseVideo(peer, consumer);
+    });
     return {
       id: consumer.id,
       producerId,
@@ -480,7 +530,23 @@ export class RoomMedia {
       rtpParameters: consumer.rtpParameters,
       type: consumer.type,
       producerPaused: consumer.producerPaused,
+      paused: consumer.paused,
     };
+  }
+
+  /** The participant's consumers as the server sees them. */
+  consumersOf(participantId: string): ConsumerState[] {
+    return [...(this.peers.get(participantId)?.consumers.values() ?? [])].map((consumer) => ({
+      id: consumer.id,
+      producerId: consumer.producerId,
+      participantId: String(consumer.appData.owner),
+      kind: consumer.kind,
+      type: consumer.type,
+      paused: consumer.paused,
+      producerPaused: consumer.producerPaused,
+      preferredLayers: consumer.preferredLayers,
+      currentLayers: consumer.currentLayers,
+    }));
   }
 
   /**
@@ -513,9 +579,31 @@ export class RoomMedia {
     return { transport, consumers: consumers.filter((c) => c !== undefined) };
   }
 
+  /**
+   * Pauses or resumes one of the participant's consumers. Resuming a video beyond the
+   * participant's limit (ReceiverLimits.maxVideos) is refused: pause another first.
+   */
   async setConsumerPaused(participantId: string, consumerId: string, paused: boolean) {
+    const peer = this.peer(participantId);
     const consumer = this.consumer(participantId, consumerId);
+    if (consumer.kind === 'video') {
+      if (paused) this.releaseVideo(peer, consumer);
+      else if (!peer.resumedVideos.has(consumer.id)) {
+        if (!this.hasVideoRoom(peer)) {
+          throw new DomainError(
+            'too_many_videos',
+            `at most ${peer.maxVideos} videos are received at once: pause one first`,
+          );
+        }
+        peer.resumedVideos.add(consumer.id);
+        const held = peer.heldVideos.indexOf(consumer);
+        if (held >= 0) peer.heldVideos.splice(held, 1);
+      }
+    }
     await (paused ? consumer.pause() : consumer.resume());
+    // A video shown again starts from a keyframe rather than waiting for the next one.
+    if (!paused && consumer.kind === 'video')
+      await consumer.requestKeyFrame().catch(() => undefined);
   }
 
   async requestKeyFrame(participantId: string, consumerId: string) {
@@ -531,12 +619,26 @@ export class RoomMedia {
     if (consumer.type !== 'simulcast' && consumer.type !== 'svc') {
       throw new DomainError('bad_request', 'only simulcast and SVC consumers have layers');
     }
+    const { spatialLayers, temporalLayers } = parseScalabilityMode(
+      consumer.rtpParameters.encodings?.[0]?.scalabilityMode,
+    );
+    const { spatialLayer, temporalLayer = 0 } = layers;
+    if (spatialLayer >= spatialLayers || temporalLayer >= temporalLayers) {
+      throw new DomainError(
+        'bad_request',
+        `consumer ${consumerId} has spatial layers 0-${spatialLayers - 1} and temporal layers 0-${temporalLayers - 1}`,
+      );
+    }
     await consumer.setPreferredLayers(layers).catch(refusedByWorker);
   }
 
-  /** Registers a participant; media objects can be created for it from now on. */
-  addPeer(participantId: string): void {
-    if (!this.peers.has(participantId)) this.peers.set(participantId, new PeerMedia());
+  /**
+   * Registers a participant (with the room's receiver limits) or another media peer such
+   * as a recorder (`limited: false`); media objects can be created for it from now on.
+   */
+  addPeer(participantId: string, limited = true): void {
+    if (this.peers.has(participantId)) return;
+    this.peers.set(participantId, new PeerMedia(limited ? this.limits.maxVideos : Infinity));
   }
 
   closePeer(participantId: string): void {
@@ -627,6 +729,29 @@ export class RoomMedia {
       if (this.closed) throw new DomainError('not_joined', 'the room closed');
       if (!added) return router;
     }
+  }
+
+  /**
+   * A video of the peer paused or closed: its place goes to the first video held back,
+   * resumed from a keyframe.
+   */
+  private releaseVideo(peer: PeerMedia, consumer: types.Consumer) {
+    const held = peer.heldVideos.indexOf(consumer);
+    if (held >= 0) peer.heldVideos.splice(held, 1);
+    if (!peer.resumedVideos.delete(consumer.id)) return;
+    const next = peer.heldVideos.find((c) => !c.closed);
+    if (!next || !this.hasVideoRoom(peer)) return;
+    peer.heldVideos.splice(peer.heldVideos.indexOf(next), 1);
+    peer.resumedVideos.add(next.id);
+    void next
+      .resume()
+      .then(() => next.requestKeyFrame())
+      .catch(() => undefined);
+  }
+
+  /** Whether the peer may have one more video resumed. */
+  private hasVideoRoom(peer: PeerMedia): boolean {
+    return peer.resumedVideos.size + peer.videosStarting < peer.maxVideos;
   }
 
   private peersOn(router: types.Router): PeerMedia[] {

@@ -1,11 +1,18 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOM_ID_PATTERN } from '../conference/room';
 
-/** Where scripts/build-web.mjs puts the bundled client (dist/public). */
-export const WEB_ASSETS_DIR = join(__dirname, '..', 'public');
+/**
+ * Where scripts/build-web.mjs puts the bundled client (dist/public): beside the compiled
+ * server, or the checkout's build when the server runs from its TypeScript (tests).
+ */
+const BESIDE_SERVER = join(__dirname, '..', 'public');
+export const WEB_ASSETS_DIR = existsSync(BESIDE_SERVER)
+  ? BESIDE_SERVER
+  : join(__dirname, '..', '..', 'dist', 'public');
 
 /** Serves the browser client's page: landing, portal pages and every room link. */
 @ApiExcludeController()

@@ -282,6 +282,25 @@ describe('npm run bench', () => {
     expect(goal.judge(report.rows).value).toMatch(/µs\/packet at 12/);
   });
 
+  it('large-room --tiny: Chromium pages receive what they show, then everything, and the ratios', async () => {
+    const { report } = await runTiny('large-room');
+    const [reduced, everything, ratio] = report.rows;
+    expect([reduced.variant, everything.variant, ratio.variant]).toEqual([
+      'pagination + layers',
+      'everything',
+      'everything / pagination + layers',
+    ]);
+    // 4 participants: 2 pages and 2 publishers; each page decodes the three others.
+    for (const row of [reduced, everything]) {
+      expect(row).toMatchObject({ participants: 4, pages: 2, 'failed publishers': 0 });
+      expect(Number(row['decoders per page'])).toBeGreaterThan(0);
+      expect(Number(row['video kbit/s per page'])).toBeGreaterThan(0);
+    }
+    expect(Number(ratio['video kbit/s per page'])).toBeGreaterThan(0);
+    const [goal] = GOALS.filter((g) => g.bench === 'large-room');
+    expect(goal.judge(report.rows).value).toMatch(/^bitrate .*× .* decoders .* at 4$/);
+  }, 180_000);
+
   it('churn --tiny, from the command line: every count returns to its baseline', async () => {
     // Its own process, like signaling-capacity: it forces garbage collections.
     const { stdout } = await run('npm', ['run', '--silent', 'bench', '--', 'churn', '--tiny'], {

@@ -43,14 +43,24 @@ Object.assign(globalThis, {
   MediaStreamTrack: wrtc.MediaStreamTrack,
 });
 
-/** A moving test pattern: i420 frames at 15 fps into an RTCVideoSource track. */
-function fakeCamera(width = 320, height = 240) {
+/**
+ * A moving test pattern: i420 frames at 15 fps into an RTCVideoSource track; a flat
+ * brightness that changes, or (`textured`) rings that move, which costs an encoder about
+ * what a camera's picture does (a flat frame takes a few bytes).
+ */
+function fakeCamera({ width, height, textured } = { width: 320, height: 240, textured: false }) {
   const source = new wrtc.nonstandard.RTCVideoSource();
   keptAlive.push(source);
   const data = new Uint8Array(width * height * 1.5);
+  const rings = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) rings[y * width + x] = ((x * x + y * y) / 97) & 255;
+  }
   let tick = 0;
   const timer = setInterval(() => {
-    data.fill((tick += 7) % 255, 0, width * height);
+    tick += 7;
+    if (textured) for (let i = 0; i < rings.length; i++) data[i] = (rings[i] + tick) & 255;
+    else data.fill(tick % 255, 0, width * height);
     source.onFrame({ width, height, data });
   }, 66);
   return { track: source.createTrack(), stop: () => clearInterval(timer) };
@@ -72,6 +82,12 @@ function fakeMicrophone() {
   return { track: source.createTrack(), stop: () => clearInterval(timer) };
 }
 
+const SIMULCAST_CAMERA = { width: 640, height: 360, textured: true };
+const SIMULCAST_ENCODINGS: clientTypes.RtpEncodingParameters[] = [
+  { scaleResolutionDownBy: 2, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
+  { scaleResolutionDownBy: 1, maxBitrate: 600_000, scalabilityMode: 'L1T3' },
+];
+
 export class NodeParticipant {
   readonly device = new Device({ handlerName: 'Chrome111' });
   joined!: JoinResult;
@@ -82,6 +98,8 @@ export class NodeParticipant {
   readonly events: { event: string; payload: unknown }[] = [];
   /** Failures of work the participant did on its own (consuming announced producers). */
   readonly errors: Error[] = [];
+  /** Whether it consumes the others' producers (a publisher in a load test need not). */
+  receivesOthers = true;
   private closed = false;
   private readonly stops: (() => void)[] = [];
   private received!: () => void;
@@ -92,6 +110,7 @@ export class NodeParticipant {
     keptAlive.push(this);
     socket.onAny((event: string, payload: unknown) => this.events.push({ event, payload }));
     socket.on('newProducer', (producer: ProducerInfo) => {
+      if (!this.receivesOthers) return;
       // One announced while the join's answer is being set up waits for the transport.
       this.receiving
         .then(() => this.consume(producer.id))
@@ -129,6 +148,7 @@ export class NodeParticipant {
     this.sendTransport = await this.createTransport('send');
     this.recvTransport = await this.createTransport('recv');
     this.received();
+    if (!this.receivesOthers) return this.joined;
     const existing = this.joined.participants.flatMap((p) => p.producers);
     await Promise.all(existing.map((producer) => this.consume(producer.id)));
     return this.joined;
@@ -157,12 +177,19 @@ export class NodeParticipant {
     return answer;
   }
 
-  async publish(kinds: ('audio' | 'video')[] = ['audio', 'video']) {
+  /**
+   * Sends a fake microphone and camera. `simulcast`: the camera in 640x360 as two VP8
+   * layers (320x180 and 640x360; libwebrtc sends no more layers at that size), as a web
+   * client's camera is received.
+   */
+  async publish(kinds: ('audio' | 'video')[] = ['audio', 'video'], { simulcast = false } = {}) {
     for (const kind of kinds) {
-      const fake = kind === 'audio' ? fakeMicrophone() : fakeCamera();
+      const fake =
+        kind === 'audio' ? fakeMicrophone() : fakeCamera(simulcast ? SIMULCAST_CAMERA : undefined);
       this.stops.push(fake.stop);
       const producer = await this.sendTransport!.produce({
         track: fake.track as unknown as MediaStreamTrack,
+        encodings: kind === 'video' && simulcast ? SIMULCAST_ENCODINGS : undefined,
         appData: { source: kind === 'audio' ? 'mic' : 'camera' },
       });
       this.producers.set(kind, producer);

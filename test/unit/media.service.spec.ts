@@ -12,6 +12,13 @@ const opus = {
   encodings: [{ ssrc: 11111111 }],
 };
 
+/** Waits (a few seconds at most) until the condition holds. */
+async function eventually(condition: () => boolean) {
+  for (let i = 0; i < 100 && !condition(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('MediaService', () => {
   let workers: WorkerPool;
   let media: MediaService;
@@ -114,6 +121,131 @@ describe('MediaService', () => {
       room.setPreferredLayers('bob', audio.id, { spatialLayer: 0 }),
     ).rejects.toMatchObject({ code: 'bad_request' });
     await media.closeRoom('r5');
+  });
+
+  it('refuses layers the consumer does not have, and consumers of others', async () => {
+    const room = await media.openRoom('r6');
+    for (const peer of ['alice', 'bob', 'carol']) room.addPeer(peer);
+    const send = await room.createWebRtcTransport('alice', 'send', false);
+    const recv = await room.createWebRtcTransport('bob', 'recv', false);
+    const twoLayers = {
+      codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }],
+      encodings: [
+        { ssrc: 2001, scaleResolutionDownBy: 2, scalabilityMode: 'L1T3' },
+        { ssrc: 2002, scalabilityMode: 'L1T3' },
+      ],
+    };
+    const camera = await room.produce('alice', send.id, 'video', twoLayers, 'camera');
+    const consumer = await room.consume('bob', recv.id, camera.id, room.rtpCapabilities);
+    await room.setPreferredLayers('bob', consumer.id, { spatialLayer: 1, temporalLayer: 2 });
+    expect(room.consumersOf('bob')[0].preferredLayers).toEqual({
+      spatialLayer: 1,
+      temporalLayer: 2,
+    });
+    for (const layers of [{ spatialLayer: 2 }, { spatialLayer: 0, temporalLayer: 3 }]) {
+      await expect(room.setPreferredLayers('bob', consumer.id, layers)).rejects.toMatchObject({
+        code: 'bad_request',
+      });
+    }
+    // Carol cannot touch Bob's consumer, nor anyone an unknown one.
+    await expect(
+      room.setPreferredLayers('carol', consumer.id, { spatialLayer: 0 }),
+    ).rejects.toMatchObject({ code: 'not_found' });
+    await expect(
+      room.setPreferredLayers('bob', 'no-such-consumer', { spatialLayer: 0 }),
+    ).rejects.toMatchObject({ code: 'not_found' });
+    expect(room.consumersOf('bob')[0].preferredLayers?.spatialLayer).toBe(1);
+    await media.closeRoom('r6');
+  });
+
+  it('caps the videos a participant receives at once, whatever it asks', async () => {
+    const limited = new MediaService(
+      { ...config, media: { ...config.media, maxVideosPerReceiver: 2 } },
+      workers,
+      pino({ level: 'silent' }),
+    );
+    const room = await limited.openRoom('r7');
+    room.addPeer('viewer');
+    const recv = await room.createWebRtcTransport('viewer', 'recv', false);
+    const cameras: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      room.addPeer(`p${i}`);
+      const send = await room.createWebRtcTransport(`p${i}`, 'send', false);
+      const video = {
+        codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }],
+        encodings: [{ ssrc: 3000 + i }],
+      };
+      cameras.push((await room.produce(`p${i}`, send.id, 'video', video, 'camera')).id);
+    }
+    const consumers = await Promise.all(
+      cameras.map((id) => room.consume('viewer', recv.id, id, room.rtpCapabilities)),
+    );
+    // Resumed at once, concurrently: two get through, the others are refused.
+    const outcomes = await Promise.allSettled(
+      consumers.map((c) => room.setConsumerPaused('viewer', c.id, false)),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(2);
+    for (const outcome of outcomes.filter((o) => o.status === 'rejected')) {
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'too_many_videos' });
+    }
+    const resumed = () => room.consumersOf('viewer').filter((c) => !c.paused);
+    expect(resumed()).toHaveLength(2);
+    // Pausing one makes room for another; resuming one that is resumed is no extra video.
+    const [first] = resumed();
+    const waiting = room.consumersOf('viewer').find((c) => c.paused)!;
+    await room.setConsumerPaused('viewer', first.id, true);
+    await room.setConsumerPaused('viewer', waiting.id, false);
+    await room.setConsumerPaused('viewer', waiting.id, false);
+    expect(resumed().map((c) => c.id)).toContain(waiting.id);
+    expect(resumed()).toHaveLength(2);
+    // Asked to start resumed (a join with DTLS parameters), the excess starts paused.
+    room.addPeer('eager');
+    const { consumers: eager } = await room.receive('eager', cameras, room.rtpCapabilities, {
+      role: 'client',
+      fingerprints: [{ algorithm: 'sha-256', value: 'AA:'.repeat(31) + 'AA' }],
+    });
+    expect(eager.filter((c) => !c.paused)).toHaveLength(2);
+    expect(eager.filter((c) => c.paused)).toHaveLength(2);
+    // When a resumed video goes, a held one takes its place.
+    const resumedOwners = room
+      .consumersOf('eager')
+      .filter((c) => !c.paused)
+      .map((c) => c.participantId);
+    const held = room.consumersOf('eager').filter((c) => c.paused);
+    for (const owner of resumedOwners) room.closePeer(owner);
+    await eventually(() => room.consumersOf('eager').every((c) => !c.paused));
+    expect(
+      room
+        .consumersOf('eager')
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(held.map((c) => c.id).sort());
+    expect(room.consumersOf('eager').every((c) => !c.paused)).toBe(true);
+    await limited.closeRoom('r7');
+  });
+
+  it('does not cap a recorder attached to the room', async () => {
+    const limited = new MediaService(
+      { ...config, media: { ...config.media, maxVideosPerReceiver: 1 } },
+      workers,
+      pino({ level: 'silent' }),
+    );
+    const room = await limited.openRoom('r8');
+    const recorder = await limited.attach('r8', 'recorder');
+    const recv = await room.createWebRtcTransport('recorder', 'recv', false);
+    for (let i = 0; i < 3; i++) {
+      room.addPeer(`p${i}`);
+      const send = await room.createWebRtcTransport(`p${i}`, 'send', false);
+      const video = {
+        codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }],
+        encodings: [{ ssrc: 4000 + i }],
+      };
+      const producer = await room.produce(`p${i}`, send.id, 'video', video, 'camera');
+      const consumer = await recorder.consume(recv.id, producer.id, room.rtpCapabilities);
+      await recorder.setConsumerPaused(consumer.id, false);
+    }
+    expect(recorder.consumers().filter((c) => !c.paused)).toHaveLength(3);
+    await limited.closeRoom('r8');
   });
 
   it('reports pause and resume once per change', async () => {

@@ -402,6 +402,10 @@ export class ConferenceGateway
       activeSpeakerId: media.activeSpeaker,
       hands: handsView(this.conference.handsOf(participant.roomId)),
       iceServers: this.turn.iceServersFor(participant.identity),
+      videoLimits: {
+        maxVideos: this.config.media.maxVideosPerReceiver,
+        lastN: this.config.media.lastN,
+      },
     };
     if (canModerate(participant)) {
       result.waiting = this.conference.lobbyOf(participant.roomId).map(lobbyView);

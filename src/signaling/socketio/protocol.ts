@@ -33,6 +33,23 @@ export interface ConsumerParams {
   rtpParameters: MediasoupJson;
   type: 'simple' | 'simulcast' | 'svc' | 'pipe';
   producerPaused: boolean;
+  /**
+   * Paused by the receiver: `consume` makes consumers paused; a join with DTLS parameters
+   * makes them resumed, except videos beyond VideoLimits.maxVideos.
+   */
+  paused: boolean;
+}
+
+/**
+ * Large rooms: what a receiver may ask of the server's video. A client resumes only the
+ * videos it shows (pauseConsumer/resumeConsumer), asks for the simulcast layer that fits
+ * each tile (setPreferredLayers) and keeps the lastN most recent speakers in view.
+ */
+export interface VideoLimits {
+  /** Video consumers resumed at once; resuming one more answers too_many_videos. */
+  maxVideos: number;
+  /** How many of the most recent speakers a client keeps in view. */
+  lastN: number;
 }
 
 export interface ParticipantView {
@@ -84,6 +101,7 @@ export interface JoinResult {
   receive?: ReceiveSetup;
   /** Present while the room is being recorded (later changes arrive as recording). */
   recording?: RecordingStateView;
+  videoLimits: VideoLimits;
 }
 
 /** Whether the room is being recorded: every client shows it. */
@@ -177,7 +195,12 @@ export interface Requests {
     ConsumerParams,
   ];
   pauseConsumer: [{ consumerId: string }, object];
+  /** A video beyond VideoLimits.maxVideos answers too_many_videos (pause one first). */
   resumeConsumer: [{ consumerId: string }, object];
+  /**
+   * The simulcast/SVC layer a consumer should forward (the highest it may); layers the
+   * consumer does not have are bad_request.
+   */
   setPreferredLayers: [
     { consumerId: string; spatialLayer: number; temporalLayer?: number },
     object,

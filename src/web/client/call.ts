@@ -11,6 +11,7 @@ import type {
   Reaction,
   ReceiveRequest,
   RecordingStateView,
+  VideoLimits,
   WaitingInLobby,
   WebRtcTransportParams,
 } from '../../signaling/socketio/protocol';
@@ -23,6 +24,7 @@ import {
   stopLocalMedia,
 } from './local-media';
 import { connectErrorBody, Signaling, SignalingError } from './signaling';
+import { ReceivedVideos, spatialLayersOf, type VideoConsumer } from './visible-tiles';
 
 export type Phase =
   'joining' | 'waiting' | 'joined' | 'reconnecting' | 'left' | 'removed' | 'rejected' | 'failed';
@@ -68,6 +70,8 @@ export interface CallListener {
   /** The room's raised hands, first raised first. */
   hands(hands: RaisedHandView[]): void;
   reaction(memberId: string, emoji: Reaction): void;
+  /** What the server lets this participant receive (from the join answer). */
+  videoLimits(limits: VideoLimits): void;
 }
 
 /** How well media reaches us from a member (or, for ourselves, reaches the server). */
@@ -90,6 +94,8 @@ export interface CallOptions {
   relayOnly?: boolean;
   /** The microphone and camera to use when they are there (device ids). */
   devices?: Partial<Record<DeviceKind, string>>;
+  /** Receive every video at its top layer, shown or not (for comparison only). */
+  receiveAllVideo?: boolean;
 }
 
 export interface ReceiveStats {
@@ -174,10 +180,13 @@ class Session {
   readonly closedProducers = new Set<string>();
   /** Statistics counters at the previous connectionQuality(), by consumer and counter. */
   readonly lastCounts = new Map<string, number>();
+  /** Which of its video consumers the server sends, and at which layer. */
+  videos?: ReceivedVideos;
   closed = false;
 
   close() {
     this.closed = true;
+    this.videos?.close();
     // Closing a transport closes its producers and consumers.
     for (const transport of [this.sendTransport, this.recvTransport]) {
       void transport?.then(
@@ -218,6 +227,8 @@ export class Call {
   private connectedOnce = false;
   /** What resumes this participant after a dropped connection (from the join answer). */
   private resumeCredentials?: { participantId: string; resumeToken: string };
+  /** What the view shows: member id → tile height in device pixels, in tile order. */
+  private shownVideos = new Map<string, number>();
 
   constructor(
     readonly options: CallOptions,
@@ -524,6 +535,37 @@ export class Call {
     };
   }
 
+  /**
+   * The view shows these members' videos (member id → tile height in device pixels, in
+   * tile order): only those, and shared screens, are received.
+   */
+  showVideos(shown: Map<string, number>): void {
+    this.shownVideos = shown;
+    this.session?.videos?.show(shown);
+  }
+
+  /** The video consumers and whether the server was told to send each. */
+  receivedVideos(): { memberId: string; consumerId: string; screen: boolean; resumed: boolean }[] {
+    const session = this.session;
+    return this.videoConsumers(session).map((c) => ({
+      memberId: c.memberId,
+      consumerId: c.id,
+      screen: c.screen,
+      resumed: session?.videos?.isResumed(c.id) ?? false,
+    }));
+  }
+
+  private videoConsumers(session: Session | undefined): VideoConsumer[] {
+    return [...(session?.consumers.values() ?? [])]
+      .filter((consumer) => consumer.kind === 'video' && !consumer.closed)
+      .map((consumer) => ({
+        id: consumer.id,
+        memberId: String(consumer.appData.participantId),
+        screen: consumer.appData.source === 'screen',
+        spatialLayers: Number(consumer.appData.spatialLayers),
+      }));
+  }
+
   // ---- joining ------------------------------------------------------------------------
 
   /**
@@ -532,6 +574,18 @@ export class Call {
    */
   private async join(retries = 0): Promise<void> {
     const session = new Session();
+    session.videos = new ReceivedVideos(
+      {
+        pause: (consumerId) => this.signaling.request('pauseConsumer', { consumerId }),
+        resume: (consumerId) => this.signaling.request('resumeConsumer', { consumerId }),
+        setLayer: (consumerId, spatialLayer) =>
+          this.signaling.request('setPreferredLayers', { consumerId, spatialLayer }),
+      },
+      () => this.videoConsumers(session),
+      undefined,
+      this.options.receiveAllVideo,
+    );
+    session.videos.show(this.shownVideos);
     this.session = session;
     this.setPhase('joining');
     try {
@@ -572,6 +626,10 @@ export class Call {
       ? { participantId: result.participantId, resumeToken: result.resumeToken }
       : undefined;
     session.iceServers = result.iceServers;
+    if (result.videoLimits) {
+      session.videos?.setMaxVideos(result.videoLimits.maxVideos);
+      this.listener.videoLimits(result.videoLimits);
+    }
     session.recvTransport = result.receive
       ? Promise.resolve(
           this.transportFrom(session, 'recv', result.receive.transport, result.iceServers),
@@ -840,7 +898,11 @@ export class Call {
         producerId: params.producerId,
         kind: params.kind,
         rtpParameters: params.rtpParameters,
-        appData: { participantId: params.participantId, source: producer.source },
+        appData: {
+          participantId: params.participantId,
+          source: producer.source,
+          spatialLayers: spatialLayersOf(params.rtpParameters),
+        },
       });
       const member = this.remote(params.participantId);
       if (session.closed || !member || session.closedProducers.has(producer.id)) {
@@ -850,7 +912,9 @@ export class Call {
       session.consumers.set(consumer.id, consumer);
       member.consumers.set(producer.id, consumer);
       this.showTracks(member);
-      await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
+      // Video only where it is shown (ReceivedVideos); audio always.
+      if (consumer.kind === 'video') await session.videos?.sync();
+      else await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
     } catch (error) {
       session.consumedProducers.delete(producer.id);
       if (!session.closed) console.warn(`could not consume producer ${producer.id}`, error);

@@ -40,6 +40,8 @@ export interface VideoWindowHook {
     videoMuted: boolean;
   }[];
   stats(): { producers: number; consumers: number };
+  /** The video consumers, and whether the server was told to send each (large rooms). */
+  receivedVideos(): ReturnType<Call['receivedVideos']>;
   receiveStats(): Promise<Record<string, ReceiveStats>>;
   sendStats(): ReturnType<Call['sendStats']>;
 }
@@ -88,6 +90,7 @@ async function enterRoom(room: string, params: URLSearchParams) {
       displayName,
       token,
       relayOnly: params.get('relay') === '1',
+      receiveAllVideo: params.get('videos') === 'all',
       devices: { audioinput: remembered('audioinput'), videoinput: remembered('videoinput') },
     },
     {
@@ -116,6 +119,7 @@ async function enterRoom(room: string, params: URLSearchParams) {
       lobby: (waiting) => view.lobby(waiting),
       recording: (state, canControl) => view.recording(state, canControl),
       reaction: (memberId, emoji) => view.reaction(memberId, emoji),
+      videoLimits: (limits) => view.videoLimits(limits),
       passwordNeeded: async (wrong) => {
         const password = await askPassword(room, wrong);
         showScreen('room');
@@ -151,6 +155,7 @@ async function enterRoom(room: string, params: URLSearchParams) {
       toggleHand: () => void (call.handRaised ? call.lowerHand() : call.raiseHand()).catch(report),
       react: (emoji) => call.react(emoji),
       quality: () => call.connectionQuality(),
+      showVideos: (shown) => call.showVideos(shown),
       mute: (participantId, kind) => call.muteParticipant(participantId, kind),
       kick: (participantId) => call.kickParticipant(participantId),
       lowerHand: (participantId) => call.lowerHand(participantId),
@@ -181,6 +186,7 @@ async function enterRoom(room: string, params: URLSearchParams) {
         videoMuted,
       })),
     stats: () => call.counts(),
+    receivedVideos: () => call.receivedVideos(),
     receiveStats: () => call.receiveStats(),
     sendStats: () => call.sendStats(),
   };

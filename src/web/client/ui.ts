@@ -4,12 +4,15 @@ import type {
   RaisedHandView,
   Reaction,
   RecordingStateView,
+  VideoLimits,
 } from '../../signaling/socketio/protocol';
 import { REACTIONS } from '../../conference/room';
 import type { CallListener, ConnectionQuality, Member, Phase } from './call';
 import type { DeviceKind } from './local-media';
 import { PeopleActions, PeoplePanel, waitingItem } from './people-panel';
+import { TilePages } from './tile-pages';
 import { create, element, toast } from './ui-elements';
+import { MIN_PAGE_TILE } from './visible-tiles';
 
 const SCREENS = ['landing', 'login', 'meetings', 'prejoin', 'waiting', 'room', 'ended'] as const;
 type Screen = (typeof SCREENS)[number];
@@ -153,6 +156,8 @@ export interface RoomActions extends PeopleActions {
   toggleHand(): void;
   react(emoji: Reaction): Promise<void>;
   quality(): Promise<Record<string, ConnectionQuality>>;
+  /** The remote videos shown now: member id → tile height in device pixels, in tile order. */
+  showVideos(shown: Map<string, number>): void;
 }
 
 /** The controls' view of the call's local media. */
@@ -175,6 +180,7 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
   /** Who shares a screen, the latest last: the latest is shown large. */
   private readonly screens = new Map<string, { name: string; track: MediaStreamTrack }>();
   private readonly people: PeoplePanel;
+  private readonly pages: TilePages;
   private activeSpeakerId?: string;
   /** The tile shown large in speaker view: whoever spoke last (not ourselves). */
   private featuredId?: string;
@@ -192,6 +198,10 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     element('camera-button').addEventListener('click', () => actions.toggleCamera());
     element('leave-button').addEventListener('click', () => actions.leave());
     this.people = new PeoplePanel(actions);
+    this.pages = new TilePages(
+      (shown) => actions.showVideos(shown),
+      () => this.layout(),
+    );
     element('chat-button').addEventListener('click', () => this.toggleSide('chat'));
     element('people-button').addEventListener('click', () => this.toggleSide('people'));
     element('hand-button').addEventListener('click', () => actions.toggleHand());
@@ -316,9 +326,20 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     quality.dataset.level = 'unknown';
     quality.append(create('i'), create('i'), create('i'));
     tile.append(avatar, label, hand, quality);
+    if (!member.isLocal) {
+      const pin = create('button', 'pin', '📌');
+      pin.type = 'button';
+      pin.setAttribute('aria-label', `Pin ${member.displayName}`);
+      pin.addEventListener('click', () => {
+        this.pages.togglePin(member.id);
+        pin.setAttribute('aria-pressed', String(this.pages.isPinned(member.id)));
+      });
+      tile.append(pin);
+    }
     if (member.isLocal) this.grid.prepend(tile);
     else this.grid.append(tile);
     this.tiles.set(member.id, tile);
+    this.pages.add(member.id, tile, member.isLocal);
     this.memberChanged(member);
     this.feature();
     this.layout();
@@ -352,6 +373,7 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     }
     tile.remove();
     this.tiles.delete(memberId);
+    this.pages.remove(memberId);
     this.people.remove(memberId);
     if (this.screens.delete(memberId)) this.showPresentation();
     this.feature();
@@ -381,7 +403,12 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
   activeSpeaker(memberId: string | undefined): void {
     this.activeSpeakerId = memberId;
     for (const [id, tile] of this.tiles) tile.classList.toggle('speaking', id === memberId);
+    this.pages.spoke(memberId);
     this.feature();
+  }
+
+  videoLimits(limits: VideoLimits): void {
+    this.pages.setLimits(limits);
   }
 
   chat(message: ChatMessageView, own: boolean): void {
@@ -514,6 +541,7 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     for (const [id, tile] of this.tiles) {
       tile.classList.toggle('featured', this.speakerView && id === this.featuredId);
     }
+    this.pages.queueReport();
   }
 
   private async showQuality() {
@@ -536,6 +564,8 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
   /**
    * Sizes the tiles: 16:9, as large as the stage allows, with the column count that
    * gives them the most room (1, 2, 2×2, 3×2… on a wide screen; a column on a tall one).
+   * The grid shows a page of as many tiles as fit at MIN_PAGE_TILE or larger (and the
+   * server lets us receive); the strips beside a screen or below the speaker scroll.
    */
   private layout() {
     element('member-count').textContent =
@@ -543,20 +573,31 @@ export class RoomView implements Omit<CallListener, 'devices' | 'passwordNeeded'
     if (element('stage').classList.contains('presenting') || this.speakerView) {
       this.grid.style.setProperty('--tile-width', `${STRIP_TILE.width}px`);
       this.grid.style.setProperty('--tile-height', `${STRIP_TILE.height}px`);
+      this.pages.paginate(undefined);
       return;
     }
-    const count = Math.max(this.tiles.size, 1);
     const { width, height } = this.grid.getBoundingClientRect();
-    let best = { width: 0, height: 0 };
-    for (let cols = 1; cols <= count; cols += 1) {
-      const rows = Math.ceil(count / cols);
-      const tileWidth = Math.min(
-        (width - TILE_GAP_PX * (cols - 1)) / cols,
-        ((height - TILE_GAP_PX * (rows - 1)) / rows) * (16 / 9),
-      );
-      if (tileWidth > best.width) best = { width: tileWidth, height: tileWidth * (9 / 16) };
+    const tileWidth = (count: number) => {
+      let best = 0;
+      for (let cols = 1; cols <= count; cols += 1) {
+        const rows = Math.ceil(count / cols);
+        best = Math.max(
+          best,
+          Math.min(
+            (width - TILE_GAP_PX * (cols - 1)) / cols,
+            ((height - TILE_GAP_PX * (rows - 1)) / rows) * (16 / 9),
+          ),
+        );
+      }
+      return best;
+    };
+    let perPage = 2;
+    while (perPage <= this.pages.maxVideos && tileWidth(perPage + 1) >= MIN_PAGE_TILE.width) {
+      perPage += 1;
     }
-    this.grid.style.setProperty('--tile-width', `${Math.max(Math.floor(best.width), 160)}px`);
-    this.grid.style.setProperty('--tile-height', `${Math.max(Math.floor(best.height), 90)}px`);
+    this.pages.paginate(perPage);
+    const best = tileWidth(Math.max(this.pages.shownCount, 1));
+    this.grid.style.setProperty('--tile-width', `${Math.max(Math.floor(best), 160)}px`);
+    this.grid.style.setProperty('--tile-height', `${Math.max(Math.floor(best * (9 / 16)), 90)}px`);
   }
 }
