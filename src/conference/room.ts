@@ -39,6 +39,8 @@ export class Room {
   readonly createdAt = new Date();
   /** A locked room refuses new participants, except moderators. */
   locked = false;
+  /** A held room is never empty enough to close (see ConferenceService.holdOpen). */
+  held = false;
   /** Pending close once the room is empty; cancelled when someone joins in time. */
   closeTimer?: NodeJS.Timeout;
 
@@ -66,6 +68,6 @@ export class Room {
 
   /** Nobody inside (on this shard) and nobody waiting. */
   get isEmpty(): boolean {
-    return this.localCount === 0 && this.lobby.size === 0;
+    return !this.held && this.localCount === 0 && this.lobby.size === 0;
   }
 }
