@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
+import { BreakoutEndReason, BreakoutRooms } from '../conference/breakout-rooms';
 import { LeaveReason } from '../conference/conference-events';
 import { ConferenceService } from '../conference/conference.service';
 import { Participant } from '../conference/participant';
@@ -19,7 +20,9 @@ export type WebhookEventName =
   | 'participant_joined'
   | 'participant_left'
   | 'recording_started'
-  | 'recording_finished';
+  | 'recording_finished'
+  | 'breakout_started'
+  | 'breakout_finished';
 
 /** The JSON body of every webhook POST. */
 export interface WebhookEvent {
@@ -34,9 +37,11 @@ export interface WebhookEvent {
     role: string;
     door: string;
   };
-  reason?: LeaveReason | RecordingEndReason;
+  reason?: LeaveReason | RecordingEndReason | BreakoutEndReason;
   /** recording_started and recording_finished: the recording, its files once finished. */
   recording?: RecordingInfo;
+  /** breakout_started: the main room's (`room`) breakout rooms. */
+  breakouts?: { rooms: { id: string; name: string }[]; endsAt?: string };
 }
 
 /** Deliveries waiting beyond this many (receivers down for long) are dropped, logged. */
@@ -58,6 +63,7 @@ export class WebhooksService implements OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     conference: ConferenceService,
     recordings: RecordingService,
+    breakouts: BreakoutRooms,
     metrics: MetricsService,
     @InjectLogger() private readonly logger: Logger,
   ) {
@@ -83,6 +89,15 @@ export class WebhooksService implements OnModuleDestroy {
     recordings.events.on('recordingFinished', (recording) =>
       this.publish('recording_finished', recording.room, undefined, recording.reason, recording),
     );
+    breakouts.events.on('breakoutsStarted', ({ mainRoomId, rooms, endsAt }) =>
+      this.publish('breakout_started', mainRoomId, undefined, undefined, undefined, {
+        rooms: rooms.map(({ id, name }) => ({ id, name })),
+        endsAt: endsAt?.toISOString(),
+      }),
+    );
+    breakouts.events.on('breakoutsFinished', (mainRoomId, reason) =>
+      this.publish('breakout_finished', mainRoomId, undefined, reason),
+    );
   }
 
   onModuleDestroy() {
@@ -95,8 +110,9 @@ export class WebhooksService implements OnModuleDestroy {
     event: WebhookEventName,
     roomId: string,
     participant?: Participant,
-    reason?: LeaveReason | RecordingEndReason,
+    reason?: LeaveReason | RecordingEndReason | BreakoutEndReason,
     recording?: RecordingInfo,
+    breakouts?: WebhookEvent['breakouts'],
   ) {
     const body: WebhookEvent = {
       id: randomUUID(),
@@ -110,6 +126,7 @@ export class WebhooksService implements OnModuleDestroy {
     }
     if (reason) body.reason = reason;
     if (recording) body.recording = recording;
+    if (breakouts) body.breakouts = breakouts;
     const json = JSON.stringify(body);
     for (const url of this.config.webhooks.urls) {
       if (this.pending >= MAX_PENDING_DELIVERIES) {
