@@ -14,6 +14,11 @@ import { eventually, NodeParticipant } from '../support/node-participant';
 import { apiKeyAuthorization, portalApi } from '../support/portal-api';
 import { errorCode } from '../support/signaling-client';
 import { startShard, TestShard } from '../support/shard';
+import { connectXmpp, loadXmpp, recordStanzas, XmppElement } from '../support/xmpp-client';
+
+const MUC = 'http://jabber.org/protocol/muc';
+const MUC_USER = 'http://jabber.org/protocol/muc#user';
+const DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
 
 const ADMIN = { email: 'admin@example.org', password: 'admin-password-1' };
 const ROOM = 'workshop';
@@ -275,4 +280,90 @@ describe('breakout rooms over socket.io', () => {
     await receivesVideoFrom(Ann, [host, Bob, Cid]);
     expect((await admin('DELETE', `${ROOM}/breakouts`)).status).toBe(404);
   }, 120_000);
+
+  it('shows XMPP occupants the breakout rooms as MUC rooms of their own', async () => {
+    const { xml } = await loadXmpp();
+    const open = 'xmpp-breakouts';
+    const roomJid = (room: string) => `${room}@conference.localhost`;
+    const token = shard.app.get(JoinTokenService).mint({
+      room: open,
+      identity: 'host2',
+      name: 'Host2',
+      role: 'moderator',
+    });
+    const moderator = await connect(token);
+    await moderator.join(open, 'Host2');
+    const xmpp = await connectXmpp({
+      service: `${shard.baseUrl.replace('http', 'ws')}/xmpp-websocket`,
+      domain: 'localhost',
+      mechanism: 'ANONYMOUS',
+    });
+    try {
+      const log = recordStanzas(xmpp);
+      await xmpp.send(xml('presence'));
+      const enter = async (room: string) => {
+        const to = `${roomJid(room)}/zoe`;
+        const sent = log.received.length;
+        await xmpp.send(xml('presence', { to }, xml('x', { xmlns: MUC })));
+        return log.waitFor(
+          (s: XmppElement) =>
+            log.received.indexOf(s) >= sent &&
+            s.is('presence') &&
+            s.attrs.from === to &&
+            (s.attrs.type === 'error' ||
+              (s.getChild('x', MUC_USER)?.getChildren('status') ?? []).some(
+                (status) => status.attrs.code === '110',
+              )),
+          `self-presence in ${room}`,
+        );
+      };
+      const condition = (presence: XmppElement) =>
+        presence.attrs.type === 'error'
+          ? presence.getChild('error')?.getChildElements()[0]?.name
+          : 'joined';
+      expect(condition(await enter(open))).toBe('joined');
+
+      await moderator.request('createBreakouts', { rooms: ['Ideas', 'Plans'] });
+      const announced = await log.waitFor(
+        (s: XmppElement) =>
+          s.is('message') &&
+          s.attrs.from === roomJid(open) &&
+          /Breakout rooms/.test(s.getChildText('body') ?? ''),
+        'the announcement of the breakout rooms',
+      );
+      expect(announced.getChildText('body')).toContain(roomJid(`${open}.breakout-1`));
+      const items = await xmpp.iqCaller.get(xml('query', { xmlns: DISCO_ITEMS }), roomJid(open));
+      expect(
+        items
+          .getChildren('item')
+          .filter((item) => item.attrs.jid.includes('.breakout-'))
+          .map((item) => [item.attrs.jid, item.attrs.name]),
+      ).toEqual([
+        [roomJid(`${open}.breakout-1`), 'Ideas'],
+        [roomJid(`${open}.breakout-2`), 'Plans'],
+      ]);
+      // Participants may not choose: refused; a breakout room that is not open: not found.
+      expect(condition(await enter(`${open}.breakout-1`))).toBe('not-authorized');
+      expect(condition(await enter(`${open}.breakout-7`))).toBe('item-not-found');
+      // The web door cannot move an XMPP occupant (it joins rooms itself).
+      const zoe = moderator.events.find((e) => e.event === 'participantsJoined')?.payload as {
+        id: string;
+      }[];
+      expect(
+        await errorCode(
+          moderator.request('moveToBreakout', {
+            participantId: zoe[0].id,
+            room: `${open}.breakout-1`,
+          }),
+        ),
+      ).toBe('bad_request');
+
+      await moderator.request('closeBreakouts', {});
+      await moderator.request('createBreakouts', { rooms: 1, allowChoice: true });
+      // Now it may: in the breakout room and still in the main room (MUC allows both).
+      expect(condition(await enter(`${open}.breakout-1`))).toBe('joined');
+    } finally {
+      await xmpp.stop().catch(() => undefined);
+    }
+  }, 60_000);
 });
