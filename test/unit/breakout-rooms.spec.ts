@@ -88,14 +88,12 @@ describe('BreakoutRooms', () => {
     expect(breakouts.stateOf('demo')).toBeUndefined();
     // Back in the main room with the pass: no lobby, no password again.
     for (const participant of moved) await follow(fixture, participant);
-    expect(service.participantsOf('demo').map((p) => p.displayName).sort()).toEqual([
-      'Ann',
-      'Bob',
-      'Cid',
-      'Dee',
-      'Eve',
-      'Host',
-    ]);
+    expect(
+      service
+        .participantsOf('demo')
+        .map((p) => p.displayName)
+        .sort(),
+    ).toEqual(['Ann', 'Bob', 'Cid', 'Dee', 'Eve', 'Host']);
     expect(service.lobbyOf('demo')).toEqual([]);
   });
 
