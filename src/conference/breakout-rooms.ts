@@ -18,7 +18,11 @@ const BREAKOUT_ROOM_ID = /^(.+)\.breakout-([1-9][0-9]*)$/;
 export const mainRoomOf = (roomId: string): string | undefined =>
   BREAKOUT_ROOM_ID.exec(roomId)?.[1];
 
-/** How long a move's pass lets its holder in (a client joins within seconds). */
+/**
+ * How long a move's pass into a main room lets its holder in (a client joins within
+ * seconds); one into a breakout room holds while the room is open, so that a client who
+ * must join again (a media restart, a resume too late) gets back in.
+ */
 const PASS_TTL_MS = 60_000;
 const MAX_NAME_LENGTH = 50;
 
@@ -61,8 +65,8 @@ interface BreakoutSession {
 }
 
 interface Pass {
+  secret: string;
   roomId: string;
-  identity: string;
   expiresAt: number;
 }
 
@@ -91,6 +95,7 @@ export interface BreakoutEvents {
 export class BreakoutRooms implements OnModuleDestroy {
   readonly events: DomainEvents<BreakoutEvents>;
   private readonly sessions = new Map<string, BreakoutSession>();
+  /** Each identity's latest pass (a newer move voids the one before). */
   private readonly passes = new Map<string, Pass>();
 
   constructor(
@@ -265,7 +270,8 @@ export class BreakoutRooms implements OnModuleDestroy {
 
   /**
    * The main room's decisions, for a join: a pass from a move lets its holder in (no
-   * lock, password or lobby); a breakout room takes the main room's moderators and,
+   * lock, password or lobby), the latest pass of its identity only; a breakout room
+   * takes the main room's moderators and,
    * when participants may choose, whoever is in the main room already (XMPP occupants
    * may be in both); nobody else.
    */
@@ -277,14 +283,12 @@ export class BreakoutRooms implements OnModuleDestroy {
       throw new DomainError('not_found', `no breakout room ${roomId}`);
     }
     if (pass !== undefined) {
-      const granted = this.passes.get(pass);
-      if (!granted || granted.expiresAt < Date.now()) {
-        throw new DomainError('forbidden', 'this pass has expired');
-      }
-      if (granted.roomId !== roomId || granted.identity !== identity) {
-        throw new DomainError('forbidden', 'this pass is for someone else or another room');
-      }
-      return 'admitted';
+      const granted = this.passes.get(identity);
+      const valid = granted?.secret === pass && granted.roomId === roomId;
+      if (valid && (session || granted.expiresAt >= Date.now())) return 'admitted';
+      // Into a main room, a stale pass is no pass: the room's own rules apply.
+      if (!session) return undefined;
+      throw new DomainError('forbidden', 'this pass is for someone else or another room');
     }
     if (!session) return undefined;
     if (request.role === 'moderator') return 'admitted';
@@ -297,13 +301,11 @@ export class BreakoutRooms implements OnModuleDestroy {
 
   private async relocate(participant: Participant, roomId: string) {
     const now = Date.now();
-    for (const [key, old] of this.passes) if (old.expiresAt < now) this.passes.delete(key);
+    for (const [identity, old] of this.passes) {
+      if (old.expiresAt < now && !this.sessionOf(old.roomId)) this.passes.delete(identity);
+    }
     const pass = randomBytes(18).toString('base64url');
-    this.passes.set(pass, {
-      roomId,
-      identity: participant.identity,
-      expiresAt: now + PASS_TTL_MS,
-    });
+    this.passes.set(participant.identity, { secret: pass, roomId, expiresAt: now + PASS_TTL_MS });
     this.logger.info({ participantId: participant.id, from: participant.roomId, roomId }, 'moved');
     this.events.emit('moveRequired', participant, roomId, pass);
     await this.conference.leave(participant.id, 'moved');

@@ -257,4 +257,43 @@ describe('BreakoutRooms', () => {
     await sleep(GRACE_MS * 3);
     expect(service.roomIds()).toEqual([]);
   });
+
+  it('lets a client that must join again back into its breakout room, with its latest pass only', async () => {
+    const fixture = breakoutSetup();
+    const { service, breakouts } = fixture;
+    const { participant: host } = await enter(service, moderator('Host'));
+    const ann = await admitted(fixture, host, 'Ann');
+    await breakouts.create(host.id, { rooms: 2 });
+    await breakouts.moveBy(host.id, ann.id, 'demo.breakout-1');
+    const first = fixture.moves.get('ann')!.pass;
+    const inRed = await follow(fixture, ann);
+
+    // Long after the move (its media restarted, say), the same pass still gets Ann in.
+    jest.useFakeTimers({
+      now: Date.now() + 10 * 60_000,
+      doNotFake: ['setTimeout', 'setImmediate'],
+    });
+    try {
+      await service.leave(inRed.id, 'disconnected');
+      const again = await follow(fixture, inRed);
+      expect(again.roomId).toBe('demo.breakout-1');
+
+      // Moved on, the older pass is void.
+      await breakouts.moveBy(host.id, again.id, 'demo.breakout-2');
+      await expect(
+        service.join({ ...request('Ann', 'demo.breakout-1'), pass: first }),
+      ).rejects.toMatchObject({ code: 'forbidden' });
+      const inBlue = await follow(fixture, again);
+
+      // Back in the main room, a return pass past its minute is no pass: the lobby again.
+      await breakouts.finish('demo', 'returned');
+      const { pass } = fixture.moves.get('ann')!;
+      jest.setSystemTime(Date.now() + 2 * 60_000);
+      const late = await service.join({ ...request('Ann'), password: 'secret', pass });
+      expect('waiting' in late).toBe(true);
+      expect(inBlue.roomId).toBe('demo.breakout-2');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });
