@@ -73,7 +73,17 @@ export class AdminRoomsService {
         tracks: ((await media?.producerBitrates(participant.id)) ?? []).map(
           ({ id, kind, source, paused, bitrate }) => ({ id, kind, source, paused, bitrate }),
         ),
-        receiving: media?.consumersOf(participant.id) ?? [],
+        receiving: (media?.consumersOf(participant.id) ?? []).map(
+          ({ id, producerId, kind, paused, producerPaused, preferredLayers, currentLayers }) => ({
+            id,
+            producerId,
+            kind,
+            paused,
+            producerPaused,
+            preferredSpatialLayer: preferredLayers?.spatialLayer,
+            currentSpatialLayer: currentLayers?.spatialLayer,
+          }),
+        ),
       })),
     );
     return {

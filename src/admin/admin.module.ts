@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConferenceModule } from '../conference/conference.module';
 import { PortalModule } from '../portal/portal.module';
 import { RecordingModule } from '../recording/recording.module';
+import { AdminBreakoutsController } from './admin-breakouts.controller';
 import { AdminRecordingsController } from './admin-recordings.controller';
 import { AdminGuard } from './admin-auth.guard';
 import { AdminRoomsController } from './admin-rooms.controller';
@@ -18,6 +19,7 @@ import { ForwardToRoomOwner, ShardForwarder } from './shard-forwarding';
     JoinTokensController,
     AdminRoomsController,
     AdminRecordingsController,
+    AdminBreakoutsController,
   ],
   providers: [AdminGuard, AdminRoomsService, ShardForwarder, ForwardToRoomOwner],
 })

@@ -61,7 +61,7 @@ export const spanMessage = z.discriminatedUnion('type', [
     type: z.literal('left'),
     roomId,
     participantId: id,
-    reason: z.enum(['left', 'disconnected', 'kicked', 'room_ended']),
+    reason: z.enum(['left', 'disconnected', 'kicked', 'room_ended', 'moved']),
   }),
   z.object({ type: z.literal('producer'), roomId, producer: producerWire }),
   z.object({ type: z.literal('producerClosed'), roomId, producerId: id }),

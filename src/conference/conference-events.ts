@@ -2,8 +2,11 @@ import type { MediaSession } from '../media/media-session';
 import { Participant } from './participant';
 import { ChatMessage, LobbyEntry, RaisedHand, Reaction } from './room';
 
-/** Why a participant left: on its own, lost, removed by a moderator, or the room was ended. */
-export type LeaveReason = 'left' | 'disconnected' | 'kicked' | 'room_ended';
+/**
+ * Why a participant left: on its own, lost, removed by a moderator, the room was ended,
+ * or it went to another room of the meeting (breakout rooms).
+ */
+export type LeaveReason = 'left' | 'disconnected' | 'kicked' | 'room_ended' | 'moved';
 export type LobbyLeaveReason = 'admitted' | 'rejected' | 'left' | 'disconnected' | 'closed';
 
 export type MediaKind = 'audio' | 'video';

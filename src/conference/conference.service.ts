@@ -49,6 +49,22 @@ export interface JoinRequest {
   placement?: LocateOptions;
   /** The client resumes the participant after a dropped connection (it asked to). */
   resumable?: boolean;
+  /** A move's pass (see BreakoutRooms): the main room's decisions let its holder in. */
+  pass?: string;
+}
+
+/**
+ * The port through which breakout rooms apply their main room's admission decisions
+ * (registered by BreakoutRooms, so the conference depends on no breakout code).
+ */
+export interface AdmissionGate {
+  /**
+   * 'admitted' when the joiner needs no lock, password or lobby check; undefined when
+   * the room's own rules apply. Throws the refusal.
+   */
+  admit(request: JoinRequest): 'admitted' | undefined;
+  /** The room opens on this shard whatever the placement would say. */
+  runsHere(roomId: string): boolean;
 }
 
 /** In the room, with its media session. */
@@ -86,6 +102,7 @@ export class ConferenceService implements OnModuleDestroy {
   private readonly passwordFailures = new Map<string, number[]>();
   private policies?: RoomPolicyProvider;
   private span?: RoomSpan;
+  private admission?: AdmissionGate;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -103,6 +120,22 @@ export class ConferenceService implements OnModuleDestroy {
   /** Where rooms opened from now on get their rules; without one every room is open. */
   usePolicies(provider: RoomPolicyProvider): void {
     this.policies = provider;
+  }
+
+  /** Where joins learn of decisions taken in another room (breakout rooms). */
+  useAdmission(gate: AdmissionGate): void {
+    this.admission = gate;
+  }
+
+  /**
+   * A held room stays open while empty (a main room whose people are all in breakout
+   * rooms); released, it closes after the usual grace once empty.
+   */
+  holdOpen(roomId: string, held: boolean): void {
+    const room = this.liveRoom(roomId);
+    room.held = held;
+    if (held) clearTimeout(room.closeTimer);
+    else if (room.isEmpty) this.scheduleClose(room);
   }
 
   /** From now on rooms may span shards, as `span` places their joiners. */
@@ -139,16 +172,17 @@ export class ConferenceService implements OnModuleDestroy {
     if (!ROOM_ID_PATTERN.test(roomId)) {
       throw new DomainError('bad_request', 'room names are 1-64 letters, digits, "_", "-", "."');
     }
+    const admitted = this.admission?.admit(request) === 'admitted';
     const room = await this.openRoom(roomId, request.placement);
     clearTimeout(room.closeTimer);
     try {
       const policy = await room.policy;
-      const isModerator = request.role === 'moderator';
-      if (room.locked && !isModerator) {
+      const checked = request.role === 'moderator' || admitted;
+      if (room.locked && !checked) {
         throw new DomainError('room_locked', `room ${roomId} is locked`);
       }
-      if (!isModerator) await this.checkPassword(room, policy, request.password);
-      if (policy.lobby && !isModerator) return { waiting: this.knock(room, request) };
+      if (!checked) await this.checkPassword(room, policy, request.password);
+      if (policy.lobby && !checked) return { waiting: this.knock(room, request) };
       // A room that closed meanwhile gets no media (nobody would close it again).
       this.checkCurrent(room);
       const media = await this.media.openRoom(roomId);
@@ -623,7 +657,9 @@ export class ConferenceService implements OnModuleDestroy {
    */
   private async openRoom(roomId: string, placement?: LocateOptions): Promise<Room> {
     let room = this.rooms.get(roomId);
-    if (this.span) {
+    if (this.admission?.runsHere(roomId)) {
+      room ??= this.createRoom(roomId);
+    } else if (this.span) {
       // A spanning room's joiner may be served elsewhere even when the room lives here.
       const serving = await this.span.servingShard(roomId, placement);
       if (serving.id !== this.cluster.id) throw new WrongShardError(roomId, serving);

@@ -39,6 +39,8 @@ export class Room {
   readonly createdAt = new Date();
   /** A locked room refuses new participants, except moderators. */
   locked = false;
+  /** A held room is never empty enough to close (see ConferenceService.holdOpen). */
+  held = false;
   /** Pending close once the room is empty; cancelled when someone joins in time. */
   closeTimer?: NodeJS.Timeout;
 
@@ -66,7 +68,7 @@ export class Room {
 
   /** Nobody inside and nobody waiting, on this shard. */
   get isEmpty(): boolean {
-    if (this.localCount > 0) return false;
+    if (this.held || this.localCount > 0) return false;
     for (const entry of this.lobby.values()) if (!entry.shard) return false;
     return true;
   }

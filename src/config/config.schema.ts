@@ -43,6 +43,7 @@ export const configSchema = z
       resumeGraceMs: z.coerce.number().int().min(0),
       maxParticipantsPerRoom: z.coerce.number().int().positive(),
       maxChatLength: z.coerce.number().int().positive(),
+      maxBreakoutRooms: z.coerce.number().int().positive(),
     }),
     signaling: z.object({
       maxMessageBytes: z.coerce.number().int().min(1024),

@@ -27,6 +27,7 @@ export const ENVIRONMENT_VARIABLES = {
   EMPTY_ROOM_GRACE_MS: 'conference.emptyRoomGraceMs',
   RESUME_GRACE_MS: 'conference.resumeGraceMs',
   MAX_PARTICIPANTS_PER_ROOM: 'conference.maxParticipantsPerRoom',
+  MAX_BREAKOUT_ROOMS: 'conference.maxBreakoutRooms',
   SIGNALING_MAX_MESSAGE_BYTES: 'signaling.maxMessageBytes',
   SIGNALING_REQUESTS_PER_SECOND: 'signaling.requestsPerSecond',
   SIGNALING_REQUEST_BURST: 'signaling.requestBurst',

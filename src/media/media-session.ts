@@ -30,11 +30,6 @@ export class MediaSession {
     return this.room.producersOf(participantId);
   }
 
-  /** What this participant receives. */
-  consumers() {
-    return this.room.consumersOf(this.participantId);
-  }
-
   /** Every producer of the room. */
   roomProducers() {
     return this.room.producers();

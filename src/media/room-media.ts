@@ -68,20 +68,6 @@ export interface ConsumerState {
   currentLayers?: types.ConsumerLayers;
 }
 
-/** A consumer as the room reports it (admin API, tests). */
-export interface ConsumerState {
-  id: string;
-  producerId: string;
-  kind: types.MediaKind;
-  /** Paused by its owner (a door, on the client's behalf). */
-  paused: boolean;
-  /** Its producer is paused (a muted source). */
-  producerPaused: boolean;
-  /** The simulcast or SVC layer asked for, and the one sent now; undefined for a simple consumer. */
-  preferredSpatialLayer?: number;
-  currentSpatialLayer?: number;
-}
-
 interface TransportAppData extends types.AppData {
   participantId: string;
   direction: TransportDirection;
@@ -318,20 +304,6 @@ export class RoomMedia {
         return { ...producerInfo(producer), bitrate };
       }),
     );
-  }
-
-  /** What the participant receives: each consumer's state and simulcast/SVC layers. */
-  consumersOf(participantId: string): ConsumerState[] {
-    const consumers = [...(this.peers.get(participantId)?.consumers.values() ?? [])];
-    return consumers.map((consumer) => ({
-      id: consumer.id,
-      producerId: consumer.producerId,
-      kind: consumer.kind,
-      paused: consumer.paused,
-      producerPaused: consumer.producerPaused,
-      preferredSpatialLayer: consumer.preferredLayers?.spatialLayer,
-      currentSpatialLayer: consumer.currentLayers?.spatialLayer,
-    }));
   }
 
   async createWebRtcTransport(

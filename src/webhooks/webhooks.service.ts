@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
+import { BreakoutEndReason, BreakoutRooms } from '../conference/breakout-rooms';
 import { LeaveReason } from '../conference/conference-events';
 import { ConferenceService } from '../conference/conference.service';
 import { Participant } from '../conference/participant';
@@ -27,7 +28,9 @@ export type WebhookEventName =
   | 'recording_started'
   | 'recording_finished'
   | 'streaming_started'
-  | 'streaming_finished';
+  | 'streaming_finished'
+  | 'breakout_started'
+  | 'breakout_finished';
 
 /** The JSON body of every webhook POST. */
 export interface WebhookEvent {
@@ -42,11 +45,13 @@ export interface WebhookEvent {
     role: string;
     door: string;
   };
-  reason?: LeaveReason | RecordingEndReason | StreamingEndReason;
+  reason?: LeaveReason | RecordingEndReason | StreamingEndReason | BreakoutEndReason;
   /** recording_started and recording_finished: the recording, its files once finished. */
   recording?: RecordingInfo;
   /** streaming_started and streaming_finished: the stream. */
   streaming?: StreamingInfo;
+  /** breakout_started: the main room's (`room`) breakout rooms. */
+  breakouts?: { rooms: { id: string; name: string }[]; endsAt?: string };
 }
 
 /** Deliveries waiting beyond this many (receivers down for long) are dropped, logged. */
@@ -69,6 +74,7 @@ export class WebhooksService implements OnModuleDestroy {
     conference: ConferenceService,
     recordings: RecordingService,
     streams: StreamingService,
+    breakouts: BreakoutRooms,
     metrics: MetricsService,
     @InjectLogger() private readonly logger: Logger,
   ) {
@@ -100,6 +106,17 @@ export class WebhooksService implements OnModuleDestroy {
     streams.events.on('streamingFinished', (streaming) =>
       this.publish('streaming_finished', streaming.room, { reason: streaming.reason, streaming }),
     );
+    breakouts.events.on('breakoutsStarted', ({ mainRoomId, rooms, endsAt }) =>
+      this.publish('breakout_started', mainRoomId, {
+        breakouts: {
+          rooms: rooms.map(({ id, name }) => ({ id, name })),
+          endsAt: endsAt?.toISOString(),
+        },
+      }),
+    );
+    breakouts.events.on('breakoutsFinished', (mainRoomId, reason) =>
+      this.publish('breakout_finished', mainRoomId, { reason }),
+    );
   }
 
   onModuleDestroy() {
@@ -111,11 +128,11 @@ export class WebhooksService implements OnModuleDestroy {
   private publish(
     event: WebhookEventName,
     roomId: string,
-    details: Pick<WebhookEvent, 'reason' | 'recording' | 'streaming'> & {
+    details: Pick<WebhookEvent, 'reason' | 'recording' | 'streaming' | 'breakouts'> & {
       participant?: Participant;
     } = {},
   ) {
-    const { participant, reason, recording, streaming } = details;
+    const { participant, reason, recording, streaming, breakouts } = details;
     const body: WebhookEvent = {
       id: randomUUID(),
       event,
@@ -129,6 +146,7 @@ export class WebhooksService implements OnModuleDestroy {
     if (reason) body.reason = reason;
     if (recording) body.recording = recording;
     if (streaming) body.streaming = streaming;
+    if (breakouts) body.breakouts = breakouts;
     const json = JSON.stringify(body);
     for (const url of this.config.webhooks.urls) {
       if (this.pending >= MAX_PENDING_DELIVERIES) {

@@ -42,6 +42,9 @@ describe('OpenAPI', () => {
         'DELETE /api/v1/admin/rooms/{room}/lock',
         'POST /api/v1/admin/rooms/{room}/participants/{participantId}/kick',
         'POST /api/v1/admin/rooms/{room}/participants/{participantId}/mute',
+        'GET /api/v1/admin/rooms/{room}/breakouts',
+        'POST /api/v1/admin/rooms/{room}/breakouts',
+        'DELETE /api/v1/admin/rooms/{room}/breakouts',
       ]),
     );
     expect(operations.some((operation) => operation.includes('/r/'))).toBe(false);

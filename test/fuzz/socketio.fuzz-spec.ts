@@ -308,6 +308,27 @@ const requestData: Record<(typeof METHODS)[number], fc.Arbitrary<unknown>> = {
   raiseHand: fc.constant({}),
   lowerHand: fc.record({ participantId }, optional),
   react: fc.record({ emoji: field(fc.constantFrom('👍', '🎉', '💩', 'x')) }),
+  createBreakouts: fc.record(
+    {
+      rooms: field(fc.oneof(fc.integer({ min: -1, max: 30 }), fc.array(text, { maxLength: 3 }))),
+      assign: field(fc.constantFrom('manual', 'evenly', 'randomly', 'x')),
+      allowChoice: field(fc.boolean()),
+      durationSeconds: field(fc.integer({ min: -1, max: 90_000 })),
+    },
+    { requiredKeys: ['rooms'] },
+  ),
+  moveToBreakout: fc.record({
+    participantId,
+    room: field(
+      fc.oneof(
+        room,
+        room.map((main) => `${String(main)}.breakout-1`),
+      ),
+    ),
+  }),
+  joinBreakout: fc.record({ room: field(fc.oneof(room, fc.constant(`${FUZZ_ROOM}.breakout-1`))) }),
+  broadcastToBreakouts: fc.record({ text: field(text) }),
+  closeBreakouts: fc.constant({}),
 };
 
 /** A request body: mostly an envelope of a known method, else anything. */

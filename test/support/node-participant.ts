@@ -89,7 +89,7 @@ const SIMULCAST_ENCODINGS: clientTypes.RtpEncodingParameters[] = [
 ];
 
 export class NodeParticipant {
-  readonly device = new Device({ handlerName: 'Chrome111' });
+  device = new Device({ handlerName: 'Chrome111' });
   joined!: JoinResult;
   sendTransport?: clientTypes.Transport;
   recvTransport?: clientTypes.Transport;
@@ -104,7 +104,7 @@ export class NodeParticipant {
   private readonly stops: (() => void)[] = [];
   private received!: () => void;
   /** Settles once the receive transport exists. */
-  private readonly receiving = new Promise<void>((resolve) => (this.received = resolve));
+  private receiving = new Promise<void>((resolve) => (this.received = resolve));
 
   private constructor(readonly socket: Socket) {
     keptAlive.push(this);
@@ -174,6 +174,34 @@ export class NodeParticipant {
     this.recvTransport = this.transportOf('recv', answer.receive!.transport);
     this.received();
     await Promise.all(answer.receive!.consumers.map((params) => this.receive(params)));
+    return answer;
+  }
+
+  /**
+   * Follows the server's `moveToRoom` to `room` (breakout rooms) as the web client does:
+   * drops its media, joins there with the pass on the same connection, sends again.
+   */
+  async followMove(room: string, displayName: string): Promise<JoinResult> {
+    const move = await this.waitForEvent<{ room: string; pass: string }>(
+      'moveToRoom',
+      (event) => event.room === room,
+    );
+    this.events.splice(
+      this.events.findIndex((e) => e.payload === move),
+      1,
+    );
+    const kinds = [...this.producers.values()].map((producer) => producer.kind);
+    for (const producer of this.producers.values()) producer.close();
+    this.producers.clear();
+    this.consumers.clear();
+    this.sendTransport?.close();
+    this.recvTransport?.close();
+    this.receiving = new Promise<void>((resolve) => (this.received = resolve));
+    this.device = new Device({ handlerName: 'Chrome111' });
+    const answer = await this.request('join', { room, displayName, pass: move.pass });
+    if ('lobby' in answer) throw new Error(`a move to ${room} ended in its lobby`);
+    await this.enter(answer);
+    if (kinds.length) await this.publish(kinds);
     return answer;
   }
 

@@ -16,6 +16,7 @@ import { placementHint } from '../../cluster/placement-hint';
 import { LocateOptions } from '../../cluster/room-placement.service';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/config.schema';
+import { BreakoutRooms, mainRoomOf } from '../../conference/breakout-rooms';
 import { ConferenceService } from '../../conference/conference.service';
 import { DomainError } from '../../conference/domain-error';
 import { canModerate, Participant } from '../../conference/participant';
@@ -30,6 +31,7 @@ import { RecordingInfo } from '../../recording/recording-info';
 import { RecordingService } from '../../recording/recording.service';
 import { TurnService } from '../../turn/turn.service';
 import { TokenBucket } from '../token-bucket';
+import { breakoutsView, handleBreakoutRequest, isBreakoutMethod } from './breakout-requests';
 import { toErrorBody } from './error-body';
 import { JoinAnnouncements } from './join-announcements';
 import {
@@ -52,6 +54,8 @@ import { isMethod, requestEnvelope, requestSchemas } from './request-schemas';
 interface SocketState {
   /** Present when the client connected with a join token. */
   grant?: JoinGrant;
+  /** A guest's identity, the same for every join of the connection (moves keep it). */
+  guestIdentity?: string;
   /** What the connection tells the placement of a room it opens. */
   placement: LocateOptions;
   /** Set while a join is under way: a connection joins one room at a time. */
@@ -114,6 +118,7 @@ export class ConferenceGateway
     private readonly metrics: MetricsService,
     private readonly cluster: ClusterService,
     private readonly recordings: RecordingService,
+    private readonly breakouts: BreakoutRooms,
     @InjectLogger() private readonly logger: Logger,
   ) {
     this.joinAnnouncements = new JoinAnnouncements(
@@ -128,6 +133,7 @@ export class ConferenceGateway
     this.renderConferenceEvents();
     this.renderMediaEvents();
     this.renderRecordingEvents();
+    this.renderBreakoutEvents();
   }
 
   afterInit(server: Server<ClientEvents, ServerEvents>) {
@@ -207,6 +213,9 @@ export class ConferenceGateway
     }
     const participantId = socket.data.participantId;
     if (!participantId) throw new DomainError('not_joined', 'join a room first');
+    if (isBreakoutMethod(method)) {
+      return handleBreakoutRequest(this.breakouts, participantId, method, data);
+    }
     const media = await this.conference.mediaOf(participantId);
 
     switch (method) {
@@ -343,18 +352,20 @@ export class ConferenceGateway
     if (socket.data.participantId) throw new DomainError('conflict', 'already in a room');
     if (socket.data.waitingId) throw new DomainError('conflict', 'already waiting in a lobby');
     const { grant } = socket.data;
-    if (grant && grant.room !== data.room) {
+    // A token for a room holds for its breakout rooms (which admit whom the room did).
+    if (grant && grant.room !== data.room && grant.room !== mainRoomOf(data.room)) {
       throw new DomainError('forbidden', `this token is for room "${grant.room}"`);
     }
     const outcome = await this.conference.join({
       roomId: data.room,
-      identity: grant?.identity ?? `guest-${randomUUID()}`,
+      identity: grant?.identity ?? (socket.data.guestIdentity ??= `guest-${randomUUID()}`),
       displayName: grant?.name ?? data.displayName ?? 'Guest',
       role: grant?.role ?? 'guest',
       door: 'socketio',
       password: data.password,
       placement: socket.data.placement,
       resumable: data.resumable,
+      pass: data.pass,
     });
     if ('waiting' in outcome) {
       const { id, displayName } = outcome.waiting;
@@ -412,6 +423,8 @@ export class ConferenceGateway
     }
     const recording = this.recordings.current(participant.roomId);
     if (recording) result.recording = recordingView(recording);
+    const breakouts = this.breakouts.stateOf(participant.roomId);
+    if (breakouts) result.breakouts = breakoutsView(breakouts);
     if (receive) {
       const producerIds = result.participants.flatMap((p) => p.producers.map(({ id }) => id));
       result.receive = await this.setUpReceiving(socket, participant, media, producerIds, receive);
@@ -452,6 +465,29 @@ export class ConferenceGateway
       this.server?.to(roomChannel(recording.room)).emit('recording', recordingView(recording));
     this.recordings.events.on('recordingStarted', tell);
     this.recordings.events.on('recordingFinished', tell);
+  }
+
+  private renderBreakoutEvents() {
+    const events = this.breakouts.events;
+    events.on('moveRequired', (participant, room, pass) => {
+      const socket = this.sockets.get(participant.id);
+      if (!socket) return;
+      // Detached first: the leave that follows ('moved') tells this socket nothing.
+      this.detach(socket);
+      socket.emit('moveToRoom', { room, pass });
+    });
+    events.on('breakoutsChanged', (mainRoomId, state) => {
+      const roomIds = [mainRoomId, ...(state?.rooms.map((room) => room.id) ?? [])];
+      this.server
+        ?.to(roomIds.map(roomChannel))
+        .emit('breakouts', { breakouts: state && breakoutsView(state) });
+    });
+    events.on('breakoutBroadcast', (roomIds, from, text) =>
+      this.server?.to(roomIds.map(roomChannel)).emit('breakoutMessage', {
+        from: { participantId: from.id, displayName: from.displayName },
+        text,
+      }),
+    );
   }
 
   private view(participant: Participant, media?: MediaSession): ParticipantView {

@@ -102,6 +102,11 @@ export interface JoinResult {
   /** Present while the room is being recorded (later changes arrive as recording). */
   recording?: RecordingStateView;
   videoLimits: VideoLimits;
+  /**
+   * Present while the room has breakout rooms or is one (later changes arrive as
+   * `breakouts`).
+   */
+  breakouts?: BreakoutsView;
 }
 
 /** Whether the room is being recorded: every client shows it. */
@@ -142,6 +147,8 @@ export interface JoinRequest {
   resumable?: boolean;
   /** Set up receiving in the same round trip. Kept until admitted when there is a lobby. */
   receive?: ReceiveRequest;
+  /** After `moveToRoom`: its pass, which lets the mover in without lobby or password. */
+  pass?: string;
 }
 
 /** Someone waiting in the lobby, as moderators see them. */
@@ -162,8 +169,69 @@ export interface WaitingInLobby {
   displayName: string;
 }
 
+// ---- Breakout rooms -------------------------------------------------------------------
+
+export interface BreakoutRoomView {
+  /** A room of its own: `<main>.breakout-<n>`. */
+  id: string;
+  name: string;
+  participants: { id: string; displayName: string }[];
+}
+
+/** A main room's breakout rooms, seen from the main room or any of them. */
+export interface BreakoutsView {
+  mainRoom: string;
+  /** Participants may go into a breakout room of their choice (joinBreakout). */
+  allowChoice: boolean;
+  /** When the rooms close and everyone returns, if there is a timer. */
+  endsAt?: string;
+  rooms: BreakoutRoomView[];
+}
+
+/** The breakout rooms' requests (part of Requests). */
+export interface BreakoutRequests {
+  /**
+   * Moderators, in the main room: opens breakout rooms (a count, or their names);
+   * `assign` 'evenly' or 'randomly' sends everyone but moderators at once.
+   */
+  createBreakouts: [
+    {
+      rooms: number | string[];
+      assign?: 'manual' | 'evenly' | 'randomly';
+      allowChoice?: boolean;
+      durationSeconds?: number;
+    },
+    BreakoutsView,
+  ];
+  /** Moderators: moves someone into a breakout room or back to the main room. */
+  moveToBreakout: [{ participantId: string; room: string }, object];
+  /** Goes into a breakout room (when participants may choose) or back to the main room. */
+  joinBreakout: [{ room: string }, object];
+  /** Moderators: a message to the main room and every breakout room (`breakoutMessage`). */
+  broadcastToBreakouts: [{ text: string }, object];
+  /** Moderators: closes the breakout rooms; everyone returns to the main room. */
+  closeBreakouts: [Record<string, never>, object];
+}
+
+/** The breakout rooms' server events (part of ServerEvents). */
+export interface BreakoutServerEvents {
+  /**
+   * The server took this participant out of its room for another (a breakout room or
+   * back to the main room): close the media, then `join` `room` with `pass` on this
+   * same connection.
+   */
+  moveToRoom: (event: { room: string; pass: string }) => void;
+  /** The breakout rooms changed (undefined: they closed). */
+  breakouts: (event: { breakouts?: BreakoutsView }) => void;
+  /** A moderator's broadcast to the main room and every breakout room. */
+  breakoutMessage: (event: {
+    from: { participantId: string; displayName: string };
+    text: string;
+  }) => void;
+}
+
 /** Requests: method name → [request data, response data]. */
-export interface Requests {
+export interface Requests extends BreakoutRequests {
   /**
    * What every router of this shard offers, before joining: a client that loads its
    * device with them can state its capabilities in the join (JoinRequest.receive).
@@ -242,7 +310,7 @@ export interface ErrorBody {
 export type Ack<M extends Method> = { data: Requests[M][1] } | { error: ErrorBody };
 
 /** Server → client events. */
-export interface ServerEvents {
+export interface ServerEvents extends BreakoutServerEvents {
   /**
    * Participants who joined; joins close together come in one event. It may name the
    * client itself or participants its join answer listed: those are known already.

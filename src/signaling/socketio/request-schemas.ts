@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { REACTIONS } from '../../conference/room';
+import { breakoutRequestSchemas } from './breakout-requests';
 import { Method } from './protocol';
 
 /*
@@ -68,6 +69,7 @@ export const requestSchemas = {
     password: z.string().min(1).max(128).optional(),
     resumable: z.boolean().optional(),
     receive: z.object({ rtpCapabilities, dtlsParameters: dtlsParameters.optional() }).optional(),
+    pass: z.string().min(1).max(64).optional(),
   }),
   resume: z.object({ participantId: id, resumeToken: z.string().min(1).max(128) }),
   createWebRtcTransport: z.object({
@@ -104,6 +106,7 @@ export const requestSchemas = {
   raiseHand: z.object({}).optional(),
   lowerHand: z.object({ participantId: id.optional() }).optional(),
   react: z.object({ emoji: z.enum(REACTIONS) }),
+  ...breakoutRequestSchemas,
 } satisfies Record<Method, z.ZodType>;
 
 export const isMethod = (method: string): method is Method =>

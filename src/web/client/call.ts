@@ -1,5 +1,7 @@
 import { Device, type types as msc } from 'mediasoup-client';
 import type {
+  BreakoutRequests,
+  BreakoutsView,
   ChatMessageView,
   ConsumerParams,
   IceServer,
@@ -72,6 +74,8 @@ export interface CallListener {
   reaction(memberId: string, emoji: Reaction): void;
   /** What the server lets this participant receive (from the join answer). */
   videoLimits(limits: VideoLimits): void;
+  /** The breakout rooms of the meeting changed, or we moved (undefined: there are none). */
+  breakouts?(breakouts: BreakoutsView | undefined): void;
 }
 
 /** How well media reaches us from a member (or, for ourselves, reaches the server). */
@@ -85,6 +89,7 @@ const FAIR_RTT_S = 0.3;
 const POOR_RTT_S = 0.8;
 
 export interface CallOptions {
+  /** The room to join; a move (breakout rooms) changes it. */
   room: string;
   /** Ignored by the server when a token names the participant. */
   displayName?: string;
@@ -213,9 +218,13 @@ export class Call {
   isModerator = false;
   hands: RaisedHandView[] = [];
   role?: ParticipantView['role'];
+  /** The meeting's breakout rooms, when it has some (we may be in one). */
+  breakouts?: BreakoutsView;
 
   private readonly signaling: Signaling;
   private password?: string;
+  /** The pass of the latest move (breakout rooms): it gets us in without lobby or password. */
+  private pass?: string;
   /** Settles when a moderator admits or rejects this participant waiting in the lobby. */
   private admission?: { resolve(result: JoinResult): void; reject(error: Error): void };
   /** The shard's router capabilities, asked for at the start (undefined if it cannot say). */
@@ -400,6 +409,32 @@ export class Call {
   /** Moderators: remove someone from the room. */
   async kickParticipant(participantId: string): Promise<void> {
     await this.signaling.request('kickParticipant', { participantId });
+  }
+
+  // ---- breakout rooms -----------------------------------------------------------------
+
+  /** Moderators: opens breakout rooms of this room. */
+  async createBreakouts(options: BreakoutRequests['createBreakouts'][0]): Promise<void> {
+    this.setBreakouts(await this.signaling.request('createBreakouts', options));
+  }
+
+  /** Moderators: sends someone into a breakout room, or back to the main room. */
+  async moveToBreakout(participantId: string, room: string): Promise<void> {
+    await this.signaling.request('moveToBreakout', { participantId, room });
+  }
+
+  /** Goes into a breakout room (when participants may choose), or back to the main room. */
+  async joinBreakout(room: string): Promise<void> {
+    await this.signaling.request('joinBreakout', { room });
+  }
+
+  async broadcastToBreakouts(text: string): Promise<void> {
+    await this.signaling.request('broadcastToBreakouts', { text });
+  }
+
+  /** Moderators: closes the breakout rooms; everyone returns. */
+  async closeBreakouts(): Promise<void> {
+    await this.signaling.request('closeBreakouts', {});
   }
 
   async admit(participantId: string): Promise<void> {
@@ -656,6 +691,7 @@ export class Call {
     this.setRecording(result.recording ?? { active: false });
     this.setHands(result.hands ?? []);
     if (result.activeSpeakerId) this.setActiveSpeaker(result.activeSpeakerId);
+    this.setBreakouts(result.breakouts);
     this.setPhase('joined');
     return result;
   }
@@ -674,6 +710,7 @@ export class Call {
           password: this.password,
           resumable: true,
           receive,
+          pass: this.pass,
         });
       } catch (error) {
         const code = error instanceof SignalingError ? error.code : '';
@@ -706,6 +743,11 @@ export class Call {
   private setHands(hands: RaisedHandView[]) {
     this.hands = hands;
     this.listener.hands(hands);
+  }
+
+  private setBreakouts(breakouts: BreakoutsView | undefined) {
+    this.breakouts = breakouts;
+    this.listener.breakouts?.(breakouts);
   }
 
   private setWaiting(waiting: LobbyEntryView[]) {
@@ -1042,6 +1084,24 @@ export class Call {
       this.teardown();
       void this.join(RETRY_DELAYS_MS.length);
     });
+    // Moved to another room of the meeting: a new join on this connection, media and all.
+    this.signaling.on('moveToRoom', ({ room, pass }) => {
+      if (this.phase !== 'joined' && this.phase !== 'joining') return;
+      this.options.room = room;
+      this.pass = pass;
+      this.teardown();
+      void this.join();
+    });
+    this.signaling.on(
+      'breakouts',
+      inRoom((_session, { breakouts }) => this.setBreakouts(breakouts)),
+    );
+    this.signaling.on(
+      'breakoutMessage',
+      inRoom((_session, { from, text }) =>
+        this.listener.notice(`${from.displayName} to every room: ${text}`),
+      ),
+    );
     this.signaling.on('removed', ({ reason }) =>
       this.end('removed', REMOVED_BECAUSE[reason] ?? reason),
     );

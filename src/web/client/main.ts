@@ -6,6 +6,7 @@
  * `/login` and `/meetings` are the portal pages.
  */
 import { ROOM_ID_PATTERN } from '../../conference/room';
+import { BreakoutPanel } from './breakout-panel';
 import { Call, type ReceiveStats, type Source } from './call';
 import { type DeviceKind, listDevices } from './local-media';
 import { showLogin, showMeetings } from './meetings-page';
@@ -110,9 +111,16 @@ async function enterRoom(room: string, params: URLSearchParams) {
         view.hands(hands);
         view.setControls(call);
       },
-      memberAdded: (member) => view.memberAdded(member),
+      memberAdded: (member) => {
+        view.memberAdded(member);
+        showBreakouts();
+      },
       memberChanged: (member) => view.memberChanged(member),
-      memberRemoved: (memberId) => view.memberRemoved(memberId),
+      memberRemoved: (memberId) => {
+        view.memberRemoved(memberId);
+        showBreakouts();
+      },
+      breakouts: () => showBreakouts(),
       activeSpeaker: (memberId) => view.activeSpeaker(memberId),
       chat: (message, own) => view.chat(message, own),
       notice: (text) => view.notice(text),
@@ -163,11 +171,29 @@ async function enterRoom(room: string, params: URLSearchParams) {
     remembered('audiooutput') ?? '',
   );
 
+  const breakoutPanel = new BreakoutPanel({
+    create: (options) => call.createBreakouts(options),
+    move: (participantId, to) => call.moveToBreakout(participantId, to),
+    join: (to) => call.joinBreakout(to),
+    broadcast: (text) => call.broadcastToBreakouts(text),
+    closeAll: () => call.closeBreakouts(),
+  });
+  function showBreakouts() {
+    breakoutPanel.update({
+      room: call.options.room,
+      isModerator: call.isModerator,
+      selfId: call.selfId,
+      people: [...call.members.values()].filter((member) => !member.isLocal),
+      breakouts: call.breakouts,
+    });
+  }
+
   window.videoWindow = {
     get state() {
       return {
         phase: call.phase,
-        room,
+        /** The room we are in now (a breakout room after a move). */
+        room: call.options.room,
         selfId: call.selfId,
         activeSpeakerId: call.activeSpeakerId,
         micOn: call.micOn,

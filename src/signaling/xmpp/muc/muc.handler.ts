@@ -8,6 +8,7 @@ import { WrongShardError } from '../../../cluster/wrong-shard.error';
 import { APP_CONFIG } from '../../../config/config.module';
 import { AppConfig } from '../../../config/config.schema';
 import { LeaveReason } from '../../../conference/conference-events';
+import { BreakoutRooms } from '../../../conference/breakout-rooms';
 import { ConferenceService } from '../../../conference/conference.service';
 import { DomainError } from '../../../conference/domain-error';
 import { Participant, Role } from '../../../conference/participant';
@@ -70,6 +71,7 @@ export class MultiUserChat implements OnModuleInit {
     private readonly placement: RoomPlacement,
     private readonly sessions: RemoteSessions,
     private readonly recordings: RecordingService,
+    private readonly breakouts: BreakoutRooms,
     @InjectRepository(Meeting) private readonly meetings: Repository<Meeting>,
     @InjectLogger() private readonly logger: Logger,
   ) {
@@ -88,6 +90,7 @@ export class MultiUserChat implements OnModuleInit {
     this.renderConferenceEvents();
     this.renderMediaEvents();
     this.renderRecordingEvents();
+    this.renderBreakoutEvents();
   }
 
   /** Adds a service's occupant (the Jitsi focus) to every room, for the sessions it serves. */
@@ -528,9 +531,15 @@ export class MultiUserChat implements OnModuleInit {
       return this.router.reply(stanza, origin, this.roomInfo(room));
     if (key === `get ${NS.discoItems}`) {
       const items = new Element('query', { xmlns: NS.discoItems });
-      if (occupant)
+      if (occupant) {
         for (const other of room.occupants)
           items.c('item', { jid: `${room.jid}/${other.nick}`, name: other.nick });
+        // Its breakout rooms are rooms of their own, next to the occupants.
+        const breakouts = this.breakouts.stateOf(room.roomId);
+        if (breakouts?.mainRoomId === room.roomId)
+          for (const breakout of breakouts.rooms)
+            items.c('item', { jid: this.roomJid(breakout.id), name: breakout.name });
+      }
       return this.router.reply(stanza, origin, items);
     }
     if (key === `set ${MUC.admin}`) return this.admin(stanza, origin, room, occupant, payload);
@@ -677,6 +686,44 @@ export class MultiUserChat implements OnModuleInit {
     };
     this.recordings.events.on('recordingStarted', announce);
     this.recordings.events.on('recordingFinished', announce);
+  }
+
+  /**
+   * Breakout rooms opening and closing, and a moderator's broadcast to them, as
+   * groupchat messages from the room (its own JID, no nick); the rooms are in the
+   * room's disco#items.
+   */
+  private renderBreakoutEvents() {
+    const announce = (roomIds: string[], text: string) => {
+      for (const roomId of roomIds) {
+        const room = this.rooms.get(roomId.toLowerCase());
+        if (!room) continue;
+        const message = new Element('message', {
+          xmlns: NS.client,
+          type: 'groupchat',
+          from: room.jid,
+        });
+        message.c('body').t(text);
+        for (const viewer of room.xmppOccupants)
+          viewer.session.send(this.addressed(message, viewer.session));
+      }
+    };
+    this.breakouts.events.on('breakoutsStarted', ({ mainRoomId, rooms }) =>
+      announce(
+        [mainRoomId],
+        `Breakout rooms: ${rooms.map((room) => `${room.name} (${this.roomJid(room.id)})`).join(', ')}`,
+      ),
+    );
+    this.breakouts.events.on('breakoutsFinished', (mainRoomId) =>
+      announce([mainRoomId], 'The breakout rooms closed.'),
+    );
+    this.breakouts.events.on('breakoutBroadcast', (roomIds, from, text) =>
+      announce(roomIds, `${from.displayName} to every room: ${text}`),
+    );
+  }
+
+  private roomJid(roomId: string) {
+    return `${roomId.toLowerCase()}@${this.domain}`;
   }
 
   /**

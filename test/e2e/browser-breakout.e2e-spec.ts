@@ -1,0 +1,170 @@
+/**
+ * Breakout rooms in real Chromium through a real shard: the host opens two rooms from
+ * the panel (assigned evenly), each page follows its move on the same connection (no
+ * reload) and decodes the others moved with it, the host moves someone from the panel,
+ * one goes back from the banner, and "Return everyone" brings everyone back to decode
+ * everyone in the main room. Shard and browser share one loopback-only network namespace.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { loadConfig } from '../../src/config/load-config';
+import { JoinTokenService } from '../../src/portal/join-token.service';
+import type { VideoWindowHook } from '../../src/web/client/main';
+import {
+  launchChromiumInNetns,
+  type NetnsBrowser,
+  type NetnsShard,
+  REPO_ROOT,
+  startShardInNetns,
+} from '../support/netns-shard';
+import {
+  joinFromPrejoin,
+  present,
+  until,
+  waitForJoined,
+  waitForMediaFrom,
+  withShardLog,
+} from '../support/web-client-page';
+
+declare const window: { videoWindow?: VideoWindowHook; loadedAt?: number };
+
+/** Waits until the page's client is in `room` again, joined (after a move). */
+const joinedIn = (page: Page, room: string) =>
+  page.waitForFunction(
+    (expected) =>
+      window.videoWindow?.state.room === expected && window.videoWindow.state.phase === 'joined',
+    room,
+    { polling: 100, timeout: 20_000 },
+  );
+
+describe('breakout rooms in the browser (real Chromium through a real shard)', () => {
+  let shard: NetnsShard | undefined;
+  let chromium: NetnsBrowser | undefined;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    // Generous: the machine runs other engineers' suites at the same time.
+    shard = await startShardInNetns({ timeoutMs: 60_000 });
+    chromium = await launchChromiumInNetns(shard.pid);
+  }, 90_000);
+
+  afterAll(async () => {
+    await chromium?.close().catch(() => undefined);
+    await shard?.stop();
+  });
+
+  const open = async (url: string, name: string) => {
+    const context = await chromium!.browser.newContext({ viewport: { width: 1000, height: 640 } });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+    await page.goto(url);
+    if (url.includes('token=')) await joinFromPrejoin(page);
+    await waitForJoined(page);
+    // Marks this page load: a reload would lose it.
+    await page.evaluate(() => (window.loadedAt = Date.now()));
+    return page;
+  };
+
+  it(
+    'creates, moves and returns with media in each room, on the same page load',
+    () =>
+      withShardLog(shard, async () => {
+        const room = `breakout-${Date.now().toString(36)}`;
+        const [red, blue] = [`${room}.breakout-1`, `${room}.breakout-2`];
+        const config = loadConfig({ NODE_ENV: 'test' }, join(REPO_ROOT, 'config'));
+        const token = new JoinTokenService(config).mint({
+          room,
+          identity: 'host',
+          name: 'Host',
+          role: 'moderator',
+        });
+        const host = await open(`${shard!.url}/r/${room}?token=${token}`, 'Host');
+        const a = await open(`${shard!.url}/r/${room}?name=A`, 'A');
+        const b = await open(`${shard!.url}/r/${room}?name=B`, 'B');
+        const c = await open(`${shard!.url}/r/${room}?name=C`, 'C');
+        const guests = [a, b, c];
+        await waitForMediaFrom(host, ['A', 'B', 'C']);
+        // Guests get no breakout button until there are breakout rooms.
+        expect(await a.isHidden('#breakouts-button')).toBe(true);
+
+        // The host opens two rooms, assigned evenly in the order people came: A, C | B.
+        await host.click('#breakouts-button');
+        await host.fill('#breakouts-count', '2');
+        await host.selectOption('#breakouts-assign', 'evenly');
+        await host.fill('#breakouts-minutes', '10');
+        await host.click('#breakouts-form button[type=submit]');
+        await Promise.all([joinedIn(a, red), joinedIn(c, red), joinedIn(b, blue)]);
+        await waitForMediaFrom(a, ['C']);
+        await waitForMediaFrom(c, ['A']);
+        expect(Object.keys(await b.evaluate(() => window.videoWindow!.receiveStats()))).toEqual([]);
+        // The banner names the room and counts down.
+        await present(a, '#breakout-banner:not([hidden])');
+        expect(await a.textContent('#breakout-name')).toBe('Room 1');
+        expect(await a.textContent('#breakout-timer')).toMatch(/^(10:00|9:\d\d) left$/);
+        // The host's panel shows who is where.
+        await until(
+          host,
+          () => document.querySelectorAll('#breakouts-rooms .breakout-room .person').length === 3,
+          10_000,
+        );
+        const where = await host.$$eval('#breakouts-rooms .breakout-room', (rooms) =>
+          rooms.map((item) => [
+            item.querySelector('.breakout-heading .name')?.textContent,
+            [...item.querySelectorAll('.person')].map((p) => (p as HTMLElement).dataset.name),
+          ]),
+        );
+        expect(where).toEqual([
+          ['Main room', []],
+          ['Room 1', ['A', 'C']],
+          ['Room 2', ['B']],
+        ]);
+
+        // The host moves B into Room 1: B decodes A and C there.
+        await host.selectOption('#breakouts-rooms .person[data-name="B"] select', red);
+        await joinedIn(b, red);
+        await waitForMediaFrom(b, ['A', 'C']);
+        await waitForMediaFrom(a, ['B', 'C']);
+        const shots = await mkdtemp(join(tmpdir(), 'vw-breakout-'));
+        await until(
+          host,
+          () => document.querySelectorAll('#breakouts-rooms .breakout-room .person').length === 3,
+        );
+        await host.screenshot({ path: join(shots, 'breakout-host.png') });
+        await a.screenshot({ path: join(shots, 'breakout-room.png') });
+        console.log(`breakout screenshots in ${shots}`);
+
+        // A broadcast reaches every room.
+        await host.fill('#breakouts-message', 'Two minutes left');
+        await host.click('#breakouts-broadcast button[type=submit]');
+        await until(c, () =>
+          document.getElementById('toast')?.textContent?.includes('Two minutes'),
+        );
+
+        // C goes back from the banner: the host decodes C in the main room.
+        await c.click('#breakout-back');
+        await joinedIn(c, room);
+        await waitForMediaFrom(host, ['C']);
+
+        // Return everyone: every page back in the main room decodes every other.
+        await host.click('#breakouts-close');
+        await Promise.all(guests.map((page) => joinedIn(page, room)));
+        await waitForMediaFrom(host, ['A', 'B', 'C']);
+        for (const [page, others] of [
+          [a, ['Host', 'B', 'C']],
+          [b, ['Host', 'A', 'C']],
+          [c, ['Host', 'A', 'B']],
+        ] as const) {
+          await waitForMediaFrom(page, [...others]);
+          expect(await page.isHidden('#breakout-banner')).toBe(true);
+        }
+        // No page was reloaded on the way.
+        for (const page of [host, ...guests]) {
+          expect(await page.evaluate(() => typeof window.loadedAt)).toBe('number');
+        }
+        expect(pageErrors).toEqual([]);
+      }),
+    180_000,
+  );
+});
