@@ -129,10 +129,12 @@ export class ConferenceService implements OnModuleDestroy {
 
   /**
    * A held room stays open while empty (a main room whose people are all in breakout
-   * rooms); released, it closes after the usual grace once empty.
+   * rooms); released, it closes after the usual grace once empty. A room that is not
+   * live has nothing to hold.
    */
   holdOpen(roomId: string, held: boolean): void {
-    const room = this.liveRoom(roomId);
+    const room = this.rooms.get(roomId);
+    if (!room) return;
     room.held = held;
     if (held) clearTimeout(room.closeTimer);
     else if (room.isEmpty) this.scheduleClose(room);

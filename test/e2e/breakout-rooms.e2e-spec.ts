@@ -23,6 +23,8 @@ const DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
 const ADMIN = { email: 'admin@example.org', password: 'admin-password-1' };
 const ROOM = 'workshop';
 const PASSWORD = 'w0rkshop-pass';
+/** Generous: other engineers' suites load the machine at the same time. */
+const WAIT_MS = 60_000;
 
 describe('breakout rooms over socket.io', () => {
   let shard: TestShard;
@@ -64,7 +66,7 @@ describe('breakout rooms over socket.io', () => {
     const stats = await eventually(
       () => client.receiveStats(),
       (s) => ids.every((id) => (s[id]?.videoPackets ?? 0) > 0),
-      20_000,
+      WAIT_MS,
     );
     for (const id of ids) expect(stats[id]?.videoPackets).toBeGreaterThan(0);
   };
@@ -170,13 +172,14 @@ describe('breakout rooms over socket.io', () => {
           ['Red', ['Ann', 'Bob']],
           ['Blue', ['Cid']],
         ]),
+      WAIT_MS,
     );
     expect(lastBreakouts(host)).toEqual([
       ['Red', ['Ann', 'Bob']],
       ['Blue', ['Cid']],
     ]);
 
-    // Nobody gets in directly: not with the password, not with someone else's pass.
+    // Nobody gets in directly: not with the password, not with a forged pass.
     const outsider = await connect();
     expect(
       await errorCode(
@@ -211,6 +214,7 @@ describe('breakout rooms over socket.io', () => {
     await eventually(
       () => hooks.map((hook) => hook.event),
       (events) => events.includes('breakout_finished'),
+      WAIT_MS,
     );
     const started = hooks.find((hook) => hook.event === 'breakout_started');
     expect(started?.room.name).toBe(ROOM);
@@ -256,6 +260,7 @@ describe('breakout rooms over socket.io', () => {
       () => admin('GET', `${ROOM}/breakouts`),
       ({ body }) =>
         body.rooms?.every((room: { participants: unknown[] }) => room.participants.length === 1),
+      WAIT_MS,
     );
     expect(
       listed.body.rooms.map((room: { participants: { displayName: string }[] }) =>

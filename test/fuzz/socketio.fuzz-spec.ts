@@ -255,6 +255,7 @@ const requestData: Record<(typeof METHODS)[number], fc.Arbitrary<unknown>> = {
       room: field(room),
       displayName: field(text),
       password: field(text),
+      pass: field(text),
       receive: field(
         fc.record(
           { rtpCapabilities, dtlsParameters: field(dtlsParameters) },

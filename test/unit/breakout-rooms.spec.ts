@@ -297,4 +297,23 @@ describe('BreakoutRooms', () => {
       jest.useRealTimers();
     }
   });
+
+  it('removes everyone in breakout rooms when the main room is ended', async () => {
+    const fixture = breakoutSetup();
+    const { service, breakouts } = fixture;
+    const { participant: host } = await enter(service, moderator('Host'));
+    const ann = await admitted(fixture, host, 'Ann');
+    await breakouts.create(host.id, { rooms: 1, assign: 'evenly' });
+    const inBreakout = await follow(fixture, ann);
+    const left = jest.fn();
+    service.events.on('participantLeft', left);
+    const finished = new Promise((resolve) =>
+      breakouts.events.on('breakoutsFinished', (_main, reason) => resolve(reason)),
+    );
+    await service.endRoom('demo');
+    await expect(finished).resolves.toBe('room_ended');
+    expect(left).toHaveBeenCalledWith(inBreakout, 'room_ended');
+    expect(breakouts.stateOf('demo')).toBeUndefined();
+    expect(fixture.logged).not.toHaveBeenCalled();
+  });
 });
