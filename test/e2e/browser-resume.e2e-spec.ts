@@ -3,13 +3,22 @@
  * torn down under the clients (the kernel destroys the TCP sockets, as a dying NAT or a
  * network change does); both clients reconnect and resume the same participants, nobody
  * sees anybody leave or join, and media goes on. Shard and browser share one
- * loopback-only network namespace.
+ * loopback-only network namespace. Then the clients' address changes (their own
+ * namespace, linked to the shard's): the same participants, media back, nobody leaves.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import type { VideoWindowHook } from '../../src/web/client/main';
-import { useShardWithChromium } from '../support/netns-shard';
+import {
+  type NetnsBrowser,
+  type NetnsShard,
+  ROAMING_SHARD_ENV,
+  type RoamingClients,
+  roamingClients,
+  startShardInNetns,
+  useShardWithChromium,
+} from '../support/netns-shard';
 import { waitForJoined, waitForMediaFrom, withShardLog } from '../support/web-client-page';
 
 declare const window: { videoWindow?: VideoWindowHook; tilesRemoved?: string[] };
@@ -29,26 +38,42 @@ const framesFrom = async (page: Page, from: string) =>
     (s) => s.displayName === from,
   )?.framesDecoded ?? 0;
 
+/** Joins `room` at `url` as `name`, remembering every tile that leaves the grid. */
+async function joinWatchingTiles(page: Page, url: string, room: string, name: string) {
+  await page.goto(`${url}/r/${room}?name=${name}`);
+  await waitForJoined(page);
+  await page.evaluate(() => {
+    window.tilesRemoved = [];
+    new MutationObserver((changes) => {
+      for (const change of changes) {
+        for (const node of change.removedNodes) {
+          window.tilesRemoved!.push((node as HTMLElement).dataset?.name ?? '?');
+        }
+      }
+    }).observe(document.getElementById('tiles')!, { childList: true });
+  });
+  return page;
+}
+
+/** Waits until `page` decoded `more` frames beyond `before` from anyone. */
+const decodesBeyond = (page: Page, before: number, more = 30) =>
+  page.waitForFunction(
+    async (n) =>
+      Object.values(await window.videoWindow!.receiveStats()).some((s) => s.framesDecoded > n),
+    before + more,
+    { polling: 250, timeout: 15_000 },
+  );
+
 describe('seamless resume (real Chromium through a real shard)', () => {
   const suite = useShardWithChromium();
 
-  const join = async (room: string, name: string) => {
-    const page = await suite.newPage(name, { width: 640, height: 360 });
-    await page.goto(`${suite.shard.url}/r/${room}?name=${name}`);
-    await waitForJoined(page);
-    // Remembers every tile that leaves the grid, however briefly.
-    await page.evaluate(() => {
-      window.tilesRemoved = [];
-      new MutationObserver((changes) => {
-        for (const change of changes) {
-          for (const node of change.removedNodes) {
-            window.tilesRemoved!.push((node as HTMLElement).dataset?.name ?? '?');
-          }
-        }
-      }).observe(document.getElementById('tiles')!, { childList: true });
-    });
-    return page;
-  };
+  const join = async (room: string, name: string) =>
+    joinWatchingTiles(
+      await suite.newPage(name, { width: 640, height: 360 }),
+      suite.shard.url,
+      room,
+      name,
+    );
 
   it(
     'resumes the same participants after their connections drop; nobody sees a leave',
@@ -93,28 +118,66 @@ describe('seamless resume (real Chromium through a real shard)', () => {
         expect(await requestCount(a, 'resume')).toBe(2);
         // Media goes on both ways, and the room's events reach the resumed connections.
         const before = await Promise.all([framesFrom(a, 'B'), framesFrom(b, 'A')]);
-        await Promise.all([
-          a.waitForFunction(
-            async (n) =>
-              Object.values(await window.videoWindow!.receiveStats()).some(
-                (s) => s.framesDecoded > n,
-              ),
-            before[0] + 30,
-            { polling: 250, timeout: 15_000 },
-          ),
-          b.waitForFunction(
-            async (n) =>
-              Object.values(await window.videoWindow!.receiveStats()).some(
-                (s) => s.framesDecoded > n,
-              ),
-            before[1] + 30,
-            { polling: 250, timeout: 15_000 },
-          ),
-        ]);
+        await Promise.all([decodesBeyond(a, before[0]), decodesBeyond(b, before[1])]);
         await a.click('#mic-button');
         await b.waitForSelector('.tile[data-name="A"].audio-muted', { timeout: 5_000 });
 
         expect(suite.pageErrors).toEqual([]);
+      }),
+    90_000,
+  );
+});
+
+describe('seamless resume across an address change (Chromium in a namespace of its own)', () => {
+  let shard: NetnsShard | undefined;
+  let clients: RoamingClients | undefined;
+  let chromium: NetnsBrowser | undefined;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    shard = await startShardInNetns({ env: ROAMING_SHARD_ENV });
+    clients = await roamingClients(shard);
+    chromium = await clients.launchChromium();
+  }, 30_000);
+
+  afterAll(async () => {
+    await chromium?.close();
+    await clients?.close();
+    await shard?.stop();
+  });
+
+  it(
+    'keeps the same participants, with media, when the clients move to another address',
+    () =>
+      withShardLog(shard, async () => {
+        const room = `roam-${Date.now().toString(36)}`;
+        const pages: Page[] = [];
+        for (const name of ['A', 'B']) {
+          const context = await chromium!.browser.newContext({
+            viewport: { width: 640, height: 360 },
+          });
+          const page = await context.newPage();
+          page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+          pages.push(await joinWatchingTiles(page, clients!.url, room, name));
+        }
+        const [a, b] = pages;
+        await Promise.all([waitForMediaFrom(a, ['B']), waitForMediaFrom(b, ['A'])]);
+        const selfIds = () =>
+          Promise.all(pages.map((p) => p.evaluate(() => window.videoWindow!.state.selfId)));
+        const ids = await selfIds();
+        const before = await Promise.all([framesFrom(a, 'B'), framesFrom(b, 'A')]);
+
+        // The clients' address changes. The old one is gone, so the media decoded from now
+        // on comes over paths from the new one (Chromium gathers it and checks it with the
+        // same ICE credentials; an ICE restart follows where that fails).
+        await clients!.moveTo(2);
+        await Promise.all([decodesBeyond(a, before[0]), decodesBeyond(b, before[1])]);
+        expect(await selfIds()).toEqual(ids);
+        for (const page of pages) {
+          expect(await page.evaluate(() => window.tilesRemoved)).toEqual([]);
+        }
+        expect(await requestCount(a, 'join')).toBe(2);
+        expect(pageErrors).toEqual([]);
       }),
     90_000,
   );

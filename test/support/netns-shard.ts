@@ -6,9 +6,12 @@
  * with `nsenter -t <pid> -n`. Playwright drives Chromium over a pipe, so the test process
  * itself needs no network path to either of them.
  */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { ShardProcess, startShardProcess } from './shard-process';
 
@@ -41,6 +44,96 @@ export interface StartShardOptions {
 /** Starts dist/main.js in a new network namespace and waits until it listens. */
 export function startShardInNetns(options: StartShardOptions = {}): Promise<NetnsShard> {
   return startShardProcess({ ...options, netns: true });
+}
+
+const run = promisify(execFile);
+
+/** Runs a command (ip, ss) in the network namespace of process `pid`. */
+export function inNetns(pid: number, ...command: string[]) {
+  return run('nsenter', ['-t', String(pid), '-n', ...command]);
+}
+
+/**
+ * The shard's address on the link to the roaming clients (see roamingClients), and the
+ * environment that makes the shard serve and announce it.
+ */
+export const ROAMING_SHARD_ADDRESS = '10.9.0.1';
+export const ROAMING_SHARD_ENV = {
+  HOST: '0.0.0.0',
+  MEDIA_LISTEN_IP: '0.0.0.0',
+  MEDIA_ANNOUNCED_ADDRESS: ROAMING_SHARD_ADDRESS,
+};
+
+export interface RoamingClients {
+  /** The shard as the clients reach it. */
+  url: string;
+  /** The namespace's process (for launchChromiumInNetns). */
+  pid: number;
+  /** Chromium in the clients' namespace (the shard's origin counts as secure). */
+  launchChromium(extraArgs?: string[]): Promise<NetnsBrowser>;
+  /** The clients' address becomes 10.7.0.<n>, as when a phone goes from Wi-Fi to LTE. */
+  moveTo(n: number): Promise<void>;
+  /** Takes the link between clients and shard down (false) or up again (true). */
+  setLink(up: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A network namespace for clients beside the shard's (started with ROAMING_SHARD_ENV),
+ * joined to it by a veth pair: the shard is ROAMING_SHARD_ADDRESS, the clients 10.7.0.1
+ * until they move to another address.
+ */
+export async function roamingClients(shard: NetnsShard): Promise<RoamingClients> {
+  const holder: ChildProcess = spawn('unshare', ['-n', 'sleep', 'infinity'], { stdio: 'ignore' });
+  await once(holder, 'spawn');
+  const pid = holder.pid!;
+  const clients = (...command: string[]) => inNetns(pid, ...command);
+  const server = (...command: string[]) => inNetns(shard.pid, ...command);
+  try {
+    // unshare has exec'd sleep once the namespace is there: wait for it.
+    for (let tries = 0; ; tries++) {
+      const [own, first] = await Promise.all(
+        [pid, process.pid].map((p) => run('readlink', [`/proc/${p}/ns/net`])),
+      );
+      if (own.stdout !== first.stdout) break;
+      if (tries > 50) throw new Error('the clients namespace did not come up');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await server('ip', 'link', 'add', 'to-clients', 'type', 'veth', 'peer', 'name', 'to-shard');
+    await server('ip', 'link', 'set', 'to-shard', 'netns', String(pid));
+    await server('ip', 'addr', 'add', `${ROAMING_SHARD_ADDRESS}/24`, 'dev', 'to-clients');
+    await server('ip', 'link', 'set', 'to-clients', 'up');
+    await server('ip', 'route', 'add', '10.7.0.0/24', 'dev', 'to-clients');
+    await clients('ip', 'link', 'set', 'lo', 'up');
+    await clients('ip', 'addr', 'add', '10.7.0.1/24', 'dev', 'to-shard');
+    await clients('ip', 'link', 'set', 'to-shard', 'up');
+    await clients('ip', 'route', 'add', '10.9.0.0/24', 'dev', 'to-shard');
+  } catch (error) {
+    holder.kill();
+    throw error;
+  }
+  const url = `http://${ROAMING_SHARD_ADDRESS}:${shard.port}`;
+  return {
+    url,
+    pid,
+    launchChromium: (extraArgs = []) =>
+      launchChromiumInNetns(pid, [
+        `--unsafely-treat-insecure-origin-as-secure=${url}`,
+        ...extraArgs,
+      ]),
+    moveTo: async (n) => {
+      await clients('ip', 'addr', 'flush', 'dev', 'to-shard');
+      await clients('ip', 'addr', 'add', `10.7.0.${n}/24`, 'dev', 'to-shard');
+      await clients('ip', 'route', 'replace', '10.9.0.0/24', 'dev', 'to-shard');
+    },
+    setLink: async (up) => {
+      await server('ip', 'link', 'set', 'to-clients', up ? 'up' : 'down');
+      if (up) await server('ip', 'route', 'replace', '10.7.0.0/24', 'dev', 'to-clients');
+    },
+    close: async () => {
+      holder.kill();
+    },
+  };
 }
 
 export interface NetnsBrowser {
