@@ -184,7 +184,9 @@ function inputArguments(): string[] {
   return [
     ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning'],
     ...['-protocol_whitelist', 'pipe,udp,rtp', '-f', 'sdp', '-localaddr', '127.0.0.1'],
-    ...['-listen_timeout', String(IDLE_SECONDS), '-i', 'pipe:0'],
+    // Timestamps come from RTP: ffmpeg need not count 20 frames to guess a frame rate
+    // before it writes (seconds when the sender is slow; the file's start waited for it).
+    ...['-fpsprobesize', '0', '-listen_timeout', String(IDLE_SECONDS), '-i', 'pipe:0'],
   ];
 }
 
