@@ -211,12 +211,18 @@ export const recordingBench: Bench = {
       await Promise.all(running.map((composite) => composite.stop()));
       rtcpSink.close();
       let compositeRealtime = Infinity;
+      let skipped = 0;
       for (const [i, composite] of running.entries()) {
         const probed = await probeMedia('ffprobe', join(directory, `composite-${i}.mp4`));
         const wallSeconds = (stoppedAt - composedFrom) / 1000;
-        const kept = composite.framesSkipped ? 0 : (probed?.durationSeconds ?? 0) / wallSeconds;
-        compositeRealtime = Math.min(compositeRealtime, kept);
+        // Skipped frames are missing from the file: it is shorter than the wall time.
+        compositeRealtime = Math.min(
+          compositeRealtime,
+          (probed?.durationSeconds ?? 0) / wallSeconds,
+        );
+        skipped += composite.framesSkipped;
       }
+      progress(`composites stopped: ${skipped} frames skipped (the encoder fell behind)`);
       const perComposite = (cpu: number) => (100 * cpu) / composed / composites;
       const compositeTotal = (compositeFfmpeg + compositeWorker + compositeShard) / composed;
       return [

@@ -61,8 +61,16 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
     this.rtcpSink = await discardSocket();
     this.ffmpegMissing = await ffmpegProblem(this.config.recording.ffmpegPath);
     if (this.ffmpegMissing) this.logger.error({ problem: this.ffmpegMissing }, 'cannot record');
-    await this.finishInterrupted();
-    await this.applyRetention();
+    // Found before the shard serves (so none started since is taken), probed after: a
+    // shard killed while recording much does not wait for ffprobe to start.
+    const interrupted = (await this.storage.list()).filter(
+      (info) => info.state === 'recording' && info.shard === this.cluster.id,
+    );
+    void this.finishInterrupted(interrupted)
+      .then(() => this.applyRetention())
+      .catch((error: unknown) =>
+        this.logger.error({ err: error }, 'could not finish interrupted recordings'),
+      );
     this.retentionTimer = setInterval(() => void this.applyRetention(), RETENTION_SWEEP_MS);
     this.retentionTimer.unref();
   }
@@ -225,9 +233,8 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Recordings this shard left running when it was killed: their files hold what was written. */
-  private async finishInterrupted() {
-    for (const info of await this.storage.list()) {
-      if (info.state !== 'recording' || info.shard !== this.cluster.id) continue;
+  private async finishInterrupted(interrupted: RecordingInfo[]) {
+    for (const info of interrupted) {
       for (const track of info.tracks) {
         const file = `${this.storage.folderOf(info.id)}/${track.file}`;
         track.durationSeconds = (await probeMedia(this.config.recording.ffprobePath, file))

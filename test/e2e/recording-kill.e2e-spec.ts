@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecordingInfo } from '../../src/recording/recording-info';
-import { NodeParticipant } from '../support/node-participant';
+import { eventually, NodeParticipant } from '../support/node-participant';
 import { portalApi } from '../support/portal-api';
 import { inspectRecording } from '../support/recorded-media';
 import { ShardProcess, startShardProcess } from '../support/shard-process';
@@ -93,7 +93,11 @@ describe('a shard killed mid-recording', () => {
     expect(composite.durationSeconds).toBeGreaterThan(3);
 
     shard = await startShardProcess({ env: env() });
-    const listed = await admin('GET', `/recordings/${recording.id}`);
+    // Its files are probed once the shard runs.
+    const listed = await eventually(
+      () => admin('GET', `/recordings/${recording.id}`),
+      (answer) => answer.body.state === 'finished',
+    );
     expect(listed.body).toMatchObject({ state: 'finished', reason: 'interrupted' });
     for (const track of (listed.body as RecordingInfo).tracks) {
       expect(track.durationSeconds).toBeGreaterThan(2);
