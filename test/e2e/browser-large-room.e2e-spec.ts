@@ -136,6 +136,51 @@ describe('a large room in Chromium (pagination, layers, the cap)', () => {
     }
   });
 
+  it('brings the latest speaker onto the first page (last N), its video resumed', async () => {
+    const { page, selfId, close } = await openPage({ width: 800, height: 600 });
+    const speaker = await NodeParticipant.connect(shard.baseUrl);
+    clients.push(speaker);
+    try {
+      const firstPage = await tilesShown(page);
+      // Someone who joins last is on the last page, until it speaks.
+      speaker.receivesOthers = false;
+      await speaker.join(room, 'Speaker');
+      const speakerId = speaker.joined.participantId;
+      await speaker.publish(['video'], { simulcast: true });
+      await page.waitForSelector(`#tiles .tile.off-page[data-participant-id="${speakerId}"]`, {
+        state: 'attached',
+      });
+      expect(await resumedOnServer(selfId)).not.toContain(speakerId);
+      // The page's own (fake) microphone off, the speaker's tone makes it the active speaker.
+      await page.click('#mic-button');
+      await speaker.publish(['audio']);
+      await page.waitForSelector(
+        `#tiles .tile:not(.off-page)[data-participant-id="${speakerId}"]`,
+        {
+          timeout: 15_000,
+        },
+      );
+      // First on the page, the others moved along (one of the first page went to the next).
+      const shown = await tilesShown(page);
+      expect(shown).toHaveLength(firstPage.length);
+      expect(
+        await eventually(
+          () => resumedOnServer(selfId),
+          (ids) => JSON.stringify(ids) === JSON.stringify(shown),
+        ),
+      ).toEqual(shown);
+      expect(
+        await page.$eval(
+          `#tiles .tile[data-participant-id="${speakerId}"]`,
+          (tile) => (tile as HTMLElement).style.order,
+        ),
+      ).toBe('1');
+    } finally {
+      await close();
+      await speaker.request('leave', {});
+    }
+  });
+
   it('asks for a low layer for small tiles and the top layer for a large one', async () => {
     const { page, selfId, close } = await openPage({ width: 1280, height: 720 });
     try {
