@@ -170,7 +170,9 @@ export const largeRoom: Bench = {
             seconds: round1(elapsed),
             'failed publishers': failedPublishers,
           });
-          progress(`${variant}: ${JSON.stringify(rows[rows.length - 1])}`);
+          progress(
+            `${variant}: ${JSON.stringify(rows[rows.length - 1])}; tiles shown by page ${tilesShown.join(', ')}`,
+          );
         } finally {
           await Promise.all(contexts.map((context) => context.close().catch(() => undefined)));
         }
