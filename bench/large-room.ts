@@ -5,7 +5,8 @@
  * run: with the client as it is (video only for the tiles shown, each at the layer its
  * tile needs) and with `?videos=all` (every video at its top layer, as before large-room
  * support). For each: the incoming video bitrate and the number of video decoders per
- * page (streams whose decoded frame count grows during the measurement), then the ratios.
+ * page (video streams it receives during the measurement: each feeds a decoder), then
+ * the ratios.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,16 +40,17 @@ const VARIANTS = [
 ] as const;
 
 interface PageSample {
-  bytes: number;
+  /** Per remote participant: video bytes received and frames decoded so far. */
+  bytes: Record<string, number>;
   frames: Record<string, number>;
 }
 
 async function sample(page: Page): Promise<PageSample> {
   const stats = await page.evaluate(() => window.videoWindow!.receiveStats());
-  let bytes = 0;
+  const bytes: Record<string, number> = {};
   const frames: Record<string, number> = {};
   for (const [id, s] of Object.entries(stats)) {
-    bytes += s.videoBytesReceived;
+    bytes[id] = s.videoBytesReceived;
     frames[id] = s.framesDecoded;
   }
   return { bytes, frames };
@@ -144,14 +146,16 @@ export const largeRoom: Bench = {
             ),
           );
           const perPage = pages.map((_, i) => {
-            const decoded = Object.keys(after[i].frames).map(
-              (id) => after[i].frames[id] - (before[i].frames[id] ?? 0),
-            );
-            const decoders = decoded.filter((frames) => frames > 0).length;
+            const grown = (of: 'bytes' | 'frames') =>
+              Object.keys(after[i][of]).map((id) => after[i][of][id] - (before[i][of][id] ?? 0));
+            const bytes = grown('bytes');
+            // Every video stream received feeds a decoder of its own.
+            const decoders = bytes.filter((n) => n > 0).length;
+            const frames = grown('frames').reduce((a, b) => a + b, 0);
             return {
-              bitrate: ((after[i].bytes - before[i].bytes) * 8) / elapsed,
+              bitrate: (bytes.reduce((a, b) => a + b, 0) * 8) / elapsed,
               decoders,
-              fps: decoded.reduce((a, b) => a + b, 0) / elapsed / Math.max(decoders, 1),
+              fps: frames / elapsed / Math.max(decoders, 1),
             };
           });
           const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
@@ -170,7 +174,9 @@ export const largeRoom: Bench = {
             seconds: round1(elapsed),
             'failed publishers': failedPublishers,
           });
-          progress(`${variant}: ${JSON.stringify(rows[rows.length - 1])}`);
+          progress(
+            `${variant}: ${JSON.stringify(rows[rows.length - 1])}; tiles shown by page ${tilesShown.join(', ')}`,
+          );
         } finally {
           await Promise.all(contexts.map((context) => context.close().catch(() => undefined)));
         }

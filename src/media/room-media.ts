@@ -54,7 +54,7 @@ export interface ConsumerParams {
   paused: boolean;
 }
 
-/** A consumer as the server sees it (for tests, operators and the admin API). */
+/** A consumer as the server sees it (what tests check a client against). */
 export interface ConsumerState {
   id: string;
   producerId: string;

@@ -299,7 +299,7 @@ describe('npm run bench', () => {
     expect(Number(ratio['video kbit/s per page'])).toBeGreaterThan(0);
     const [goal] = GOALS.filter((g) => g.bench === 'large-room');
     expect(goal.judge(report.rows).value).toMatch(/^bitrate .*× .* decoders .* at 4$/);
-  }, 180_000);
+  }, 300_000);
 
   it('churn --tiny, from the command line: every count returns to its baseline', async () => {
     // Its own process, like signaling-capacity: it forces garbage collections.

@@ -48,6 +48,7 @@ const KNOWN_CODES = [
   'not_joined',
   'unknown_request',
   'too_many_requests',
+  'too_many_videos',
 ];
 /** Small requests of every kind of answer (before joining), for the limiter. */
 const LIMITED_BODIES = [

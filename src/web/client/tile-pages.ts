@@ -118,6 +118,7 @@ export class TilePages {
     });
     const nav = element('tile-pages');
     nav.hidden = pages === 1;
+    element('stage').classList.toggle('paged', pages > 1);
     element('page-label').textContent = `${this.page + 1} / ${pages}`;
     element<HTMLButtonElement>('page-prev').disabled = this.page === 0;
     element<HTMLButtonElement>('page-next').disabled = this.page === pages - 1;
