@@ -5,11 +5,9 @@
  * moved there; a broadcast; everyone returns; the admin API opens and closes them; the
  * webhooks tell; and bad input on the way gets the protocol's errors.
  */
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { JoinTokenService } from '../../src/portal/join-token.service';
 import type { BreakoutsView } from '../../src/signaling/socketio/protocol';
-import type { WebhookEvent } from '../../src/webhooks/webhooks.service';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 import { eventually, NodeParticipant } from '../support/node-participant';
 import { apiKeyAuthorization, portalApi } from '../support/portal-api';
 import { errorCode } from '../support/signaling-client';
@@ -28,8 +26,7 @@ const WAIT_MS = 60_000;
 
 describe('breakout rooms over socket.io', () => {
   let shard: TestShard;
-  let receiver: Server;
-  const hooks: WebhookEvent[] = [];
+  let receiver: WebhookReceiver;
   const http = portalApi(() => shard);
   const clients: NodeParticipant[] = [];
 
@@ -72,21 +69,12 @@ describe('breakout rooms over socket.io', () => {
   };
 
   beforeAll(async () => {
-    receiver = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        hooks.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as WebhookEvent);
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const { port } = receiver.address() as AddressInfo;
+    receiver = await startWebhookReceiver();
     shard = await startShard({
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
       MAX_BREAKOUT_ROOMS: '4',
-      WEBHOOK_URLS: `http://127.0.0.1:${port}/hooks`,
+      WEBHOOK_URLS: receiver.url,
       WEBHOOK_SECRET: 'breakout-webhook-secret-0123456789',
     });
     const adminToken = (await http.login(ADMIN)).body.accessToken;
@@ -212,17 +200,19 @@ describe('breakout rooms over socket.io', () => {
     await receivesVideoFrom(Cid, [host, Ann, Bob]);
     expect(await errorCode(host.request('closeBreakouts', {}))).toBe('not_found');
     await eventually(
-      () => hooks.map((hook) => hook.event),
+      () => receiver.hooks.map((hook) => hook.event),
       (events) => events.includes('breakout_finished'),
       WAIT_MS,
     );
-    const started = hooks.find((hook) => hook.event === 'breakout_started');
+    const started = receiver.hooks.find((hook) => hook.event === 'breakout_started');
     expect(started?.room.name).toBe(ROOM);
     expect(started?.breakouts?.rooms).toEqual([
       { id: red, name: 'Red' },
       { id: blue, name: 'Blue' },
     ]);
-    expect(hooks.find((hook) => hook.event === 'breakout_finished')?.reason).toBe('returned');
+    expect(receiver.hooks.find((hook) => hook.event === 'breakout_finished')?.reason).toBe(
+      'returned',
+    );
   }, 120_000);
 
   it('opens and closes them through the admin API, assigning everyone evenly', async () => {

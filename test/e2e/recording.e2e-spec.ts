@@ -5,13 +5,11 @@
  * deletion; bad input; and nothing left behind (transports, ffmpeg processes).
  */
 import { execFileSync } from 'node:child_process';
-import { createServer, Server } from 'node:http';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecordingInfo } from '../../src/recording/recording-info';
-import type { WebhookEvent } from '../../src/webhooks/webhooks.service';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 import { eventually, NodeParticipant } from '../support/node-participant';
 import { apiKeyAuthorization, portalApi } from '../support/portal-api';
 import { RequestError } from '../support/signaling-client';
@@ -38,8 +36,7 @@ const ffmpegChildren = () => {
 describe('recording a room through the admin API', () => {
   let shard: TestShard;
   let directory: string;
-  let receiver: Server;
-  const hooks: WebhookEvent[] = [];
+  let receiver: WebhookReceiver;
   const http = portalApi(() => shard);
   let authorization: string;
   const clients: NodeParticipant[] = [];
@@ -66,21 +63,13 @@ describe('recording a room through the admin API', () => {
 
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'vw-recordings-'));
-    receiver = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        hooks.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as WebhookEvent);
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    receiver = await startWebhookReceiver();
     shard = await startShard({
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
       RECORDINGS_DIR: directory,
       RECORDING_MIN_FREE_MB: '1',
-      WEBHOOK_URLS: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
+      WEBHOOK_URLS: receiver.url,
       WEBHOOK_SECRET: SECRET,
     });
     const adminToken = (await http.login(ADMIN)).body.accessToken;
@@ -194,7 +183,7 @@ describe('recording a room through the admin API', () => {
     expect(manifest).toEqual(finished);
 
     // Webhooks: started with the first tracks, finished with every file.
-    const hook = (event: string) => hooks.find((h) => h.event === event);
+    const hook = (event: string) => receiver.hooks.find((h) => h.event === event);
     await eventually(
       () => hook('recording_finished'),
       (found) => found !== undefined,
@@ -262,11 +251,11 @@ describe('recording a room through the admin API', () => {
     await dave.request('leave', {});
     dave.close();
     await eventually(
-      () => hooks.find((h) => h.event === 'recording_finished' && h.room.name === 'twice'),
+      () => receiver.hooks.find((h) => h.event === 'recording_finished' && h.room.name === 'twice'),
       (found) => found !== undefined,
     );
     expect(
-      hooks.find((h) => h.event === 'recording_finished' && h.room.name === 'twice'),
+      receiver.hooks.find((h) => h.event === 'recording_finished' && h.room.name === 'twice'),
     ).toMatchObject({
       reason: 'room_closed',
     });

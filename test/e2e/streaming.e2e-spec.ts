@@ -9,11 +9,10 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createHttpServer, Server } from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { WebhookEvent } from '../../src/webhooks/webhooks.service';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 import { eventually, NodeParticipant } from '../support/node-participant';
 import { portalApi } from '../support/portal-api';
 import { inspectRecording, meanVolume, pictureAt } from '../support/recorded-media';
@@ -77,8 +76,7 @@ async function rtmpReceiver(file: string) {
 describe('streaming a room to an RTMP server', () => {
   let shard: TestShard;
   let directory: string;
-  let hookReceiver: Server;
-  const hooks: WebhookEvent[] = [];
+  let hookReceiver: WebhookReceiver;
   let authorization: string;
   const clients: NodeParticipant[] = [];
 
@@ -101,25 +99,18 @@ describe('streaming a room to an RTMP server', () => {
   };
   const finishedHook = (room: string) =>
     eventually(
-      async () => hooks.find((h) => h.event === 'streaming_finished' && h.room.name === room),
+      async () =>
+        hookReceiver.hooks.find((h) => h.event === 'streaming_finished' && h.room.name === room),
       (found) => found !== undefined,
     );
 
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'vw-streaming-'));
-    hookReceiver = createHttpServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        hooks.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as WebhookEvent);
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => hookReceiver.listen(0, '127.0.0.1', resolve));
+    hookReceiver = await startWebhookReceiver();
     shard = await startShard({
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
-      WEBHOOK_URLS: `http://127.0.0.1:${(hookReceiver.address() as AddressInfo).port}/hooks`,
+      WEBHOOK_URLS: hookReceiver.url,
       WEBHOOK_SECRET: 'streaming-webhook-secret-0123',
     });
     authorization = `Bearer ${(await portalApi(() => shard).login(ADMIN)).body.accessToken}`;
@@ -174,7 +165,8 @@ describe('streaming a room to an RTMP server', () => {
       await meanVolume(file, media.durationSeconds - 3, media.durationSeconds),
     ).toBeGreaterThan(-30);
 
-    const hook = (event: string) => hooks.find((h) => h.event === event && h.room.name === 'live');
+    const hook = (event: string) =>
+      hookReceiver.hooks.find((h) => h.event === event && h.room.name === 'live');
     await finishedHook('live');
     expect(hook('streaming_started')).toMatchObject({ streaming: { id: started.body.id } });
     expect(hook('streaming_finished')).toMatchObject({
@@ -241,7 +233,7 @@ describe('streaming a room to an RTMP server', () => {
     expect(await d.request('chat', { text: 'still here' })).toMatchObject({ text: 'still here' });
 
     // Nobody listens there at all.
-    hooks.length = 0;
+    hookReceiver.hooks.length = 0;
     const closed = await freeTcpPort();
     const url = `rtmp://127.0.0.1:${closed}/live/x`;
     expect((await admin('POST', '/rooms/fragile/streaming', { url })).status).toBe(201);
