@@ -12,13 +12,7 @@ import type { Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/load-config';
 import { JoinTokenService } from '../../src/portal/join-token.service';
 import type { VideoWindowHook } from '../../src/web/client/main';
-import {
-  launchChromiumInNetns,
-  type NetnsBrowser,
-  type NetnsShard,
-  REPO_ROOT,
-  startShardInNetns,
-} from '../support/netns-shard';
+import { REPO_ROOT, useShardWithChromium } from '../support/netns-shard';
 import {
   joinFromPrejoin,
   present,
@@ -43,25 +37,10 @@ const joinedIn = (page: Page, room: string) =>
   );
 
 describe('breakout rooms in the browser (real Chromium through a real shard)', () => {
-  let shard: NetnsShard | undefined;
-  let chromium: NetnsBrowser | undefined;
-  const pageErrors: string[] = [];
-
-  beforeAll(async () => {
-    // Generous: the machine runs other engineers' suites at the same time.
-    shard = await startShardInNetns({ timeoutMs: 60_000 });
-    chromium = await launchChromiumInNetns(shard.pid);
-  }, 90_000);
-
-  afterAll(async () => {
-    await chromium?.close().catch(() => undefined);
-    await shard?.stop();
-  });
+  const suite = useShardWithChromium({ timeoutMs: 60_000 });
 
   const open = async (url: string, name: string) => {
-    const context = await chromium!.browser.newContext({ viewport: { width: 1000, height: 640 } });
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+    const page = await suite.newPage(name, { width: 1000, height: 640 });
     await page.goto(url);
     if (url.includes('token=')) await joinFromPrejoin(page);
     await waitForJoined(page, WAIT_MS);
@@ -73,7 +52,7 @@ describe('breakout rooms in the browser (real Chromium through a real shard)', (
   it(
     'creates, moves and returns with media in each room, on the same page load',
     () =>
-      withShardLog(shard, async () => {
+      withShardLog(suite.shard, async () => {
         const room = `breakout-${Date.now().toString(36)}`;
         const [red, blue] = [`${room}.breakout-1`, `${room}.breakout-2`];
         const config = loadConfig({ NODE_ENV: 'test' }, join(REPO_ROOT, 'config'));
@@ -83,10 +62,10 @@ describe('breakout rooms in the browser (real Chromium through a real shard)', (
           name: 'Host',
           role: 'moderator',
         });
-        const host = await open(`${shard!.url}/r/${room}?token=${token}`, 'Host');
-        const a = await open(`${shard!.url}/r/${room}?name=A`, 'A');
-        const b = await open(`${shard!.url}/r/${room}?name=B`, 'B');
-        const c = await open(`${shard!.url}/r/${room}?name=C`, 'C');
+        const host = await open(`${suite.shard.url}/r/${room}?token=${token}`, 'Host');
+        const a = await open(`${suite.shard.url}/r/${room}?name=A`, 'A');
+        const b = await open(`${suite.shard.url}/r/${room}?name=B`, 'B');
+        const c = await open(`${suite.shard.url}/r/${room}?name=C`, 'C');
         const guests = [a, b, c];
         await waitForMediaFrom(host, ['A', 'B', 'C'], true, WAIT_MS);
         // Guests get no breakout button until there are breakout rooms.
@@ -184,7 +163,7 @@ describe('breakout rooms in the browser (real Chromium through a real shard)', (
         for (const page of [host, ...guests]) {
           expect(await page.evaluate(() => typeof window.loadedAt)).toBe('number');
         }
-        expect(pageErrors).toEqual([]);
+        expect(suite.pageErrors).toEqual([]);
       }),
     420_000,
   );

@@ -192,7 +192,7 @@ export function useShardWithChromium(
   beforeAll(async () => {
     shard = await startShardInNetns(options);
     netnsBrowser = await launchChromiumInNetns(shard.pid, options.chromiumArgs);
-  }, 30_000);
+  }, 90_000);
   afterAll(async () => {
     await netnsBrowser?.close().catch(() => undefined);
     await shard?.stop();
