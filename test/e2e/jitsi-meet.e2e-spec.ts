@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import type { Page } from 'playwright-core';
 import { JitsiClient, joinWithJitsi } from '../support/jitsi-meet-page';
-import { waitForJoined, waitForMediaFrom } from '../support/web-client-page';
+import { joinFromPrejoin, waitForJoined, waitForMediaFrom } from '../support/web-client-page';
 import {
   launchChromiumInNetns,
   type NetnsBrowser,
@@ -41,6 +41,20 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
     await sleep(200);
   }
 }
+
+/** An operator's moderator join token (npm run token), for the shard's test configuration. */
+const moderatorToken = (room: string, name: string) =>
+  execFileSync(
+    process.execPath,
+    ['dist/cli/mint-token.js', '--room', room, '--name', name, '--role', 'moderator'],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_ENV: 'test' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  )
+    .toString()
+    .trim();
 
 describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
   let shard: NetnsShard | undefined;
@@ -287,26 +301,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
     'a moderator with a join token kicks a Jitsi client, whose media goes',
     () =>
       withShardLog(async () => {
-        // An operator's join token (npm run token), for the shard's test configuration.
-        const token = execFileSync(
-          process.execPath,
-          [
-            'dist/cli/mint-token.js',
-            '--room',
-            'jitsi-kick',
-            '--name',
-            'Mod',
-            '--role',
-            'moderator',
-          ],
-          {
-            cwd: REPO_ROOT,
-            env: { ...process.env, NODE_ENV: 'test' },
-            stdio: ['ignore', 'pipe', 'ignore'],
-          },
-        )
-          .toString()
-          .trim();
+        const token = moderatorToken('jitsi-kick', 'Mod');
         const before = await mediaCounts();
         const moderator = await join('jitsi-kick', 'Mod', token);
         const guest = await join('jitsi-kick', 'Guest');
@@ -626,6 +621,44 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         expect(participants.map((p) => p.displayName).sort()).toEqual(['Right', 'Wanda']);
         await web.close();
         await jitsi.leave();
+      }),
+    120_000,
+  );
+  it(
+    "a meeting's lobby holds a Jitsi client until the web client's moderator admits it",
+    () =>
+      withShardLog(async () => {
+        const room = 'jitsi-lobby';
+        const token = await signIn();
+        const page = await shardPage();
+        const created = await page.evaluate(
+          async ([room, token]) =>
+            (
+              await fetch('/api/v1/meetings', {
+                method: 'POST',
+                headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+                body: JSON.stringify({ title: 'With a lobby', room, lobby: true }),
+              })
+            ).status,
+          [room, token] as const,
+        );
+        expect(created).toBe(201);
+        const host = await chromium!.browser.newPage();
+        await host.goto(`${shard!.url}/r/${room}?token=${moderatorToken(room, 'Hostess')}`);
+        await joinFromPrejoin(host);
+        await waitForJoined(host);
+        // The Jitsi guest knocks: its join waits, and the host sees it in the lobby panel.
+        const joining = join(room, 'Knocker');
+        await host.waitForSelector('#lobby-panel li', { timeout: 20_000 });
+        expect(await host.textContent('#lobby-panel li .name')).toBe('Knocker');
+        await host.click('#lobby-panel li .admit');
+        const guest = await joining;
+        await Promise.all([
+          waitForMediaFrom(host, ['Knocker']),
+          guest.waitForMediaFrom(['Hostess']),
+        ]);
+        await host.close();
+        await guest.leave();
       }),
     120_000,
   );
