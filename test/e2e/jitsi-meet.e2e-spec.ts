@@ -33,7 +33,7 @@ interface ParticipantView {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `read` until `done` holds (or the time is up); returns the last value read. */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 10_000) {
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 20_000) {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await read();
@@ -336,10 +336,13 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
       withShardLog(async () => {
         const web = await chromium!.browser.newPage();
         await web.goto(`${shard!.url}/r/jitsi-speaker?name=Speaker`);
-        await waitForJoined(web);
+        await waitForJoined(web, 30_000);
         const a = await join('jitsi-speaker', 'Ann');
         const b = await join('jitsi-speaker', 'Ben');
-        await Promise.all([a.waitForMediaFrom(['Speaker', b.id]), b.waitForMediaFrom([a.id])]);
+        await Promise.all([
+          a.waitForMediaFrom(['Speaker', b.id], 60_000),
+          b.waitForMediaFrom([a.id], 60_000),
+        ]);
         const channel = await eventually(
           () => a.bridgeChannel(),
           (c) => c.open,
@@ -371,7 +374,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         await web.close();
         await Promise.all([a.leave(), b.leave()]);
       }),
-    120_000,
+    240_000,
   );
 
   it(
@@ -458,7 +461,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
           (await a.endpointMessages()).filter(({ payload }) => 'hello' in (payload as object)),
         ).toEqual([]);
       }),
-    120_000,
+    240_000,
   );
 
   it(
@@ -530,7 +533,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         expect(received).toContainEqual({ from: a.id, payload: { still: 'here' } });
         await Promise.all([a.waitForMediaFrom([b.id]), b.waitForMediaFrom([a.id])]);
       }),
-    120_000,
+    240_000,
   );
   it(
     "a Jitsi client's shared screen is a screen for the web client, and the web client's a desktop for it",
@@ -539,9 +542,12 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         const room = 'jitsi-screen';
         const web = await chromium!.browser.newPage();
         await web.goto(`${shard!.url}/r/${room}?name=Wendy`);
-        await waitForJoined(web);
+        await waitForJoined(web, 30_000);
         const jitsi = await join(room, 'Jo');
-        await Promise.all([waitForMediaFrom(web, ['Jo']), jitsi.waitForMediaFrom(['Wendy'])]);
+        await Promise.all([
+          waitForMediaFrom(web, ['Jo'], true, 60_000),
+          jitsi.waitForMediaFrom(['Wendy'], 60_000),
+        ]);
         const screenFrames = async () =>
           Object.values(await web.evaluate(() => window.videoWindow!.receiveStats())).find(
             (s) => s.displayName === 'Jo',
@@ -573,11 +579,11 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
             20_000,
           ),
         ).toBe('desktop');
-        await jitsi.waitForMediaFrom(['Wendy']);
+        await jitsi.waitForMediaFrom(['Wendy'], 60_000);
         await web.close();
         await jitsi.leave();
       }),
-    120_000,
+    240_000,
   );
 
   it(
@@ -608,8 +614,11 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         await web.goto(`${shard!.url}/r/${room}?name=Wanda`);
         await web.fill('#password-input', 'open-sesame');
         await web.press('#password-input', 'Enter');
-        await waitForJoined(web);
-        await Promise.all([waitForMediaFrom(web, ['Right']), jitsi.waitForMediaFrom(['Wanda'])]);
+        await waitForJoined(web, 30_000);
+        await Promise.all([
+          waitForMediaFrom(web, ['Right'], true, 60_000),
+          jitsi.waitForMediaFrom(['Wanda'], 60_000),
+        ]);
         // Only those who gave the password are in.
         const { participants } = await page.evaluate(
           async ([room, token]) =>
@@ -622,7 +631,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         await web.close();
         await jitsi.leave();
       }),
-    120_000,
+    240_000,
   );
   it(
     "a meeting's lobby holds a Jitsi client until the web client's moderator admits it",
@@ -646,20 +655,20 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         const host = await chromium!.browser.newPage();
         await host.goto(`${shard!.url}/r/${room}?token=${moderatorToken(room, 'Hostess')}`);
         await joinFromPrejoin(host);
-        await waitForJoined(host);
+        await waitForJoined(host, 30_000);
         // The Jitsi guest knocks: its join waits, and the host sees it in the lobby panel.
         const joining = join(room, 'Knocker');
-        await host.waitForSelector('#lobby-panel li', { timeout: 20_000 });
+        await host.waitForSelector('#lobby-panel li', { timeout: 60_000 });
         expect(await host.textContent('#lobby-panel li .name')).toBe('Knocker');
         await host.click('#lobby-panel li .admit');
         const guest = await joining;
         await Promise.all([
-          waitForMediaFrom(host, ['Knocker']),
-          guest.waitForMediaFrom(['Hostess']),
+          waitForMediaFrom(host, ['Knocker'], true, 60_000),
+          guest.waitForMediaFrom(['Hostess'], 60_000),
         ]);
         await host.close();
         await guest.leave();
       }),
-    120_000,
+    240_000,
   );
 });
