@@ -556,7 +556,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
 
         // Jo shares the screen (in place of the camera): the web client decodes Jo's screen.
         await jitsi.shareScreen(true);
-        expect(await eventually(screenFrames, (n) => n > 0, 20_000)).toBeGreaterThan(0);
+        expect(await eventually(screenFrames, (n) => n > 0, 60_000)).toBeGreaterThan(0);
         expect((await participantView(room, 'Jo')).tracks.map((t) => t.source).sort()).toEqual([
           'mic',
           'screen',
