@@ -92,7 +92,6 @@ export const jitsiJoin: Bench = {
         times.jitsi.push(performance.now() - start);
         cpu.jitsi.push(cpuMs(shard.pid) - cpuBefore);
         await jitsi.leave();
-        await jitsi.page.close();
         progress(
           `round ${round}/${rounds}: web ${Math.round(times.web.at(-1)!)} ms, Jitsi ${Math.round(times.jitsi.at(-1)!)} ms`,
         );

@@ -85,6 +85,7 @@ export interface JitsiClient {
   remoteVideoType(participantId: string): Promise<string | null>;
   /** The endpoint ids lib-jitsi-meet takes as forwarded (LAST_N_ENDPOINTS_CHANGED), if told. */
   forwardedEndpoints(): Promise<string[] | null>;
+  /** Leaves the conference and closes the page. */
   leave(): Promise<void>;
 }
 
@@ -430,6 +431,10 @@ export async function joinWithJitsi(
       ),
     forwardedEndpoints: () =>
       page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.forwardedEndpoints()),
-    leave: () => page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.leave()),
+    leave: async () => {
+      await page.evaluate(() => (window as unknown as { jitsi: Hook }).jitsi.leave());
+      // Its camera and microphone would go on capturing: many such pages starve Chromium.
+      await page.close();
+    },
   };
 }
