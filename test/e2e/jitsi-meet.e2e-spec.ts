@@ -106,6 +106,25 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
     return client;
   };
 
+  /** A meeting of a signed-in owner, made through the portal API from a shard page. */
+  const createMeeting = async (meeting: Record<string, unknown>) => {
+    const token = await signIn();
+    const page = await shardPage();
+    const created = await page.evaluate(
+      async ([meeting, token]) =>
+        (
+          await fetch('/api/v1/meetings', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+            body: JSON.stringify(meeting),
+          })
+        ).status,
+      [meeting, token] as const,
+    );
+    expect(created).toBe(201);
+    return { token, page };
+  };
+
   /** A page of the shard's origin, to read its HTTP API from (the shard is in the netns). */
   const shardPage = async () => {
     metricsPage ??= await chromium!.browser.newPage();
@@ -591,20 +610,11 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
     () =>
       withShardLog(async () => {
         const room = 'jitsi-locked';
-        const token = await signIn();
-        const page = await shardPage();
-        const created = await page.evaluate(
-          async ([room, token]) =>
-            (
-              await fetch('/api/v1/meetings', {
-                method: 'POST',
-                headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-                body: JSON.stringify({ title: 'Locked', room, password: 'open-sesame' }),
-              })
-            ).status,
-          [room, token] as const,
-        );
-        expect(created).toBe(201);
+        const { token, page } = await createMeeting({
+          title: 'Locked',
+          room,
+          password: 'open-sesame',
+        });
         await expect(join(room, 'Nopass')).rejects.toThrow(/conference failed: .*password/i);
         await expect(join(room, 'Wrong', undefined, 'guess')).rejects.toThrow(
           /conference failed: .*password/i,
@@ -638,20 +648,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
     () =>
       withShardLog(async () => {
         const room = 'jitsi-lobby';
-        const token = await signIn();
-        const page = await shardPage();
-        const created = await page.evaluate(
-          async ([room, token]) =>
-            (
-              await fetch('/api/v1/meetings', {
-                method: 'POST',
-                headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-                body: JSON.stringify({ title: 'With a lobby', room, lobby: true }),
-              })
-            ).status,
-          [room, token] as const,
-        );
-        expect(created).toBe(201);
+        await createMeeting({ title: 'With a lobby', room, lobby: true });
         const host = await chromium!.browser.newPage();
         await host.goto(`${shard!.url}/r/${room}?token=${moderatorToken(room, 'Hostess')}`);
         await joinFromPrejoin(host);
