@@ -21,6 +21,7 @@ import {
   ApiServiceUnavailableResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { pipeline } from 'node:stream/promises';
 import { RecordingInfo, StreamingInfo } from '../recording/recording-info';
 import { RecordingService } from '../recording/recording.service';
 import { StreamingService } from '../recording/streaming.service';
@@ -97,17 +98,18 @@ export class AdminRecordingsController {
   }
 
   @Get('recordings/:id/files/:file')
-  @ApiOkResponse({ description: 'The file (Ogg, WebM or Matroska), as an attachment' })
+  @ApiOkResponse({ description: 'The file (Ogg, WebM, Matroska or MP4), as an attachment' })
   @ApiNotFoundResponse({ description: 'No such recording or file' })
+  @ApiServiceUnavailableResponse({ description: 'The recordings bucket does not answer' })
   async download(
     @Param('id') id: string,
     @Param('file') file: string,
     @Res() response: Response,
   ): Promise<void> {
-    const path = await this.recordings.fileOf(id, file);
-    await new Promise<void>((resolve, reject) =>
-      response.download(path, file, (error) => (error ? reject(error) : resolve())),
-    );
+    const { stream, sizeBytes } = await this.recordings.download(id, file);
+    response.attachment(file);
+    if (sizeBytes !== undefined) response.setHeader('content-length', sizeBytes);
+    await pipeline(stream, response);
   }
 
   @Delete('recordings/:id')

@@ -222,6 +222,13 @@ export class RecordingView {
     description: 'With RECORDING_COMPOSITE: {file, durationSeconds, sizeBytes} of composite.mp4',
   })
   composite?: { file: string; durationSeconds: number; sizeBytes: number };
+  @ApiProperty({
+    enum: ['local', 's3'],
+    description: "Where its files are: the recording shard's directory, or the S3 bucket",
+  })
+  storage!: string;
+  @ApiPropertyOptional({ description: 'Why a finished recording is not in the bucket' })
+  storageProblem?: string;
 }
 
 export class StartStreamingDto {

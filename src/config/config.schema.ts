@@ -112,6 +112,25 @@ export const configSchema = z
       diskCheckSeconds: z.coerce.number().positive(),
       composite: z.boolean(),
       maxConcurrentStreams: z.coerce.number().int().min(0),
+      s3: z.object({
+        bucket: z.union([
+          z.literal(''),
+          z
+            .string()
+            .regex(
+              /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+              'must be an S3 bucket name: 3-63 lowercase letters, digits, "." and "-"',
+            ),
+        ]),
+        endpoint: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+        region: z.string().regex(/^[a-z0-9-]{0,64}$/, 'must be a region name like eu-west-1'),
+        prefix: z
+          .string()
+          .regex(/^(?!\/)[A-Za-z0-9!_.*'()/-]{0,200}$/, 'must be a key prefix like recordings/'),
+        forcePathStyle: z.boolean(),
+        accessKeyId: z.string(),
+        secretAccessKey: z.string(),
+      }),
     }),
     cluster: z.object({
       redisUrl: z.union([
@@ -188,6 +207,11 @@ export const configSchema = z
   .refine((c) => c.webhooks.urls.length === 0 || c.webhooks.secret.length >= 16, {
     message: 'webhook URLs need a signing secret of 16+ characters: set WEBHOOK_SECRET',
     path: ['webhooks', 'secret'],
+  })
+  .refine((c) => (c.recording.s3.accessKeyId === '') === (c.recording.s3.secretAccessKey === ''), {
+    message:
+      'set both RECORDINGS_S3_ACCESS_KEY_ID and RECORDINGS_S3_SECRET_ACCESS_KEY, or neither (the AWS_* environment)',
+    path: ['recording', 's3', 'secretAccessKey'],
   })
   .refine((c) => c.cluster.redisUrl === '' || c.database.url !== '', {
     message: 'the shards of a cluster share one PostgreSQL database: set DATABASE_URL',

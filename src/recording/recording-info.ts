@@ -44,6 +44,13 @@ export interface RecordingInfo {
   tracks: RecordedTrack[];
   /** With recording.composite: the grid of its videos with the mixed audio, made at the end. */
   composite?: { file: string; durationSeconds: number; sizeBytes: number };
+  /**
+   * Where its files are: 'local' (the recording shard's recordings directory: while it
+   * runs, always; finished, without a bucket or when the upload failed) or 's3' (the bucket).
+   */
+  storage: 'local' | 's3';
+  /** Why the files of a finished recording are not in the bucket (the upload failed). */
+  storageProblem?: string;
 }
 
 /** What the recording service tells others (webhooks, the doors). */

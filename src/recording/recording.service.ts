@@ -15,7 +15,7 @@ import type { Logger } from '../observability/logger';
 import { discardSocket } from './local-udp-ports';
 import { probeMedia } from './media-probe';
 import { RecordingEndReason, RecordingEvents, RecordingInfo } from './recording-info';
-import { RecordingStorage } from './recording-storage';
+import { RecordingFile, RecordingStorage } from './recording-storage';
 import { RoomRecording } from './room-recording';
 
 const RETENTION_SWEEP_MS = 60 * 60 * 1000;
@@ -43,6 +43,7 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
   /** Why ffmpeg cannot run, found at start-up (recording is then unavailable). */
   private ffmpegMissing?: string;
   private retentionTimer?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -63,15 +64,16 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
     if (this.ffmpegMissing) this.logger.error({ problem: this.ffmpegMissing }, 'cannot record');
     // Found before the shard serves (so none started since is taken), probed after: a
     // shard killed while recording much does not wait for ffprobe to start.
-    const interrupted = (await this.storage.list()).filter(
+    const interrupted = (await this.storage.inDirectory()).filter(
       (info) => info.state === 'recording' && info.shard === this.cluster.id,
     );
     void this.finishInterrupted(interrupted)
-      .then(() => this.applyRetention())
       .catch((error: unknown) =>
         this.logger.error({ err: error }, 'could not finish interrupted recordings'),
-      );
-    this.retentionTimer = setInterval(() => void this.applyRetention(), RETENTION_SWEEP_MS);
+      )
+      // Then uploaded to a bucket (with uploads that failed before) and expired in time.
+      .then(() => this.sweep());
+    this.retentionTimer = setInterval(() => void this.sweep(), RETENTION_SWEEP_MS);
     this.retentionTimer.unref();
   }
 
@@ -112,6 +114,7 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
         startedBy,
         startedAt: new Date().toISOString(),
         tracks: [],
+        storage: 'local',
       },
       media: this.media,
       storage: this.storage,
@@ -175,8 +178,8 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
     return this.storage.get(id);
   }
 
-  fileOf(id: string, file: string): Promise<string> {
-    return this.storage.fileOf(id, file);
+  download(id: string, file: string): Promise<RecordingFile> {
+    return this.storage.download(id, file);
   }
 
   async remove(id: string): Promise<void> {
@@ -253,6 +256,31 @@ export class RecordingService implements OnModuleInit, OnModuleDestroy {
       }
       await this.storage.save(info);
       this.logger.warn({ recordingId: info.id, roomId: info.room }, 'recording was interrupted');
+    }
+  }
+
+  /** At start and hourly: uploads that failed are tried again, then retention applies. */
+  private sweep(): Promise<void> {
+    this.sweeping ??= (async () => {
+      await this.archiveLeftovers().catch((error: unknown) =>
+        this.logger.error({ err: error }, 'could not archive recordings'),
+      );
+      await this.applyRetention().catch((error: unknown) =>
+        this.logger.error({ err: error }, 'could not apply the recordings retention'),
+      );
+    })().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  /**
+   * Finished recordings still in the recordings directory that belong elsewhere (a bucket
+   * whose upload failed, a shard stopped while uploading, an interrupted recording).
+   */
+  private async archiveLeftovers() {
+    const ending = new Set([...this.active.values()].map((recording) => recording.info.id));
+    for (const info of await this.storage.inDirectory()) {
+      if (info.state !== 'finished' || info.storage === this.storage.target) continue;
+      if (!ending.has(info.id)) await this.storage.archive(info);
     }
   }
 

@@ -96,6 +96,8 @@ export class RoomRecording {
       });
       if (this.info.composite) await this.finishComposite();
       await this.save();
+      // Finished where it was written; the storage may take it elsewhere (a bucket).
+      await this.options.storage.archive(this.info);
       this.options.logger.info(
         {
           recordingId: this.info.id,

@@ -57,6 +57,7 @@ const SEEDED_RECORDING: RecordingInfo = {
       startedAt: '2026-01-01T00:00:00.000Z',
     },
   ],
+  storage: 'local',
 };
 const recordingsDir = mkdtempSync(join(tmpdir(), 'vw-fuzz-recordings-'));
 /** (Again, after the fuzzing deleted it.) */

@@ -94,4 +94,35 @@ describe('loadConfig', () => {
       /portal\.adminEmail/,
     );
   });
+
+  it('keeps recordings local by default, and reads and checks an S3 bucket', () => {
+    expect(load({}).recording.s3).toEqual({
+      bucket: '',
+      endpoint: '',
+      region: '',
+      prefix: '',
+      forcePathStyle: false,
+      accessKeyId: '',
+      secretAccessKey: '',
+    });
+    expect(
+      load({
+        RECORDINGS_S3_BUCKET: 'meetings.example',
+        RECORDINGS_S3_ENDPOINT: 'http://127.0.0.1:9000',
+        RECORDINGS_S3_REGION: 'eu-west-1',
+        RECORDINGS_S3_PREFIX: 'video-window/recordings/',
+        RECORDINGS_S3_FORCE_PATH_STYLE: 'true',
+        RECORDINGS_S3_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        RECORDINGS_S3_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+      }).recording.s3,
+    ).toMatchObject({ bucket: 'meetings.example', forcePathStyle: true, region: 'eu-west-1' });
+    expect(() => load({ RECORDINGS_S3_BUCKET: 'Not_A_Bucket' })).toThrow(/recording\.s3\.bucket/);
+    expect(() => load({ RECORDINGS_S3_ENDPOINT: 'ftp://storage' })).toThrow(
+      /recording\.s3\.endpoint/,
+    );
+    expect(() => load({ RECORDINGS_S3_PREFIX: '/absolute' })).toThrow(/recording\.s3\.prefix/);
+    expect(() => load({ RECORDINGS_S3_ACCESS_KEY_ID: 'AKIDEXAMPLE' })).toThrow(
+      /set both RECORDINGS_S3_ACCESS_KEY_ID and RECORDINGS_S3_SECRET_ACCESS_KEY/,
+    );
+  });
 });
