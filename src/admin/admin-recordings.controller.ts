@@ -7,6 +7,7 @@ import {
   HttpStatus,
   Param,
   Post,
+  Req,
   Res,
   UseFilters,
   UseInterceptors,
@@ -20,19 +21,19 @@ import {
   ApiOkResponse,
   ApiServiceUnavailableResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
-import { pipeline } from 'node:stream/promises';
+import type { Request, Response } from 'express';
 import { RecordingInfo, StreamingInfo } from '../recording/recording-info';
 import { RecordingService } from '../recording/recording.service';
 import { StreamingService } from '../recording/streaming.service';
 import { AdminApi } from './admin-auth.guard';
+import { AdminRecordingsService } from './admin-recordings.service';
 import { RecordingView, StartStreamingDto, StreamingView } from './admin.dto';
 import { DomainErrorFilter } from './domain-error.filter';
 import { ForwardToRoomOwner } from './shard-forwarding';
 
 /**
- * Recording and streaming rooms, and the recordings in this shard's recordings directory.
- * Starting and stopping is answered by the shard that runs the room.
+ * Recording and streaming rooms, and the recordings of every shard. Starting and stopping
+ * is answered by the shard that runs the room; a recording by the shard that has it.
  */
 @AdminApi()
 @Controller('api/v1/admin')
@@ -42,6 +43,7 @@ export class AdminRecordingsController {
   constructor(
     private readonly recordings: RecordingService,
     private readonly streams: StreamingService,
+    private readonly clusterRecordings: AdminRecordingsService,
   ) {}
 
   @Post('rooms/:room/recording')
@@ -85,31 +87,32 @@ export class AdminRecordingsController {
   }
 
   @Get('recordings')
-  @ApiOkResponse({ type: [RecordingView], description: 'The recordings here, newest first' })
-  list(): Promise<RecordingInfo[]> {
-    return this.recordings.list();
+  @ApiOkResponse({
+    type: [RecordingView],
+    description: 'The recordings of every shard of the cluster, newest first',
+  })
+  list(@Req() request: Request): Promise<RecordingInfo[]> {
+    return this.clusterRecordings.list(request);
   }
 
   @Get('recordings/:id')
   @ApiOkResponse({ type: RecordingView })
   @ApiNotFoundResponse({ description: 'No recording by that id' })
-  get(@Param('id') id: string): Promise<RecordingInfo> {
-    return this.recordings.get(id);
+  get(@Param('id') id: string, @Req() request: Request): Promise<RecordingInfo> {
+    return this.clusterRecordings.get(id, request);
   }
 
   @Get('recordings/:id/files/:file')
   @ApiOkResponse({ description: 'The file (Ogg, WebM, Matroska or MP4), as an attachment' })
   @ApiNotFoundResponse({ description: 'No such recording or file' })
   @ApiServiceUnavailableResponse({ description: 'The recordings bucket does not answer' })
-  async download(
+  download(
     @Param('id') id: string,
     @Param('file') file: string,
+    @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    const { stream, sizeBytes } = await this.recordings.download(id, file);
-    response.attachment(file);
-    if (sizeBytes !== undefined) response.setHeader('content-length', sizeBytes);
-    await pipeline(stream, response);
+    return this.clusterRecordings.download(id, file, request, response);
   }
 
   @Delete('recordings/:id')
@@ -117,7 +120,7 @@ export class AdminRecordingsController {
   @ApiNoContentResponse({ description: 'Deleted with its files' })
   @ApiNotFoundResponse({ description: 'No recording by that id' })
   @ApiConflictResponse({ description: 'The recording is running' })
-  remove(@Param('id') id: string): Promise<void> {
-    return this.recordings.remove(id);
+  remove(@Param('id') id: string, @Req() request: Request): Promise<void> {
+    return this.clusterRecordings.remove(id, request);
   }
 }

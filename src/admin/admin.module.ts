@@ -4,6 +4,7 @@ import { PortalModule } from '../portal/portal.module';
 import { RecordingModule } from '../recording/recording.module';
 import { AdminBreakoutsController } from './admin-breakouts.controller';
 import { AdminRecordingsController } from './admin-recordings.controller';
+import { AdminRecordingsService } from './admin-recordings.service';
 import { AdminGuard } from './admin-auth.guard';
 import { AdminRoomsController } from './admin-rooms.controller';
 import { AdminRoomsService } from './admin-rooms.service';
@@ -21,6 +22,12 @@ import { ForwardToRoomOwner, ShardForwarder } from './shard-forwarding';
     AdminRecordingsController,
     AdminBreakoutsController,
   ],
-  providers: [AdminGuard, AdminRoomsService, ShardForwarder, ForwardToRoomOwner],
+  providers: [
+    AdminGuard,
+    AdminRoomsService,
+    AdminRecordingsService,
+    ShardForwarder,
+    ForwardToRoomOwner,
+  ],
 })
 export class AdminModule {}

@@ -17,6 +17,8 @@ export const FORWARDED_HEADER = 'x-video-window-forwarded-by';
 
 const FORWARD_TIMEOUT_MS = 5000;
 
+type ForwardedRequest = Pick<Request, 'method' | 'originalUrl' | 'headers' | 'body'>;
+
 /** The admin API of another shard, called with the caller's own credentials. */
 @Injectable()
 export class ShardForwarder {
@@ -25,12 +27,26 @@ export class ShardForwarder {
   /** The other shard's answer: its status and JSON body (undefined when empty). */
   async call(
     shard: ShardEntry,
-    request: Pick<Request, 'method' | 'originalUrl' | 'headers' | 'body'>,
+    request: ForwardedRequest,
     path = request.originalUrl,
   ): Promise<{ status: number; body: unknown }> {
+    const response = await this.open(shard, request, path);
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+  }
+
+  /** The other shard's answer as it comes (a body that is no JSON, such as a file). */
+  async open(
+    shard: ShardEntry,
+    request: ForwardedRequest,
+    path = request.originalUrl,
+  ): Promise<globalThis.Response> {
     const { authorization } = request.headers;
     const hasBody = !['GET', 'HEAD', 'DELETE'].includes(request.method);
-    const response = await fetch(`${shard.internalUrl}${path}`, {
+    // Until the answer starts: a long download then takes the time it takes.
+    const answered = new AbortController();
+    const timer = setTimeout(() => answered.abort(), FORWARD_TIMEOUT_MS);
+    return fetch(`${shard.internalUrl}${path}`, {
       method: request.method,
       headers: {
         ...(authorization && { authorization }),
@@ -38,12 +54,12 @@ export class ShardForwarder {
         [FORWARDED_HEADER]: this.cluster.id,
       },
       body: hasBody ? JSON.stringify(request.body ?? {}) : undefined,
-      signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
-    }).catch(() => {
-      throw new ServiceUnavailableException(`shard ${shard.id} does not answer`);
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+      signal: answered.signal,
+    })
+      .catch(() => {
+        throw new ServiceUnavailableException(`shard ${shard.id} does not answer`);
+      })
+      .finally(() => clearTimeout(timer));
   }
 }
 
