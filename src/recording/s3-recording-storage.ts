@@ -222,5 +222,9 @@ export class S3RecordingStorage extends RecordingStorage implements OnModuleInit
   }
 }
 
-const problemOf = (error: unknown) =>
-  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+function problemOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // The SDK wraps network errors: "AWS SDK error wrapper for Error: connect ECONNREFUSED ...".
+  const message = error.message.replace(/^AWS SDK error wrapper for (\w*Error: )?/, '');
+  return error.name === 'Error' ? message : `${error.name}: ${message}`;
+}
