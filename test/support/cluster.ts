@@ -50,6 +50,8 @@ export interface ClusterOptions {
   regions?: string[];
   /** Environment for every shard. */
   env?: Record<string, string>;
+  /** Environment of one shard (its own recordings directory, ...), over `env`. */
+  shardEnv?: (shard: ClusterShard) => Record<string, string>;
   /** Lines of the HAProxy regions map (network and region), replacing the shipped one. */
   regionMap?: string;
 }
@@ -96,6 +98,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     REGION: shard.region,
     AGENT_PORT: String(shard.agentPort),
     SHARD_INTERNAL_URL: `http://127.0.0.1:${shard.port}`,
+    ...options.shardEnv?.(shard),
   });
   const start = async (shard: ClusterShard) => {
     shard.process = await startShardProcess({ port: shard.port, env: shardEnv(shard) });
