@@ -263,6 +263,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         const counts = await eventually(mediaCounts, (n) => n.transports === 2, 10_000);
         expect(counts).toEqual({ transports: 2, producers: 4, consumers: 4 });
         await b.waitForMediaFrom([a.id]);
+        await Promise.all([a.leave(), b.leave()]);
       }),
     120_000,
   );
@@ -312,6 +313,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         await jitsi.setMuted('audio', false);
         await web.waitForFunction((s) => !document.querySelector(s), jitsiTileMuted);
         await web.close();
+        await jitsi.leave();
       }),
     120_000,
   );
@@ -346,6 +348,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
           producers: before.producers + 2,
           consumers: before.consumers,
         });
+        await Promise.all([moderator.leave(), guest.page.close()]);
       }),
     120_000,
   );
@@ -487,6 +490,7 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
     'bad bridge channel input is ignored or closes that channel only; a wrong URL is refused',
     () =>
       withShardLog(async () => {
+        // Cora and Dan, of the test above.
         const [a, b] = clients.slice(-2);
         const { url } = await a.bridgeChannel();
         const page = await shardPage();
@@ -551,9 +555,11 @@ describe('Jitsi Meet clients (lib-jitsi-meet in Chromium)', () => {
         );
         expect(received).toContainEqual({ from: a.id, payload: { still: 'here' } });
         await Promise.all([a.waitForMediaFrom([b.id]), b.waitForMediaFrom([a.id])]);
+        await Promise.all([a.leave(), b.leave()]);
       }),
     240_000,
   );
+
   it(
     "a Jitsi client's shared screen is a screen for the web client, and the web client's a desktop for it",
     () =>
