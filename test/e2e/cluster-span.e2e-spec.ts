@@ -15,6 +15,7 @@ import {
   TestCluster,
 } from '../support/cluster';
 import { portalApi } from '../support/portal-api';
+import { blackholeUdp, udpPortsOf } from '../support/udp-blackhole';
 import { errorCode, request } from '../support/signaling-client';
 import { connectXmpp, loadXmpp, recordStanzas } from '../support/xmpp-client';
 import { waitForJoined, waitForMediaFrom } from '../support/web-client-page';
@@ -71,6 +72,7 @@ describe('cluster: one room spanning three shards', () => {
   let pageShard: string;
   let pageSender: { participantId: string; displayName: string };
   const people: RejoiningParticipant[] = [];
+  const webRtcPorts = new Map<string, number[]>();
 
   beforeAll(async () => {
     cluster = await startCluster({
@@ -87,8 +89,12 @@ describe('cluster: one room spanning three shards', () => {
         DRAIN_TIMEOUT_SECONDS: '3',
         CLUSTER_HEARTBEAT_MS: '300',
         CLUSTER_SHARD_TTL_MS: '1000',
+        PIPE_STALL_CHECK_MS: '1000',
       },
     });
+    // Before any room: each worker's only UDP sockets are its WebRTC server's.
+    for (const shard of cluster.shards)
+      webRtcPorts.set(shard.id, udpPortsOf(shard.process!.children()));
     // On the host's network: every shard and the proxy are on loopback.
     browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
@@ -175,6 +181,62 @@ describe('cluster: one room spanning three shards', () => {
     );
     await dee.current.participant.request('chat', { text: 'hello from us' });
     await expect(answered).resolves.toMatchObject({ from: { displayName: 'Dee' } });
+  });
+
+  it("a stalled pipe is rebuilt: the shard's people get the others' media again, the others never lose theirs", async () => {
+    const stalled = 'shard3';
+    const shard = cluster.shard(stalled).process!;
+    // The sockets of its pipes (and of nothing else, before any recording).
+    const pipePorts = udpPortsOf(shard.children()).filter(
+      (port) => !webRtcPorts.get(stalled)!.includes(port),
+    );
+    expect(pipePorts.length).toBeGreaterThan(0);
+    const here = people.filter((p) => p.shard === stalled);
+    const elsewhere = people.filter((p) => p.shard !== stalled);
+    const packets = (receivers: RejoiningParticipant[], senders: RejoiningParticipant[]) =>
+      Promise.all(receivers.flatMap((r) => senders.map((s) => r.packetsFrom(s))));
+    /** Packets each pair gets over a second (consumers made anew count from zero). */
+    const flowing = async (receivers: RejoiningParticipant[], senders: RejoiningParticipant[]) => {
+      const before = await packets(receivers, senders);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return (await packets(receivers, senders)).map((n, i) => n - before[i]);
+    };
+    const seenElsewhere = await packets(elsewhere, here);
+
+    // Every datagram to those ports is dropped: the pipes into the shard stall.
+    const lift = blackholeUdp(pipePorts);
+    try {
+      expect(await flowing(here, elsewhere)).toEqual(Array(here.length * elsewhere.length).fill(0));
+      await eventually(
+        () => shard.output(),
+        (output) => output.includes('the pipe from the shard stalled: rebuilding it'),
+        20_000,
+      );
+      // Rebuilt on new sockets while the old ones are still cut off: media flows again.
+      const rebuilt = await eventually(
+        () => flowing(here, elsewhere),
+        (deltas) => deltas.every((n) => n > 20),
+        20_000,
+      );
+      expect(rebuilt.every((n) => n > 20)).toBe(true);
+    } finally {
+      lift();
+    }
+    // The others went on receiving the shard's people, and nobody had to rejoin.
+    const nowElsewhere = await packets(elsewhere, here);
+    nowElsewhere.forEach((n, i) => expect(n).toBeGreaterThan(seenElsewhere[i]));
+    expect(people.flatMap((p) => p.interruptions)).toEqual([]);
+    // One pipe per track and shard pair again.
+    const counts = await eventually(
+      () => pipes(cluster, stalled),
+      (c) => c.in === 2 * (6 - here.length),
+      10_000,
+    );
+    expect(counts).toEqual({
+      in: 2 * (6 - here.length),
+      out: 2 * here.length * 2,
+      participants: here.length,
+    });
   });
 
   it('kill -9 of a shard: its participants rejoin elsewhere, the others never lose each other', async () => {
