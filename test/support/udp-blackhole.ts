@@ -26,8 +26,7 @@ export function udpPortsOf(pids: number[]): number[] {
  * lifts the blackhole (senders get EINVAL, as from a route that leads nowhere).
  */
 export function blackholeUdp(ports: number[]): () => void {
-  ip('rule', 'add', 'pref', MOVED_LOCAL_PREF, 'lookup', 'local');
-  ip('rule', 'del', 'pref', '0', 'lookup', 'local');
+  moveLocalRule('0', MOVED_LOCAL_PREF);
   const rule = (port: number) => [
     'pref',
     BLACKHOLE_PREF,
@@ -42,7 +41,13 @@ export function blackholeUdp(ports: number[]): () => void {
   for (const port of ports) ip('rule', 'add', ...rule(port));
   return () => {
     for (const port of ports) ip('rule', 'del', ...rule(port));
-    ip('rule', 'add', 'pref', '0', 'lookup', 'local');
-    ip('rule', 'del', 'pref', MOVED_LOCAL_PREF, 'lookup', 'local');
+    moveLocalRule(MOVED_LOCAL_PREF, '0');
   };
+}
+
+/** Moves the `local` table's rule (idempotent: a run killed midway left it moved). */
+function moveLocalRule(from: string, to: string) {
+  const at = (pref: string) => ip('rule', 'show', 'pref', pref).includes('lookup local');
+  if (!at(to)) ip('rule', 'add', 'pref', to, 'lookup', 'local');
+  if (at(from)) ip('rule', 'del', 'pref', from, 'lookup', 'local');
 }
