@@ -57,6 +57,7 @@ const wire = (p: Participant): ParticipantWire => ({
   roomId: p.roomId,
   identity: p.identity,
   displayName: p.displayName,
+  nick: p.nick,
   role: p.role,
   door: p.door,
   joinedAt: p.joinedAt.toISOString(),

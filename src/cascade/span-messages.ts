@@ -25,6 +25,7 @@ export const participantWire = z.object({
   roomId,
   identity: z.string().max(300),
   displayName: z.string().max(300),
+  nick: z.string().max(300).optional(),
   role: z.enum(ROLES),
   door: z.enum(['socketio', 'xmpp']),
   joinedAt: z.string(),

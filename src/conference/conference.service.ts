@@ -41,6 +41,8 @@ export interface JoinRequest {
   roomId: string;
   identity: string;
   displayName: string;
+  /** Its MUC nick (XMPP door). */
+  nick?: string;
   role: Role;
   door: Door;
   /** The meeting password, for rooms that ask for one. */
@@ -565,12 +567,13 @@ export class ConferenceService implements OnModuleDestroy {
     if (room.lobby.size >= this.config.conference.maxParticipantsPerRoom) {
       throw new DomainError('room_full', `the lobby of room ${room.id} is full`);
     }
-    const { roomId, identity, displayName, role, door, resumable } = request;
+    const { roomId, identity, displayName, nick, role, door, resumable } = request;
     const entry: LobbyEntry = {
       id: randomUUID(),
       roomId,
       identity,
       displayName,
+      nick,
       role,
       door,
       resumable,
@@ -627,6 +630,7 @@ export class ConferenceService implements OnModuleDestroy {
       roomId: room.id,
       identity: who.identity,
       displayName: who.displayName,
+      nick: who.nick,
       role: who.role,
       door: who.door,
       resumable: who.resumable,

@@ -9,6 +9,11 @@ export interface Participant {
   /** Who the participant is: the token's subject, or a generated guest identity. */
   readonly identity: string;
   readonly displayName: string;
+  /**
+   * The MUC nick it joined with (XMPP door): the occupant resource Jitsi clients use as its
+   * endpoint id, so the other shards of a spanning room render it under the same.
+   */
+  readonly nick?: string;
   readonly role: Role;
   readonly door: Door;
   /** Its client can resume it after a dropped connection (see ConferenceService.suspend). */

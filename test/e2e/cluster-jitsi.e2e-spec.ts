@@ -80,3 +80,62 @@ describe('cluster: Jitsi Meet clients through HAProxy', () => {
     expect(received).toContainEqual({ from: ben.id, payload: { across: 'shards' } });
   });
 });
+
+describe('cluster: Jitsi Meet clients in a room spanning shards', () => {
+  let cluster: TestCluster;
+  let browser: Browser;
+  const clients: JitsiClient[] = [];
+
+  beforeAll(async () => {
+    // One participant of a room per shard: the second one spills over to the other shard.
+    cluster = await startCluster({
+      regions: ['default', 'default'],
+      env: { ROOM_SPAN: 'true', SPAN_SHARD_ROOM_SIZE: '1', SPAN_MAX_SHARD_CPU: '8' },
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      args: CHROMIUM_FLAGS,
+      headless: true,
+    });
+  });
+  afterAll(async () => {
+    for (const client of clients) await client.leave().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await cluster?.stop();
+  });
+
+  it("each shard's focus serves its own client, with the other shard's media through the pipes", async () => {
+    const room = 'jitsi-spanning-room';
+    const [first, second] = cluster.shards.map((shard) => shard.id);
+    const ann = await joinWithJitsi(browser, cluster.url, {
+      room,
+      displayName: 'Ann',
+      shard: first,
+    });
+    clients.push(ann);
+    const ben = await joinWithJitsi(browser, cluster.url, {
+      room,
+      displayName: 'Ben',
+      shard: second,
+    });
+    clients.push(ben);
+    await Promise.all([
+      ann.waitForMediaFrom([ben.id], 30_000),
+      ben.waitForMediaFrom([ann.id], 30_000),
+    ]);
+    const metrics = await Promise.all(
+      [first, second].map((id) => cluster.shard(id).process!.metrics()),
+    );
+    // A transport on each shard, and each client's two tracks cross once.
+    expect(
+      metrics.map((m) => [
+        m.videowindow_transports,
+        m.videowindow_cascade_pipes_in,
+        m.videowindow_cascade_pipes_out,
+      ]),
+    ).toEqual([
+      [1, 2, 2],
+      [1, 2, 2],
+    ]);
+  });
+});

@@ -227,6 +227,7 @@ export class MultiUserChat implements OnModuleInit {
         roomId,
         identity: origin.account.grant?.identity ?? origin.account.localpart,
         displayName,
+        nick,
         role,
         door: 'xmpp',
         password,
@@ -735,7 +736,8 @@ export class MultiUserChat implements OnModuleInit {
     const room = this.rooms.get(participant.roomId.toLowerCase());
     if (!room) return;
     const pending = this.pending.get(room.jid.split('@')[0]);
-    const nick = room.freeNick(participant.displayName.trim() || 'Guest', pending);
+    const wanted = participant.nick ?? (participant.displayName.trim() || 'Guest');
+    const nick = room.freeNick(wanted, pending);
     const occupant: Occupant = { nick, participant, producers: new Map() };
     room.add(occupant);
     this.broadcastPresence(room, occupant);
