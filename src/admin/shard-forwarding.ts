@@ -15,7 +15,13 @@ import { ShardEntry } from '../cluster/shard';
 /** Marks a request one shard forwarded to another: it is answered there, never passed on. */
 export const FORWARDED_HEADER = 'x-video-window-forwarded-by';
 
-const FORWARD_TIMEOUT_MS = 5000;
+/**
+ * How long another shard may take to start answering: a question (GET, HEAD) 5 s; a
+ * change it carries out may take longer (stopping a recording waits for its files), up
+ * to a little less than the `timeout server` of the shipped haproxy.cfg (60 s).
+ */
+const QUESTION_TIMEOUT_MS = 5000;
+const CHANGE_TIMEOUT_MS = 50_000;
 
 type ForwardedRequest = Pick<Request, 'method' | 'originalUrl' | 'headers' | 'body'>;
 
@@ -45,7 +51,11 @@ export class ShardForwarder {
     const hasBody = !['GET', 'HEAD', 'DELETE'].includes(request.method);
     // Until the answer starts: a long download then takes the time it takes.
     const answered = new AbortController();
-    const timer = setTimeout(() => answered.abort(), FORWARD_TIMEOUT_MS);
+    const question = ['GET', 'HEAD'].includes(request.method);
+    const timer = setTimeout(
+      () => answered.abort(),
+      question ? QUESTION_TIMEOUT_MS : CHANGE_TIMEOUT_MS,
+    );
     return fetch(`${shard.internalUrl}${path}`, {
       method: request.method,
       headers: {

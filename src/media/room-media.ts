@@ -287,11 +287,12 @@ export class RoomMedia {
     await this.pipe(producerId, owner.router!, this.home);
   }
 
-  /** Every producer of the room. */
+  /** Every producer of the room: those of other shards of a spanning room too. */
   producers(): ProducerInfo[] {
-    return [...this.peers.values()].flatMap((peer) =>
+    const local = [...this.peers.values()].flatMap((peer) =>
       [...peer.producers.values()].map(producerInfo),
     );
+    return [...local, ...[...this.remote.values()].map((p) => this.remoteInfo(p))];
   }
 
   /** The participant's producers with the bitrate (bits/s) mediasoup measures on each. */

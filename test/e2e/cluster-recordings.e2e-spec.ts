@@ -43,6 +43,10 @@ describe('cluster: recordings of every shard from any shard', () => {
         ADMIN_EMAIL: ADMIN.email,
         ADMIN_PASSWORD: ADMIN.password,
         RECORDING_MIN_FREE_MB: '1',
+        // One participant of a room per shard: a room's second one spills over.
+        ROOM_SPAN: 'true',
+        SPAN_SHARD_ROOM_SIZE: '1',
+        SPAN_MAX_SHARD_CPU: '8',
       },
       shardEnv: (shard) => ({ RECORDINGS_DIR: directoryOf(shard.id) }),
     });
@@ -134,5 +138,31 @@ describe('cluster: recordings of every shard from any shard', () => {
     const nowhere = await admin(asked, 'DELETE', `/recordings/${elsewhere.id}`);
     expect(nowhere.status).toBe(404);
     expect(nowhere.body).toMatchObject({ error: 'not_found' });
+  });
+
+  it("records everyone of a room spanning shards, on the room's shard", async () => {
+    const room = 'taped-across';
+    const people: { shard: string; id: string }[] = [];
+    for (const name of ['Near', 'Far']) {
+      const { participant, joined } = await joinThroughProxy(cluster.url, room, name);
+      open.push(participant);
+      await participant.publish();
+      people.push({ shard: joined.shard, id: joined.participantId });
+    }
+    expect(people.map((p) => p.shard).sort()).toEqual(['shard1', 'shard2']);
+    expect((await admin(cluster.url, 'POST', `/rooms/${room}/recording`)).status).toBe(201);
+    await sleep(3000);
+    const stopped = await admin(cluster.url, 'DELETE', `/rooms/${room}/recording`);
+    expect(stopped.status).toBe(200);
+    const recording = stopped.body as RecordingInfo;
+    // Both participants' microphone and camera, whichever shard serves them.
+    const tracks = recording.tracks.map((t) => `${t.participant.displayName} ${t.kind}`).sort();
+    expect(tracks).toEqual(['Far audio', 'Far video', 'Near audio', 'Near video']);
+    for (const track of recording.tracks.filter((t) => t.kind === 'video')) {
+      const file = join(directoryOf(recording.shard), recording.id, track.file);
+      const media = await inspectRecording(file);
+      expect(media.decodedFrames).toBeGreaterThan(0);
+      expect(media.decodeErrors).toBe('');
+    }
   });
 });
