@@ -4,8 +4,10 @@
  * turnserver, one after the other in the same run, with the same client load (channel
  * mode, echoed by turnutils_peer). Per server: packets relayed per CPU-second of the
  * server process (/proc/<pid>/stat), loss, and the open sockets it held at the peak.
+ * `--cpu-prof-dir DIR` writes the embedded server's V8 CPU profile there (at its exit).
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   cpuSeconds,
@@ -28,13 +30,16 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startVideoWindow(totalQuota: number): Promise<Server> {
-  const server = await startStandaloneTurn({
-    TURN_SECRET: SECRET,
-    TURN_ALLOWED_PEER_RANGES: '127.0.0.1',
-    TURN_USER_QUOTA: String(totalQuota),
-    TURN_TOTAL_QUOTA: String(totalQuota),
-  });
+async function startVideoWindow(totalQuota: number, cpuProfileDir?: string): Promise<Server> {
+  const server = await startStandaloneTurn(
+    {
+      TURN_SECRET: SECRET,
+      TURN_ALLOWED_PEER_RANGES: '127.0.0.1',
+      TURN_USER_QUOTA: String(totalQuota),
+      TURN_TOTAL_QUOTA: String(totalQuota),
+    },
+    cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(cpuProfileDir)}`] : [],
+  );
   return { name: 'Video Window', ...server };
 }
 
@@ -115,6 +120,7 @@ export const turnBench: Bench = {
         messages: { type: 'string', default: '1000' },
         size: { type: 'string', default: '1000' },
         tiny: { type: 'boolean' },
+        'cpu-prof-dir': { type: 'string' },
       },
     });
     const load = values.tiny
@@ -131,7 +137,8 @@ export const turnBench: Bench = {
     const peer = await startPeer('127.0.0.1', peerPort);
     const rows: Row[] = [];
     try {
-      for (const start of [() => startVideoWindow(load.clients * 4), startCoturn]) {
+      const startOurs = () => startVideoWindow(load.clients * 4, values['cpu-prof-dir']);
+      for (const start of [startOurs, startCoturn]) {
         const server = await start();
         try {
           progress(`${server.name}: ${load.clients} clients x ${load.messages} x ${load.size} B`);

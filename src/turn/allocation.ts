@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
 import { Attr, Class, Method, StunBuilder, TransportAddress } from './stun-message';
+import { TransportAddressMap } from './transport-address-map';
 
 export const PERMISSION_LIFETIME_MS = 300_000;
 export const CHANNEL_LIFETIME_MS = 600_000;
@@ -26,9 +27,8 @@ class ByteBudget {
     this.tokens = bytesPerSecond; // one second of burst
   }
 
-  take(bytes: number): boolean {
+  take(bytes: number, now: number): boolean {
     if (this.bytesPerSecond <= 0) return true;
-    const now = Date.now();
     if (now !== this.last) {
       this.tokens = Math.min(
         this.bytesPerSecond,
@@ -42,8 +42,6 @@ class ByteBudget {
   }
 }
 
-const peerKey = (address: string, port: number) => `${address}|${port}`;
-
 /**
  * One TURN allocation: a relay socket, its permissions and channel bindings, and its
  * lifetime. Relays peer datagrams to the client as ChannelData or Data indications. It
@@ -55,7 +53,7 @@ export class Allocation {
   relayedAddress!: TransportAddress;
   private readonly permissions = new Map<string, number>();
   private readonly channels = new Map<number, Channel>();
-  private readonly channelsByPeer = new Map<string, Channel>();
+  private readonly channelsByPeer = new TransportAddressMap<Channel>();
   private readonly budget: ByteBudget;
   private timer?: NodeJS.Timeout;
   private closed = false;
@@ -127,44 +125,45 @@ export class Allocation {
    * bound to something else (RFC 8656 12.2: 400).
    */
   bindChannel(number: number, peer: TransportAddress, now = Date.now()): boolean {
-    const key = peerKey(peer.address, peer.port);
     const byNumber = this.channels.get(number);
-    const byPeer = this.channelsByPeer.get(key);
+    const byPeer = this.channelsByPeer.get(peer.address, peer.port);
     if (byNumber && byNumber.expiresAt <= now) this.unbind(byNumber);
     if (byPeer && byPeer.expiresAt <= now) this.unbind(byPeer);
     const current = this.channels.get(number);
-    if (current !== this.channelsByPeer.get(key)) return false;
+    if (current !== this.channelsByPeer.get(peer.address, peer.port)) return false;
     const channel = current ?? { number, peer, expiresAt: 0 };
     channel.expiresAt = now + CHANNEL_LIFETIME_MS;
     this.channels.set(number, channel);
-    this.channelsByPeer.set(key, channel);
+    this.channelsByPeer.set(peer.address, peer.port, channel);
     this.permit(peer.address, now);
     return true;
   }
 
   private unbind(channel: Channel) {
     this.channels.delete(channel.number);
-    this.channelsByPeer.delete(peerKey(channel.peer.address, channel.peer.port));
+    this.channelsByPeer.delete(channel.peer.address, channel.peer.port);
   }
 
   /** A Send indication's payload, or a ChannelData message's, towards a peer. */
-  toPeer(peer: TransportAddress, data: Buffer) {
-    const now = Date.now();
-    if (this.closed || !this.permitted(peer.address, now) || !this.budget.take(data.length)) return;
+  toPeer(peer: TransportAddress, data: Buffer, now = Date.now()) {
+    if (this.closed || !this.permitted(peer.address, now) || !this.budget.take(data.length, now)) {
+      return;
+    }
     this.relay.send(data, peer.port, peer.address);
   }
 
   channelToPeer(number: number, data: Buffer) {
     const channel = this.channels.get(number);
     if (!channel) return;
-    if (channel.expiresAt <= Date.now()) return this.unbind(channel);
-    this.toPeer(channel.peer, data);
+    const now = Date.now();
+    if (channel.expiresAt <= now) return this.unbind(channel);
+    this.toPeer(channel.peer, data, now);
   }
 
   private fromPeer(data: Buffer, rinfo: RemoteInfo) {
     const now = Date.now();
-    if (!this.permitted(rinfo.address, now) || !this.budget.take(data.length)) return;
-    const channel = this.channelsByPeer.get(peerKey(rinfo.address, rinfo.port));
+    if (!this.permitted(rinfo.address, now) || !this.budget.take(data.length, now)) return;
+    const channel = this.channelsByPeer.get(rinfo.address, rinfo.port);
     if (channel && channel.expiresAt > now) {
       const padded = this.framedForStream ? (data.length + 3) & ~3 : data.length;
       const message = Buffer.allocUnsafe(4 + padded);

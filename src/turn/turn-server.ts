@@ -29,6 +29,7 @@ import {
   StunMessage,
   TransportAddress,
 } from './stun-message';
+import { TransportAddressMap } from './transport-address-map';
 
 export interface TurnServerOptions {
   listenIp: string;
@@ -80,14 +81,13 @@ const STREAM_IDLE_MS = 30_000;
  */
 const SERVER_SOCKET_BUFFER_BYTES = 4 << 20;
 const isAddressInUse = (error: unknown) => (error as { code?: string }).code === 'EADDRINUSE';
-const udpKey = (address: string, port: number) => `${address}|${port}`;
 
 export class TurnServer {
   private udp?: UdpSocket;
   private tcp?: Server;
   private tls?: TlsServer;
   private readonly connections = new Set<Socket>();
-  private readonly udpAllocations = new Map<string, Allocation>();
+  private readonly udpAllocations = new TransportAddressMap<Allocation>();
   private readonly allocations = new Set<Allocation>();
   private readonly perUser = new Map<string, number>();
   private readonly keys = new Map<string, Buffer>();
@@ -162,7 +162,7 @@ export class TurnServer {
   private fromUdp(message: Buffer, address: string, port: number) {
     try {
       if (isChannelData(message)) {
-        return relayChannelData(message, this.udpAllocations.get(udpKey(address, port)));
+        return relayChannelData(message, this.udpAllocations.get(address, port));
       }
       this.handle(message, this.udpClient(address, port));
     } catch (error) {
@@ -171,15 +171,16 @@ export class TurnServer {
   }
 
   private udpClient(address: string, port: number): Client {
-    const key = udpKey(address, port);
     return {
       kind: 'udp',
       remote: { address, port },
       send: (reply) => this.udp?.send(reply, port, address),
-      allocation: () => this.udpAllocations.get(key),
-      attach: (allocation) => this.udpAllocations.set(key, allocation),
+      allocation: () => this.udpAllocations.get(address, port),
+      attach: (allocation) => this.udpAllocations.set(address, port, allocation),
       detach: (allocation) => {
-        if (this.udpAllocations.get(key) === allocation) this.udpAllocations.delete(key);
+        if (this.udpAllocations.get(address, port) === allocation) {
+          this.udpAllocations.delete(address, port);
+        }
       },
     };
   }

@@ -126,12 +126,19 @@ export interface StandaloneTurn {
 
 /**
  * The embedded TURN server alone (src/turn/turn-main.ts) in a child process with the
- * test configuration plus `env`; TURN_SECRET must be among them.
+ * test configuration plus `env`; TURN_SECRET must be among them. `nodeOptions` go to
+ * node before the script (e.g. --cpu-prof, which NODE_OPTIONS does not accept).
  */
-export async function startStandaloneTurn(env: Record<string, string>): Promise<StandaloneTurn> {
+export async function startStandaloneTurn(
+  env: Record<string, string>,
+  nodeOptions: string[] = [],
+): Promise<StandaloneTurn> {
   const child = spawn(
     process.execPath,
-    ['-r', join(REPO_ROOT, 'bench/register-ts.js'), join(REPO_ROOT, 'src/turn/turn-main.ts')],
+    [
+      ...nodeOptions,
+      ...['-r', join(REPO_ROOT, 'bench/register-ts.js'), join(REPO_ROOT, 'src/turn/turn-main.ts')],
+    ],
     {
       cwd: REPO_ROOT,
       env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', TURN_PORT: '0', ...env },
