@@ -34,6 +34,7 @@ const STANZAS = new Set(['message', 'presence', 'iq']);
  * then they leave at once, so that the client reads a long fan-out while the rest is built.
  */
 const FLUSH_BYTES = 64 * 1024;
+const FIRST_BUFFER_BYTES = 2048;
 /** After this many failed SASL attempts the stream ends. */
 const MAX_SASL_FAILURES = 3;
 
@@ -351,12 +352,25 @@ export class XmppStream {
     const text = element.toString();
     const payloadBytes = Buffer.byteLength(text);
     const frameBytes = textFrameLength(payloadBytes);
-    if (this.unsent && this.unsentBytes + frameBytes > this.unsent.length) this.flush();
+    const needed = this.unsentBytes + frameBytes;
+    if (this.unsent && needed > this.unsent.length) {
+      if (needed > FLUSH_BYTES) this.flush();
+      else this.unsent = this.grown(this.unsent, needed);
+    }
     if (!this.unsent) {
-      this.unsent = Buffer.allocUnsafe(Math.max(FLUSH_BYTES, frameBytes));
+      this.unsent = Buffer.allocUnsafe(Math.max(FIRST_BUFFER_BYTES, frameBytes));
       setImmediate(() => this.flush());
     }
     this.unsentBytes = writeTextFrame(this.unsent, this.unsentBytes, text, payloadBytes);
+  }
+
+  /** A turn's buffer starts small (most turns write a stanza or two) and doubles up to FLUSH_BYTES. */
+  private grown(buffer: Buffer, needed: number): Buffer {
+    let size = buffer.length * 2;
+    while (size < needed) size *= 2;
+    const larger = Buffer.allocUnsafe(Math.min(size, FLUSH_BYTES));
+    buffer.copy(larger, 0, 0, this.unsentBytes);
+    return larger;
   }
 
   /**
