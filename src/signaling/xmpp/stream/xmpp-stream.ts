@@ -364,7 +364,10 @@ export class XmppStream {
     this.unsentBytes = writeTextFrame(this.unsent, this.unsentBytes, text, payloadBytes);
   }
 
-  /** A turn's buffer starts small (most turns write a stanza or two) and doubles up to FLUSH_BYTES. */
+  /**
+   * A turn's buffer starts small (most turns write a stanza or two) and doubles, up to
+   * FLUSH_BYTES.
+   */
   private grown(buffer: Buffer, needed: number): Buffer {
     let size = buffer.length * 2;
     while (size < needed) size *= 2;
