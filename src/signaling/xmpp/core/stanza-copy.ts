@@ -40,6 +40,13 @@ function serialized(source: Element): Serialized {
   return known;
 }
 
+const XML_SPECIAL = /["&'<>]/;
+/** An attribute value as XML text; the recipient's own JID seldom needs any escaping. */
+const attributeText = (value: unknown) => {
+  const text = String(value);
+  return XML_SPECIAL.test(text) ? escapeXML(text) : text;
+};
+
 /**
  * A copy that serializes `source`'s children as they were at their first serialization
  * rather than anew (unless its own children were changed since). A MUC fan-out sends one
@@ -62,8 +69,7 @@ class FanOutCopy extends Element {
     for (const name in this.attrs) {
       const value = this.attrs[name] as unknown;
       if (value == null) continue;
-      const escaped =
-        value === source.attrs[name] ? shared.attrs.get(name) : escapeXML(String(value));
+      const escaped = value === source.attrs[name] ? shared.attrs.get(name) : attributeText(value);
       tag += ` ${name}="${escaped}"`;
     }
     writer(`${tag}>${shared.inner}</${this.name}>`);
@@ -75,7 +81,8 @@ class FanOutCopy extends Element {
  * copy (a cached occupant presence, a groupchat message once built).
  */
 export function fanOutCopy(stanza: Element, attrs: Record<string, string | undefined>): Element {
-  const copy = new FanOutCopy(stanza.name, { ...stanza.attrs });
+  // ltx's constructor copies the attributes it is given.
+  const copy = new FanOutCopy(stanza.name, stanza.attrs);
   copy.source = stanza;
   setAttrs(copy, attrs);
   // Shared children keep their parent: they belong to the source, not to its copies.

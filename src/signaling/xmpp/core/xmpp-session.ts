@@ -66,6 +66,7 @@ export class XmppSession {
   /** Tells the carrying stream that another one took the session over. */
   private takenOver: (() => void) | null = null;
   private readonly endListeners: ((reason: SessionEndReason) => void)[] = [];
+  private fullText?: string;
 
   constructor(
     readonly jid: Jid,
@@ -89,8 +90,9 @@ export class XmppSession {
     return this.jid.bare.toString();
   }
 
+  /** The full JID as text: every stanza to the session is addressed to it. */
   get full(): string {
-    return this.jid.toString();
+    return (this.fullText ??= this.jid.toString());
   }
 
   get connected(): boolean {

@@ -1,6 +1,7 @@
 import { Element } from 'ltx';
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import WebSocket, { RawData } from 'ws';
 import type { LocateOptions } from '../../../cluster/room-placement.service';
 import { AppConfig } from '../../../config/config.schema';
@@ -14,6 +15,7 @@ import { SessionEndReason, XmppAccount, XmppSession } from '../core/xmpp-session
 import { SaslAuthenticator } from '../sasl/sasl-authenticator';
 import { SaslExchange } from '../sasl/sasl-mechanism';
 import { StreamManagement } from '../sm/stream-management';
+import { textFrameLength, writeTextFrame } from './websocket-frames';
 import { FramingError, parseFrame } from './xml-framing';
 
 export interface StreamServices {
@@ -27,6 +29,12 @@ export interface StreamServices {
 type StreamState = 'opening' | 'authenticating' | 'binding' | 'bound' | 'closed';
 
 const STANZAS = new Set(['message', 'presence', 'iq']);
+/**
+ * Frames written in one turn of the event loop leave together, unless this many bytes wait:
+ * then they leave at once, so that the client reads a long fan-out while the rest is built.
+ */
+const FLUSH_BYTES = 64 * 1024;
+const FIRST_BUFFER_BYTES = 2048;
 /** After this many failed SASL attempts the stream ends. */
 const MAX_SASL_FAILURES = 3;
 
@@ -47,7 +55,9 @@ export class XmppStream {
   private answeredPing = true;
   private closedByClient = false;
 
-  private corked = false;
+  /** WebSocket frames written since the last flush (see flush), and their bytes. */
+  private unsent: Buffer | null = null;
+  private unsentBytes = 0;
 
   constructor(
     private readonly socket: WebSocket,
@@ -92,6 +102,7 @@ export class XmppStream {
     this.write(new Element('close', { xmlns: NS.framing }));
     this.state = 'closed';
     this.endSession('closed');
+    this.flush();
     this.socket.close(1000);
   }
 
@@ -338,22 +349,44 @@ export class XmppStream {
 
   private write(element: Element) {
     if (this.socket.readyState !== WebSocket.OPEN) return;
-    this.coalesceWrites();
-    this.socket.send(element.toString());
+    const text = element.toString();
+    const payloadBytes = Buffer.byteLength(text);
+    const frameBytes = textFrameLength(payloadBytes);
+    const needed = this.unsentBytes + frameBytes;
+    if (this.unsent && needed > this.unsent.length) {
+      if (needed > FLUSH_BYTES) this.flush();
+      else this.unsent = this.grown(this.unsent, needed);
+    }
+    if (!this.unsent) {
+      this.unsent = Buffer.allocUnsafe(Math.max(FIRST_BUFFER_BYTES, frameBytes));
+      setImmediate(() => this.flush());
+    }
+    this.unsentBytes = writeTextFrame(this.unsent, this.unsentBytes, text, payloadBytes);
   }
 
   /**
-   * Frames written in one turn of the event loop leave in one TCP write: a MUC fan-out
-   * hands each stream many stanzas per turn, and a write per frame dominated its cost.
+   * A turn's buffer starts small (most turns write a stanza or two) and doubles, up to
+   * FLUSH_BYTES.
    */
-  private coalesceWrites() {
-    const tcp = (this.socket as unknown as { _socket?: import('node:net').Socket })._socket;
-    if (this.corked || !tcp) return;
-    this.corked = true;
-    tcp.cork();
-    setImmediate(() => {
-      this.corked = false;
-      tcp.uncork();
-    });
+  private grown(buffer: Buffer, needed: number): Buffer {
+    let size = buffer.length * 2;
+    while (size < needed) size *= 2;
+    const larger = Buffer.allocUnsafe(Math.min(size, FLUSH_BYTES));
+    buffer.copy(larger, 0, 0, this.unsentBytes);
+    return larger;
+  }
+
+  /**
+   * Writes the frames waiting since the last flush with one socket write. ws writes two
+   * chunks per message, and a MUC fan-out hands each stream many stanzas per turn: those
+   * writes, and the frames they kept on the heap until the end of the turn, dominated its
+   * cost. Control frames that ws writes itself (pong, close) fall between whole messages.
+   */
+  private flush() {
+    const frames = this.unsent?.subarray(0, this.unsentBytes);
+    this.unsent = null;
+    this.unsentBytes = 0;
+    if (!frames?.length || this.socket.readyState !== WebSocket.OPEN) return;
+    (this.socket as unknown as { _socket: Socket })._socket.write(frames);
   }
 }
