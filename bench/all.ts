@@ -30,9 +30,9 @@ export const QUICK: Record<string, string[]> = {
   cluster: ['--rooms', '50', '--joins', '50', '--kills', '2'],
   'jitsi-join': ['--rounds', '3'],
   recording: ['--rooms', '4', '--seconds', '10'],
-  cascade: ['--seconds', '3'],
-  resume: ['--trials', '10', '--cut-ms', '2000'],
-  'large-room': ['--participants', '25', '--pages', '3', '--seconds', '5'],
+  cascade: ['--participants', '60', '--seconds', '3'],
+  resume: ['--trials', '3', '--cut-ms', '2000'],
+  'large-room': ['--participants', '12', '--pages', '2', '--seconds', '3'],
 };
 
 /** A bench that has not answered by then is killed (with every process it started). */
