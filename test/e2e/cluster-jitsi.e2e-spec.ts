@@ -13,6 +13,33 @@ import { eventually } from '../support/node-participant';
 
 jest.setTimeout(180_000);
 
+/** Ann's XMPP WebSocket on one shard, Ben's on the other; both decode each other. */
+async function joinPair(
+  browser: Browser,
+  cluster: TestCluster,
+  room: string,
+  [annShard, benShard]: string[],
+  clients: JitsiClient[],
+): Promise<[JitsiClient, JitsiClient]> {
+  const ann = await joinWithJitsi(browser, cluster.url, {
+    room,
+    displayName: 'Ann',
+    shard: annShard,
+  });
+  clients.push(ann);
+  const ben = await joinWithJitsi(browser, cluster.url, {
+    room,
+    displayName: 'Ben',
+    shard: benShard,
+  });
+  clients.push(ben);
+  await Promise.all([
+    ann.waitForMediaFrom([ben.id], 30_000),
+    ben.waitForMediaFrom([ann.id], 30_000),
+  ]);
+  return [ann, ben];
+}
+
 describe('cluster: Jitsi Meet clients through HAProxy', () => {
   let cluster: TestCluster;
   let browser: Browser;
@@ -42,22 +69,7 @@ describe('cluster: Jitsi Meet clients through HAProxy', () => {
     redis.disconnect();
 
     // Ann's XMPP WebSocket is on the room's shard, Ben's on the other one.
-    const ann = await joinWithJitsi(browser, cluster.url, {
-      room,
-      displayName: 'Ann',
-      shard: home,
-    });
-    clients.push(ann);
-    const ben = await joinWithJitsi(browser, cluster.url, {
-      room,
-      displayName: 'Ben',
-      shard: other,
-    });
-    clients.push(ben);
-    await Promise.all([
-      ann.waitForMediaFrom([ben.id], 30_000),
-      ben.waitForMediaFrom([ann.id], 30_000),
-    ]);
+    const [ann, ben] = await joinPair(browser, cluster, room, [home, other], clients);
 
     // Both transports are on the room's shard; the other carries none.
     const metrics = await Promise.all(
@@ -107,22 +119,7 @@ describe('cluster: Jitsi Meet clients in a room spanning shards', () => {
   it("each shard's focus serves its own client, with the other shard's media through the pipes", async () => {
     const room = 'jitsi-spanning-room';
     const [first, second] = cluster.shards.map((shard) => shard.id);
-    const ann = await joinWithJitsi(browser, cluster.url, {
-      room,
-      displayName: 'Ann',
-      shard: first,
-    });
-    clients.push(ann);
-    const ben = await joinWithJitsi(browser, cluster.url, {
-      room,
-      displayName: 'Ben',
-      shard: second,
-    });
-    clients.push(ben);
-    await Promise.all([
-      ann.waitForMediaFrom([ben.id], 30_000),
-      ben.waitForMediaFrom([ann.id], 30_000),
-    ]);
+    await joinPair(browser, cluster, room, [first, second], clients);
     const metrics = await Promise.all(
       [first, second].map((id) => cluster.shard(id).process!.metrics()),
     );
