@@ -13,6 +13,33 @@ import { eventually } from '../support/node-participant';
 
 jest.setTimeout(180_000);
 
+/**
+ * Two shards behind HAProxy with `env`, and a Chromium, for one describe block; the
+ * clients it keeps leave after it.
+ */
+function useJitsiCluster(env: Record<string, string>) {
+  const suite = { clients: [] as JitsiClient[] } as {
+    cluster: TestCluster;
+    browser: Browser;
+    clients: JitsiClient[];
+  };
+  beforeAll(async () => {
+    suite.cluster = await startCluster({ regions: ['default', 'default'], env });
+    // On the host's network: the shards and the proxy are on loopback.
+    suite.browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      args: CHROMIUM_FLAGS,
+      headless: true,
+    });
+  });
+  afterAll(async () => {
+    for (const client of suite.clients) await client.leave().catch(() => undefined);
+    await suite.browser?.close().catch(() => undefined);
+    await suite.cluster?.stop();
+  });
+  return suite;
+}
+
 /** Ann's XMPP WebSocket on one shard, Ben's on the other; both decode each other. */
 async function joinPair(
   browser: Browser,
@@ -41,26 +68,10 @@ async function joinPair(
 }
 
 describe('cluster: Jitsi Meet clients through HAProxy', () => {
-  let cluster: TestCluster;
-  let browser: Browser;
-  const clients: JitsiClient[] = [];
-
-  beforeAll(async () => {
-    cluster = await startCluster({ regions: ['default', 'default'] });
-    // On the host's network: the shards and the proxy are on loopback.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: CHROMIUM_FLAGS,
-      headless: true,
-    });
-  });
-  afterAll(async () => {
-    for (const client of clients) await client.leave().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await cluster?.stop();
-  });
+  const suite = useJitsiCluster({});
 
   it("gets its session, media and bridge channel from the room's shard", async () => {
+    const { cluster, browser, clients } = suite;
     const room = 'jitsi-cluster-room';
     const [home, other] = cluster.shards.map((shard) => shard.id);
     // The directory puts the room on `home`.
@@ -94,29 +105,15 @@ describe('cluster: Jitsi Meet clients through HAProxy', () => {
 });
 
 describe('cluster: Jitsi Meet clients in a room spanning shards', () => {
-  let cluster: TestCluster;
-  let browser: Browser;
-  const clients: JitsiClient[] = [];
-
-  beforeAll(async () => {
-    // One participant of a room per shard: the second one spills over to the other shard.
-    cluster = await startCluster({
-      regions: ['default', 'default'],
-      env: { ROOM_SPAN: 'true', SPAN_SHARD_ROOM_SIZE: '1', SPAN_MAX_SHARD_CPU: '8' },
-    });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: CHROMIUM_FLAGS,
-      headless: true,
-    });
-  });
-  afterAll(async () => {
-    for (const client of clients) await client.leave().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await cluster?.stop();
+  // One participant of a room per shard: the second one spills over to the other shard.
+  const suite = useJitsiCluster({
+    ROOM_SPAN: 'true',
+    SPAN_SHARD_ROOM_SIZE: '1',
+    SPAN_MAX_SHARD_CPU: '8',
   });
 
   it("each shard's focus serves its own client, with the other shard's media through the pipes", async () => {
+    const { cluster, browser, clients } = suite;
     const room = 'jitsi-spanning-room';
     const [first, second] = cluster.shards.map((shard) => shard.id);
     await joinPair(browser, cluster, room, [first, second], clients);
