@@ -21,10 +21,14 @@
  * audio), RoomMedia.consume (paused, then resumed like signaling does). Only the transport
  * is created by the bench (RoomMedia creates WebRtcTransports only) and registered with
  * the participant like RoomMedia does. "bare" is the same topology with plain mediasoup
- * calls on a worker of its own.
+ * calls on a worker of its own. With `--reference-worker <binary>`, "reference" is bare
+ * mediasoup on another build of the worker (the one a build lever is measured against), so
+ * that one run measures what the lever brings. `--srtp` picks the SRTP suite; the default
+ * is the one Chromium and the shard's WebRTC transports agree on (AEAD_AES_256_GCM).
  */
 import { createWorker, types } from 'mediasoup';
 import { createSocket, Socket } from 'node:dgram';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { MediaService } from '../src/media/media.service';
@@ -52,13 +56,19 @@ export const SUBSCRIBER_CAPABILITIES: types.RtpCapabilities = {
   ],
   headerExtensions: [],
 };
-const SRTP_PLAIN: types.PlainTransportOptions = {
+const SRTP_SUITES: types.SrtpCryptoSuite[] = [
+  'AEAD_AES_256_GCM',
+  'AEAD_AES_128_GCM',
+  'AES_CM_128_HMAC_SHA1_80',
+  'AES_CM_128_HMAC_SHA1_32',
+];
+const srtpPlain = (srtpCryptoSuite: types.SrtpCryptoSuite): types.PlainTransportOptions => ({
   listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
   rtcpMux: true,
   comedia: false,
   enableSrtp: true,
-  srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
-};
+  srtpCryptoSuite,
+});
 
 /** One RTP stream a publisher sends: packets per second and payload size. */
 export interface StreamSpec {
@@ -89,9 +99,14 @@ function forwardedPerPair(scenario: keyof typeof SCENARIOS): number {
   return (audio ? AUDIO.pps : 0) + (video ? video[video.length - 1].pps : 0);
 }
 
+/** What forwards: Video Window, bare mediasoup, bare mediasoup on the reference worker. */
+type Variant = 'bare' | 'videowindow' | 'reference';
+
 /** The SFU side, built either through Video Window's media code or with bare mediasoup. */
 interface Sfu {
   worker: types.Worker;
+  /** The SRTP PlainTransport options of both sides. */
+  srtp: types.PlainTransportOptions;
   addPeer(peerId: string): void;
   transport(peerId: string, direction: 'send' | 'recv'): Promise<types.PlainTransport>;
   produce(
@@ -108,13 +123,27 @@ interface Sfu {
   close(): Promise<void>;
 }
 
-async function bareSfu(): Promise<Sfu> {
-  const worker = await createWorker({ logLevel: 'error' });
+/** mediasoup spawns the binary its Worker module names; the reference worker swaps it for its own spawn. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- its export, not a read-only re-export binding
+const workerModule = require(join(dirname(require.resolve('mediasoup')), 'Worker')) as {
+  workerBin: string;
+};
+
+async function bareSfu(
+  srtp: types.PlainTransportOptions,
+  workerBin = workerModule.workerBin,
+): Promise<Sfu> {
+  const defaultBin = workerModule.workerBin;
+  workerModule.workerBin = workerBin;
+  const worker = await createWorker({ logLevel: 'error' }).finally(
+    () => (workerModule.workerBin = defaultBin),
+  );
   const router = await worker.createRouter({ mediaCodecs: LOAD_CODECS });
   return {
     worker,
+    srtp,
     addPeer: () => undefined,
-    transport: () => router.createPlainTransport(SRTP_PLAIN),
+    transport: () => router.createPlainTransport(srtp),
     produce: (_peer, transport, kind, rtpParameters) => transport.produce({ kind, rtpParameters }),
     consume: (_peer, transport, producerId) =>
       transport.consume({ producerId, rtpCapabilities: SUBSCRIBER_CAPABILITIES }),
@@ -135,7 +164,7 @@ type RoomInternals = {
   >;
 };
 
-async function videoWindowSfu(): Promise<Sfu> {
+async function videoWindowSfu(srtp: types.PlainTransportOptions): Promise<Sfu> {
   const shard: TestShard = await startShard({ LOG_LEVEL: 'error', MEDIASOUP_NUM_WORKERS: '1' });
   const [worker] = shard.app.get(WorkerPool).workers();
   const room: RoomMedia = await shard.app.get(MediaService).openRoom('fanout');
@@ -145,11 +174,12 @@ async function videoWindowSfu(): Promise<Sfu> {
   const internals = room as unknown as RoomInternals;
   return {
     worker,
+    srtp,
     addPeer: (peerId) => room.addPeer(peerId),
     async transport(participantId, direction) {
       const [home] = internals.routers;
       const transport = await home.createPlainTransport({
-        ...SRTP_PLAIN,
+        ...srtp,
         appData: { participantId, direction },
       });
       const peer = internals.peers.get(participantId)!;
@@ -304,7 +334,7 @@ async function measure(
         rtcpMux: true,
         comedia: true,
       });
-      const uplink = await loadRouter.createPlainTransport(SRTP_PLAIN);
+      const uplink = await loadRouter.createPlainTransport(sfu.srtp);
       const send = await sfu.transport(peerId, 'send');
       await pair(uplink, send);
       const tracks: StreamSpec[][] = [...(audio ? [[AUDIO]] : []), ...(video ? [video] : [])];
@@ -349,7 +379,7 @@ async function measure(
       const peerId = `subscriber-${s}`;
       sfu.addPeer(peerId);
       const recv = await sfu.transport(peerId, 'recv');
-      const sink = await loadRouter.createPlainTransport(SRTP_PLAIN);
+      const sink = await loadRouter.createPlainTransport(sfu.srtp);
       await pair(recv, sink);
       for (const producer of producers) {
         const consumer = await sfu.consume(peerId, recv, producer.id);
@@ -498,12 +528,19 @@ export const sfuFanout: Bench = {
         subscribers: { type: 'string', default: '40' },
         seconds: { type: 'string', default: '10' },
         rounds: { type: 'string', default: '3' },
+        srtp: { type: 'string', default: SRTP_SUITES[0] },
+        'reference-worker': { type: 'string' },
         tiny: { type: 'boolean' },
       },
     });
     const scenarios = values.scenarios.split(',') as (keyof typeof SCENARIOS)[];
     const unknown = scenarios.filter((s) => !SCENARIOS[s]);
     if (unknown.length) throw new Error(`unknown scenarios: ${unknown.join(', ')}`);
+    const suite = values.srtp as types.SrtpCryptoSuite;
+    if (!SRTP_SUITES.includes(suite))
+      throw new Error(`unknown --srtp ${suite}: one of ${SRTP_SUITES.join(', ')}`);
+    const srtp = srtpPlain(suite);
+    const referenceWorker = values['reference-worker'];
     const [publishers, subscribers, seconds, roundCount] = values.tiny
       ? [2, 3, 1, 1]
       : [values.publishers, values.subscribers, values.seconds, values.rounds].map(Number);
@@ -512,12 +549,16 @@ export const sfuFanout: Bench = {
     for (const scenario of scenarios) {
       // Rounds alternate the variants so that other work on the machine hits both alike;
       // each variant's median round (by cost per packet) is reported.
-      const rounds: Record<'bare' | 'videowindow', Measurement[]> = { bare: [], videowindow: [] };
+      const builds: [Variant, () => Promise<Sfu>][] = [
+        ['bare', () => bareSfu(srtp)],
+        ['videowindow', () => videoWindowSfu(srtp)],
+        ...(referenceWorker
+          ? [['reference', () => bareSfu(srtp, referenceWorker)] as [Variant, () => Promise<Sfu>]]
+          : []),
+      ];
+      const rounds: Record<Variant, Measurement[]> = { bare: [], videowindow: [], reference: [] };
       for (let pass = 1; pass <= roundCount; pass++) {
-        for (const [variant, build] of [
-          ['bare', bareSfu],
-          ['videowindow', videoWindowSfu],
-        ] as const) {
+        for (const [variant, build] of builds) {
           progress(
             `${scenario} / ${variant} (round ${pass}/${roundCount}): ` +
               `${publishers} publishers x ${subscribers} subscribers`,
@@ -534,13 +575,16 @@ export const sfuFanout: Bench = {
       }
       const median = (ms: Measurement[]) =>
         [...ms].sort((a, b) => a.usPerPacket - b.usPerPacket)[Math.floor((ms.length - 1) / 2)];
-      const results = { bare: median(rounds.bare), videowindow: median(rounds.videowindow) };
-      const { bare, videowindow } = results;
+      const results = Object.fromEntries(
+        builds.map(([variant]) => [variant, median(rounds[variant])]),
+      ) as Partial<Record<Variant, Measurement>>;
+      const { bare, videowindow, reference } = results as Record<Variant, Measurement>;
       vwCost[scenario] = videowindow.usPerPacket;
       for (const [variant, m] of Object.entries(results)) {
         rows.push({
           scenario,
           variant,
+          srtp: suite,
           publishers,
           subscribers,
           consumers: m.consumers,
@@ -552,12 +596,18 @@ export const sfuFanout: Bench = {
           'pps/core': round(1e6 / m.usPerPacket),
           loss: round(m.loss, 4),
           'ratio vs bare': round(bare.usPerPacket / m.usPerPacket, 3),
+          ...(reference && {
+            'ratio vs reference': round(reference.usPerPacket / m.usPerPacket, 3),
+          }),
           rounds: roundCount,
         });
       }
       progress(
         `${scenario}: videowindow ${round(1e6 / videowindow.usPerPacket)} pps/core, ` +
-          `bare ${round(1e6 / bare.usPerPacket)}, ratio ${round(bare.usPerPacket / videowindow.usPerPacket, 3)}`,
+          `bare ${round(1e6 / bare.usPerPacket)}, ratio ${round(bare.usPerPacket / videowindow.usPerPacket, 3)}` +
+          (reference
+            ? `; reference worker ${round(1e6 / reference.usPerPacket)}, ratio ${round(reference.usPerPacket / videowindow.usPerPacket, 3)}`
+            : ''),
       );
     }
     for (const anchor of ANCHORS) progress(`anchor: ${Object.values(anchor).join(' | ')}`);

@@ -3,10 +3,11 @@
  * its reference server says what to run; `all --quick` sums a subset up.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { workerBin } from 'mediasoup';
 import { QUICK } from '../../bench/all';
 import { COUNTED } from '../../bench/churn';
 import { GOALS } from '../../bench/goals';
@@ -47,9 +48,9 @@ describe('npm run bench', () => {
   const resultsDir = mkdtempSync(join(tmpdir(), 'bench-results-'));
   afterAll(() => rmSync(resultsDir, { recursive: true, force: true }));
 
-  async function runTiny(name: string) {
+  async function runTiny(name: string, args: string[] = []) {
     const progress: string[] = [];
-    const { file } = await runBench(name, ['--tiny'], {
+    const { file } = await runBench(name, ['--tiny', ...args], {
       resultsDir,
       progress: (message) => progress.push(message),
     });
@@ -149,23 +150,37 @@ describe('npm run bench', () => {
     expect(progress).toContain('videowindow: join burst of 5');
   });
 
-  it('sfu-fanout --tiny: both variants forward every scenario, with anchors and projections', async () => {
-    const { report } = await runTiny('sfu-fanout');
+  it('sfu-fanout --tiny: every variant forwards every scenario, a reference worker too, with anchors and projections', async () => {
+    // The reference is another build of the worker; a copy of this one stands in for it.
+    const referenceWorker = join(resultsDir, 'reference-mediasoup-worker');
+    copyFileSync(workerBin, referenceWorker);
+    const { report } = await runTiny('sfu-fanout', ['--reference-worker', referenceWorker]);
     const measured = report.rows.filter((row) => row.variant !== undefined);
     expect(measured.map((row) => `${row.scenario}/${row.variant}`)).toEqual([
       'audio/bare',
       'audio/videowindow',
+      'audio/reference',
       'video/bare',
       'video/videowindow',
+      'video/reference',
       'simulcast/bare',
       'simulcast/videowindow',
+      'simulcast/reference',
     ]);
     for (const row of measured) {
       // 2 publishers x 3 subscribers: 6 consumers per track.
       expect(row.consumers).toBe(row.scenario === 'audio' ? 6 : 12);
       expect(row['forwarded pps']).toBeGreaterThan(0);
       expect(row['input pps']).toBeGreaterThan(0);
-      for (const column of ['us/packet', 'pps/core', 'worker cpu', 'loss', 'ratio vs bare']) {
+      expect(row.srtp).toBe('AEAD_AES_256_GCM');
+      for (const column of [
+        'us/packet',
+        'pps/core',
+        'worker cpu',
+        'loss',
+        'ratio vs bare',
+        'ratio vs reference',
+      ]) {
         expect(typeof row[column]).toBe('number');
       }
     }
