@@ -23,7 +23,7 @@ export const QUICK: Record<string, string[]> = {
   'signaling-capacity': ['--sizes', '10000', '--idle-seconds', '1'],
   portal: ['--duration', '3'],
   turn: ['--clients', '20', '--messages', '500'],
-  xmpp: ['--occupants', '5', '--messages', '1000', '--burst', '500'],
+  xmpp: ['--occupants', '5', '--messages', '5000', '--burst', '500'],
   'sfu-fanout': ['--seconds', '3', '--rounds', '1'],
   'join-burst': ['--participants', '500'],
   churn: ['--cycles', '6', '--checkpoints', '1'],
