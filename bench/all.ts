@@ -21,18 +21,18 @@ const REPO_ROOT = join(__dirname, '..');
 export const QUICK: Record<string, string[]> = {
   'join-latency': ['--sizes', '50', '--viewers', 'light', '--rounds', '1'],
   'signaling-capacity': ['--sizes', '10000', '--idle-seconds', '1'],
-  portal: ['--duration', '3'],
-  turn: ['--clients', '20', '--messages', '500'],
-  xmpp: ['--occupants', '5', '--messages', '5000', '--burst', '500'],
-  'sfu-fanout': ['--seconds', '3', '--rounds', '1'],
+  portal: ['--duration', '2'],
+  turn: ['--clients', '20', '--messages', '300'],
+  xmpp: ['--occupants', '5', '--messages', '10000', '--burst', '500', '--prosody-burst', '0'],
+  'sfu-fanout': ['--seconds', '2', '--rounds', '1'],
   'join-burst': ['--participants', '500'],
-  churn: ['--cycles', '6', '--checkpoints', '1'],
+  churn: ['--cycles', '2', '--checkpoints', '1'],
   cluster: ['--rooms', '50', '--joins', '50', '--kills', '2'],
   'jitsi-join': ['--rounds', '3'],
   recording: ['--rooms', '4', '--seconds', '10'],
   cascade: ['--participants', '60', '--seconds', '3'],
-  resume: ['--trials', '3', '--cut-ms', '2000'],
-  'large-room': ['--participants', '12', '--pages', '2', '--seconds', '3'],
+  resume: ['--trials', '1', '--cut-ms', '2000'],
+  'large-room': ['--participants', '10', '--pages', '2', '--seconds', '3'],
 };
 
 /** A bench that has not answered by then is killed (with every process it started). */

@@ -99,14 +99,20 @@ export const xmppBench: Bench = {
         occupants: { type: 'string', default: '5,50' },
         messages: { type: 'string', default: '10000' },
         burst: { type: 'string', default: '500' },
+        // Prosody's burst of 500 takes 40 s or more; 0 leaves it out (the goal is Video Window's).
+        'prosody-burst': { type: 'string' },
         tiny: { type: 'boolean' },
       },
     });
     const fanoutSizes = values.tiny ? [2] : values.occupants.split(',').map(Number);
     const messages = values.tiny ? 20 : Number(values.messages);
     const burstSize = values.tiny ? 5 : Number(values.burst);
+    const prosodyBurst =
+      values['prosody-burst'] === undefined ? burstSize : Number(values['prosody-burst']);
     if ([...fanoutSizes, messages, burstSize].some((n) => !Number.isInteger(n) || n < 1))
       throw new Error('--occupants, --messages and --burst take positive integers');
+    if (!Number.isInteger(prosodyBurst) || prosodyBurst < 0)
+      throw new Error('--prosody-burst takes an integer, 0 for none');
 
     const clients = startClients();
     const rows: Row[] = [];
@@ -140,28 +146,31 @@ export const xmppBench: Bench = {
             expected: messages * occupants,
           });
         }
-        progress(`${server.name}: join burst of ${burstSize}`);
-        const burst = await runScenario(
-          clients,
-          {
-            type: 'burst',
-            target: server.target,
-            room: 'burst',
-            occupants: burstSize,
-            timeoutMs: BURST_TIMEOUT_MS,
-          },
-          'burst',
-          progress,
-        );
-        rows.push({
-          server: server.name,
-          scenario: `join burst ${burstSize}`,
-          'all presences s': burst.complete
-            ? round(burst.seconds, 2)
-            : `>${BURST_TIMEOUT_MS / 1000}`,
-          delivered: burst.presencesSeen,
-          expected: burstSize * burstSize,
-        });
+        const occupants = server.name === 'prosody' ? prosodyBurst : burstSize;
+        if (occupants > 0) {
+          progress(`${server.name}: join burst of ${occupants}`);
+          const burst = await runScenario(
+            clients,
+            {
+              type: 'burst',
+              target: server.target,
+              room: 'burst',
+              occupants,
+              timeoutMs: BURST_TIMEOUT_MS,
+            },
+            'burst',
+            progress,
+          );
+          rows.push({
+            server: server.name,
+            scenario: `join burst ${occupants}`,
+            'all presences s': burst.complete
+              ? round(burst.seconds, 2)
+              : `>${BURST_TIMEOUT_MS / 1000}`,
+            delivered: burst.presencesSeen,
+            expected: occupants * occupants,
+          });
+        }
         await server.stop();
         server = undefined;
       }
