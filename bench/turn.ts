@@ -1,8 +1,8 @@
 /**
  * turn: coturn's turnutils_uclient relays messages through Video Window's embedded TURN
- * server (alone in its own process, src/turn/turn-main.ts) and through coturn's
- * turnserver, one after the other in the same run, with the same client load (channel
- * mode, echoed by turnutils_peer). Per server: packets relayed per CPU-second of the
+ * server (alone in its own process, src/turn/turn-main.ts), with its native UDP relay and
+ * with the JavaScript one, and through coturn's turnserver, one after the other in the
+ * same run, with the same client load (channel mode, echoed by turnutils_peer). Per server: packets relayed per CPU-second of the
  * server process (/proc/<pid>/stat), loss, and the open sockets it held at the peak.
  * `--cpu-prof-dir DIR` writes the embedded server's V8 CPU profile there (at its exit).
  */
@@ -18,7 +18,8 @@ import {
   uclient,
   waitForUdpPort,
 } from '../test/support/turn-tools';
-import { debianPackage } from './prerequisites';
+import { loadUdpRelayAddon } from '../src/turn/udp-relay';
+import { debianPackage, MissingPrerequisite } from './prerequisites';
 import type { Bench, Row } from './run';
 
 const SECRET = 'turn-bench-shared-secret';
@@ -30,17 +31,27 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startVideoWindow(totalQuota: number, cpuProfileDir?: string): Promise<Server> {
+const RELAYS = { native: 'Video Window', node: 'Video Window, JavaScript relay' };
+
+async function startVideoWindow(
+  relay: keyof typeof RELAYS,
+  totalQuota: number,
+  cpuProfileDir?: string,
+): Promise<Server> {
+  if (relay === 'native' && !loadUdpRelayAddon()) {
+    throw new MissingPrerequisite('the native UDP relay is not built: run "npm run build"');
+  }
   const server = await startStandaloneTurn(
     {
       TURN_SECRET: SECRET,
+      TURN_UDP_RELAY: relay,
       TURN_ALLOWED_PEER_RANGES: '127.0.0.1',
       TURN_USER_QUOTA: String(totalQuota),
       TURN_TOTAL_QUOTA: String(totalQuota),
     },
     cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(cpuProfileDir)}`] : [],
   );
-  return { name: 'Video Window', ...server };
+  return { name: RELAYS[relay], ...server };
 }
 
 async function startCoturn(): Promise<Server> {
@@ -137,8 +148,9 @@ export const turnBench: Bench = {
     const peer = await startPeer('127.0.0.1', peerPort);
     const rows: Row[] = [];
     try {
-      const startOurs = () => startVideoWindow(load.clients * 4, values['cpu-prof-dir']);
-      for (const start of [startOurs, startCoturn]) {
+      const ours = (relay: keyof typeof RELAYS) => () =>
+        startVideoWindow(relay, load.clients * 4, values['cpu-prof-dir']);
+      for (const start of [ours('native'), ours('node'), startCoturn]) {
         const server = await start();
         try {
           progress(`${server.name}: ${load.clients} clients x ${load.messages} x ${load.size} B`);
@@ -150,7 +162,7 @@ export const turnBench: Bench = {
     } finally {
       peer.kill();
     }
-    const [ours, coturn] = rows;
+    const [ours, , coturn] = rows;
     const ratio = Number(ours['packets/CPU-s']) / Number(coturn['packets/CPU-s']);
     for (const row of rows)
       row['vs coturn'] = Number(

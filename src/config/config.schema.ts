@@ -91,6 +91,7 @@ export const configSchema = z
       userQuota: z.coerce.number().int().positive(),
       totalQuota: z.coerce.number().int().positive(),
       maxAllocationKbps: z.coerce.number().int().min(0),
+      udpRelay: z.enum(['native', 'node']),
       allowedPeerRanges: z.array(
         z.string().refine(isAddressRange, 'must be an address or CIDR range'),
       ),

@@ -103,5 +103,6 @@ export const ENVIRONMENT_VARIABLES = {
   TURN_USER_QUOTA: 'turn.userQuota',
   TURN_TOTAL_QUOTA: 'turn.totalQuota',
   TURN_MAX_ALLOCATION_KBPS: 'turn.maxAllocationKbps',
+  TURN_UDP_RELAY: 'turn.udpRelay',
   TURN_ALLOWED_PEER_RANGES: 'turn.allowedPeerRanges',
 } as const;

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createSocket, RemoteInfo, Socket } from 'node:dgram';
+import { createSocket, Socket } from 'node:dgram';
 import { Attr, Class, Method, StunBuilder, TransportAddress } from './stun-message';
 import { TransportAddressMap } from './transport-address-map';
+import type { OffloadedAllocation, RelayMirror } from './udp-relay';
 
 export const PERMISSION_LIFETIME_MS = 300_000;
 export const CHANNEL_LIFETIME_MS = 600_000;
@@ -18,8 +19,12 @@ interface Channel {
   expiresAt: number;
 }
 
+interface Budget {
+  take(bytes: number, now: number): boolean;
+}
+
 /** Token bucket over relayed bytes, both directions together. */
-class ByteBudget {
+class ByteBudget implements Budget {
   private tokens: number;
   private last = Date.now();
 
@@ -48,13 +53,15 @@ class ByteBudget {
  * ends when its lifetime runs out, when it is closed, or when its relay socket fails or
  * closes, and then tells its owner once.
  */
-export class Allocation {
+export class Allocation implements OffloadedAllocation {
   readonly relay: Socket;
   relayedAddress!: TransportAddress;
   private readonly permissions = new Map<string, number>();
   private readonly channels = new Map<number, Channel>();
   private readonly channelsByPeer = new TransportAddressMap<Channel>();
-  private readonly budget: ByteBudget;
+  private budget: Budget;
+  /** The native relay's copy of this allocation, once it relays it (UDP clients). */
+  private mirror?: RelayMirror;
   private timer?: NodeJS.Timeout;
   private closed = false;
 
@@ -70,14 +77,7 @@ export class Allocation {
   ) {
     this.budget = new ByteBudget(bytesPerSecond);
     this.relay = reserved ?? createUdpSocket();
-    this.relay.on('message', (data, rinfo) => {
-      // Whatever a peer sends, a failure here ends this allocation, not the process.
-      try {
-        this.fromPeer(data, rinfo);
-      } catch (error) {
-        this.close(error as Error);
-      }
-    });
+    this.relay.on('message', (data, rinfo) => this.receive(data, rinfo.address, rinfo.port));
     this.relay.on('error', (error) => this.close(error));
     this.relay.on('close', () => this.close());
   }
@@ -108,8 +108,22 @@ export class Allocation {
     this.timer.unref();
   }
 
+  /**
+   * From now on the native relay reads the relay socket and relays ChannelData itself,
+   * with this allocation's permissions, channels and (one) byte budget.
+   */
+  offload(mirror: RelayMirror) {
+    this.mirror = mirror;
+    this.budget = { take: (bytes) => mirror.take(bytes) };
+    for (const [address, expiresAt] of this.permissions) mirror.permit(address, expiresAt);
+    for (const channel of this.channels.values())
+      mirror.bindChannel(channel.number, channel.peer, channel.expiresAt);
+  }
+
   permit(address: string, now = Date.now()) {
-    this.permissions.set(address, now + PERMISSION_LIFETIME_MS);
+    const expiresAt = now + PERMISSION_LIFETIME_MS;
+    this.permissions.set(address, expiresAt);
+    this.mirror?.permit(address, expiresAt);
   }
 
   private permitted(address: string, now: number): boolean {
@@ -135,6 +149,7 @@ export class Allocation {
     channel.expiresAt = now + CHANNEL_LIFETIME_MS;
     this.channels.set(number, channel);
     this.channelsByPeer.set(peer.address, peer.port, channel);
+    this.mirror?.bindChannel(number, peer, channel.expiresAt);
     this.permit(peer.address, now);
     return true;
   }
@@ -160,10 +175,19 @@ export class Allocation {
     this.toPeer(channel.peer, data, now);
   }
 
-  private fromPeer(data: Buffer, rinfo: RemoteInfo) {
+  /** A peer's datagram. Whatever a peer sends, a failure here ends this allocation, not the process. */
+  receive(data: Buffer, address: string, port: number) {
+    try {
+      this.fromPeer(data, address, port);
+    } catch (error) {
+      this.close(error as Error);
+    }
+  }
+
+  private fromPeer(data: Buffer, address: string, port: number) {
     const now = Date.now();
-    if (!this.permitted(rinfo.address, now) || !this.budget.take(data.length, now)) return;
-    const channel = this.channelsByPeer.get(rinfo.address, rinfo.port);
+    if (!this.permitted(address, now) || !this.budget.take(data.length, now)) return;
+    const channel = this.channelsByPeer.get(address, port);
     if (channel && channel.expiresAt > now) {
       const padded = this.framedForStream ? (data.length + 3) & ~3 : data.length;
       const message = Buffer.allocUnsafe(4 + padded);
@@ -175,7 +199,7 @@ export class Allocation {
       return;
     }
     const indication = new StunBuilder(Method.Data, Class.Indication, randomBytes(12))
-      .addXorAddress(Attr.XorPeerAddress, { address: rinfo.address, port: rinfo.port })
+      .addXorAddress(Attr.XorPeerAddress, { address, port })
       .add(Attr.Data, data)
       .build();
     this.sendToClient(indication);
@@ -185,6 +209,7 @@ export class Allocation {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
+    this.mirror?.close(); // before the socket closes: the native relay reads it
     this.relay.removeAllListeners('message');
     try {
       this.relay.close();

@@ -44,6 +44,7 @@ export function turnServerOptions(
     userQuota: turn.userQuota,
     totalQuota: turn.totalQuota,
     maxBitsPerSecond: turn.maxAllocationKbps * 1000,
+    udpRelay: turn.udpRelay,
     allowedPeerRanges: turn.allowedPeerRanges,
     logger,
   };

@@ -30,6 +30,7 @@ import {
   TransportAddress,
 } from './stun-message';
 import { TransportAddressMap } from './transport-address-map';
+import { UdpRelay } from './udp-relay';
 
 export interface TurnServerOptions {
   listenIp: string;
@@ -52,6 +53,11 @@ export interface TurnServerOptions {
   logger: Logger;
   /** How long a TCP/TLS connection without an allocation may stay idle (default 30 s). */
   streamIdleMs?: number;
+  /**
+   * `native` (default): UDP clients' ChannelData is relayed by the native relay
+   * (udp-relay.ts), or in JavaScript when it is not built; `node`: in JavaScript.
+   */
+  udpRelay?: 'native' | 'node';
 }
 
 type TransportKind = 'udp' | 'tcp' | 'tls';
@@ -84,6 +90,7 @@ const isAddressInUse = (error: unknown) => (error as { code?: string }).code ===
 
 export class TurnServer {
   private udp?: UdpSocket;
+  private udpRelay?: UdpRelay;
   private tcp?: Server;
   private tls?: TlsServer;
   private readonly connections = new Set<Socket>();
@@ -129,7 +136,18 @@ export class TurnServer {
       this.port = bound;
       break;
     }
-    this.udp.on('message', (message, rinfo) => this.fromUdp(message, rinfo.address, rinfo.port));
+    const fromUdp = (message: Buffer, address: string, port: number) =>
+      this.fromUdp(message, address, port);
+    if (this.options.udpRelay !== 'node') {
+      this.udpRelay = UdpRelay.start(this.udp, fromUdp);
+      if (!this.udpRelay) {
+        this.options.logger.warn(
+          'TURN: the native UDP relay is not built (npm run build): relaying in JavaScript',
+        );
+      }
+    }
+    if (!this.udpRelay)
+      this.udp.on('message', (message, rinfo) => fromUdp(message, rinfo.address, rinfo.port));
     this.udp.on('error', (error) => this.options.logger.error({ err: error }, 'TURN UDP error'));
     this.tcp.on('error', (error) => this.options.logger.error({ err: error }, 'TURN TCP error'));
     const { tls } = this.options;
@@ -150,6 +168,8 @@ export class TurnServer {
     for (const allocation of this.allocations) allocation.close();
     for (const socket of this.connections) socket.destroy();
     for (const key of this.reservations.keys()) this.dropReservation(key);
+    this.udpRelay?.stop();
+    this.udpRelay = undefined;
     this.udp?.close();
     this.udp = undefined; // what still completes afterwards has nowhere to send
     await Promise.all(
@@ -427,6 +447,12 @@ export class TurnServer {
       }
     }
     if (allocation.isClosed) return; // the client went away meanwhile
+    if (client.kind === 'udp' && this.udpRelay) {
+      const budget = this.options.maxBitsPerSecond / 8;
+      allocation.offload(
+        this.udpRelay.offload(allocation, allocation.relay, client.remote, budget),
+      );
+    }
     allocation.setLifetime(lifetime);
     const builder = new StunBuilder(Method.Allocate, Class.Success, message.transactionId)
       .addXorAddress(Attr.XorRelayedAddress, allocation.relayedAddress)

@@ -122,9 +122,13 @@ describe('npm run bench', () => {
     expect(progress).toContain('done');
   });
 
-  it('turn --tiny: Video Window and coturn relay the same messages, and both are measured', async () => {
+  it('turn --tiny: Video Window (native and JavaScript relay) and coturn relay the same messages, each measured', async () => {
     const { report, progress } = await runTiny('turn');
-    expect(report.rows.map((row) => row.server)).toEqual(['Video Window', 'coturn']);
+    expect(report.rows.map((row) => row.server)).toEqual([
+      'Video Window',
+      'Video Window, JavaScript relay',
+      'coturn',
+    ]);
     for (const row of report.rows) {
       expect(row).toMatchObject({ 'packets relayed': 80, 'loss %': 0 });
       expect(row['peak sockets']).toBeGreaterThan(0);
