@@ -22,9 +22,10 @@ RUN mkdir -p node_modules/mediasoup \
   && VIDEO_WINDOW_CACHE=/tmp/cache bash scripts/mediasoup-worker.sh \
   && cp node_modules/mediasoup/worker/out/Release/mediasoup-worker /mediasoup-worker
 
-# npm dependencies and the build. mediasoup's install skips its worker (MEDIASOUP_WORKER_BIN);
-# better-sqlite3 compiles against the image's Node headers instead of downloading a prebuilt
-# binary or the headers.
+# npm dependencies and the build (TypeScript, the web client, and the TURN server's native
+# UDP relay into dist/turn). mediasoup's install skips its worker (MEDIASOUP_WORKER_BIN);
+# better-sqlite3 and the relay compile against the image's Node headers instead of
+# downloading a prebuilt binary or the headers.
 FROM node:20-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
