@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import type { TurnServerOptions } from '../../src/turn/turn-server';
 
 const run = promisify(execFile);
 const REPO_ROOT = join(__dirname, '..', '..');
@@ -179,3 +180,26 @@ export async function startStandaloneTurn(
     },
   };
 }
+
+/** A TURN server in the test's own process on loopback (peers on 127.0.0.1 allowed). */
+export const loopbackTurnOptions = (
+  secret: string,
+  logger: TurnServerOptions['logger'],
+  overrides: Partial<TurnServerOptions> = {},
+): TurnServerOptions => ({
+  listenIp: '127.0.0.1',
+  port: 0,
+  relayIp: '127.0.0.1',
+  relayAnnouncedIp: '127.0.0.1',
+  realm: 'video-window',
+  secret,
+  defaultLifetimeSeconds: 600,
+  maxLifetimeSeconds: 3600,
+  nonceLifetimeSeconds: 600,
+  userQuota: 2,
+  totalQuota: 100,
+  maxBitsPerSecond: 0,
+  allowedPeerRanges: ['127.0.0.1/32'],
+  logger,
+  ...overrides,
+});

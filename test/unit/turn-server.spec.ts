@@ -29,7 +29,7 @@ import {
   Transport,
   TurnAuth,
 } from '../support/stun-client';
-import { Certificate, selfSignedCertificate } from '../support/turn-tools';
+import { Certificate, loopbackTurnOptions, selfSignedCertificate } from '../support/turn-tools';
 
 const SECRET = 'turn-server-spec-secret';
 
@@ -102,28 +102,16 @@ describe('TURN server faults', () => {
       { write: (line: string) => lines.push(JSON.parse(line) as LogLine) },
     );
     startServer = async (overrides = {}) => {
-      server = new TurnServer({
-        listenIp: '127.0.0.1',
-        port: 0,
-        tls: {
-          port: 0,
-          cert: readFileSync(certificate.certFile),
-          key: readFileSync(certificate.keyFile),
-        },
-        relayIp: '127.0.0.1',
-        relayAnnouncedIp: '127.0.0.1',
-        realm: 'video-window',
-        secret: SECRET,
-        defaultLifetimeSeconds: 600,
-        maxLifetimeSeconds: 3600,
-        nonceLifetimeSeconds: 600,
-        userQuota: 2,
-        totalQuota: 100,
-        maxBitsPerSecond: 0,
-        allowedPeerRanges: ['127.0.0.1/32'],
-        logger,
-        ...overrides,
-      });
+      server = new TurnServer(
+        loopbackTurnOptions(SECRET, logger, {
+          tls: {
+            port: 0,
+            cert: readFileSync(certificate.certFile),
+            key: readFileSync(certificate.keyFile),
+          },
+          ...overrides,
+        }),
+      );
       await server.start();
     };
     await startServer();

@@ -19,6 +19,7 @@ import { TurnServer } from '../../src/turn/turn-server';
 import { loadUdpRelayAddon, OffloadedAllocation, UdpRelay } from '../../src/turn/udp-relay';
 import { eventually } from '../support/node-participant';
 import { authenticate, requestTransportUdp, signed, StunClient } from '../support/stun-client';
+import { loopbackTurnOptions } from '../support/turn-tools';
 
 const SECRET = 'udp-relay-spec-secret';
 const CHANNEL = 0x4001;
@@ -68,23 +69,9 @@ describe.each(['native', 'node'] as const)('TURN relaying over UDP (%s)', (udpRe
   const fromPeer = (payload: Buffer) => peer.send(payload, relayPort, '127.0.0.1');
 
   async function start(maxBitsPerSecond: number) {
-    server = new TurnServer({
-      listenIp: '127.0.0.1',
-      port: 0,
-      relayIp: '127.0.0.1',
-      relayAnnouncedIp: '127.0.0.1',
-      realm: 'video-window',
-      secret: SECRET,
-      defaultLifetimeSeconds: 600,
-      maxLifetimeSeconds: 3600,
-      nonceLifetimeSeconds: 600,
-      userQuota: 2,
-      totalQuota: 10,
-      maxBitsPerSecond,
-      allowedPeerRanges: ['127.0.0.1/32'],
-      logger: pino({ level: 'silent' }),
-      udpRelay,
-    });
+    server = new TurnServer(
+      loopbackTurnOptions(SECRET, pino({ level: 'silent' }), { maxBitsPerSecond, udpRelay }),
+    );
     await server.start();
     client = await StunClient.open('udp', server.port);
     const auth = await authenticate(client, SECRET, 'alice');
